@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # Connection and credential options shared by every module; the argument spec they document is
+    # GRAPH_COMMON_ARGUMENT_SPEC in plugins/module_utils/_graph_module.py.
+    DOCUMENTATION = r"""
+options:
+  tenant_id:
+    description:
+      - The Entra ID tenant (directory) ID or one of its verified domain names.
+      - If not set, the environment variable E(AZURE_TENANT_ID) is used, then E(AZURE_TENANT) (set by the
+        AWX/Automation Controller "Microsoft Azure Resource Manager" credential).
+      - Required unless O(access_token) is given.
+    type: str
+  client_id:
+    description:
+      - The application (client) ID of the app registration.
+      - If not set, the environment variable E(AZURE_CLIENT_ID) is used.
+      - Required unless O(access_token) is given.
+    type: str
+  client_secret:
+    description:
+      - A client secret of the app registration (its Value, not its Secret ID).
+      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used, then E(AZURE_SECRET).
+      - Ignored when O(client_certificate_path) or O(access_token) is given.
+    type: str
+  client_certificate_path:
+    description:
+      - Path to the app's certificate credential, preferred over a secret. Either a PEM file holding the private
+        key and the certificate, or a PKCS#12 (PFX) file.
+      - Thumbprints are computed from the certificate; there is no need to give one.
+      - If not set, the environment variable E(AZURE_CLIENT_CERTIFICATE_PATH) is used.
+      - Ignored when O(access_token) is given.
+    type: path
+  client_certificate_password:
+    description:
+      - Password of an encrypted PEM private key or of the PKCS#12 file.
+      - If not set, the environment variable E(AZURE_CLIENT_CERTIFICATE_PASSWORD) is used.
+    type: str
+  access_token:
+    description:
+      - A pre-acquired access token for Microsoft Graph, used as it is (no token request, no cache).
+      - Takes precedence over every other credential.
+    type: str
+  cloud:
+    description:
+      - The Microsoft cloud; sets both the Entra ID authority host and the Graph endpoint.
+      - V(public) is login.microsoftonline.com and graph.microsoft.com; V(usgov) (GCC High) is
+        login.microsoftonline.us and graph.microsoft.us; V(usgovdod) is login.microsoftonline.us and
+        dod-graph.microsoft.us; V(china) is login.chinacloudapi.cn and microsoftgraph.chinacloudapi.cn.
+      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used (V(AzureCloud),
+        V(AzureUSGovernment) or V(AzureChinaCloud), as AWX injects it, or one of the choices); otherwise V(public).
+    type: str
+    choices: [public, usgov, usgovdod, china]
+  authority_host:
+    description:
+      - Overrides the Entra ID authority host of O(cloud), for example V(https://login.microsoftonline.us).
+        A host without a scheme gets V(https://).
+      - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used.
+      - Must be https (msal requires it). For a host that is not one of Microsoft's, msal's instance discovery is
+        turned off.
+    type: str
+  graph_endpoint:
+    description:
+      - Overrides the Microsoft Graph endpoint of O(cloud), without the version, for example
+        V(https://graph.microsoft.us). The token scope is this endpoint followed by C(/.default).
+      - Must be https; plain http is accepted only for a loopback host (127.0.0.0/8, ::1, localhost), such as a
+        local test server or validating proxy.
+    type: str
+  validate_certs:
+    description:
+      - Whether to verify TLS certificates of Entra ID and Graph. Only set to V(false) against a test server.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A PEM bundle of CA certificates to trust instead of the system's, for Entra ID and Graph alike
+        (for example behind a TLS-inspecting proxy).
+      - The standard proxy variables E(HTTPS_PROXY) and E(NO_PROXY) apply to both as well.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP answer from Entra ID or Graph.
+    type: float
+    default: 30
+  max_retries:
+    description:
+      - How many times a request is retried after HTTP 429, 503, 504 or a connection error.
+      - Each retry waits for the service's C(Retry-After), or an exponential backoff with jitter when it sends none.
+        Other errors are never retried.
+    type: int
+    default: 4
+notes:
+  - The credential used is the first of O(access_token), O(client_certificate_path) and O(client_secret) that is
+    set, from the task, C(module_defaults) or the environment, in that order of precedence.
+  - Requires the Python libraries C(msal) and C(requests) on the host that runs the module (usually the
+    controller, with C(ansible_python_interpreter) set to C({{ ansible_playbook_python }})).
+requirements:
+  - msal >= 1.29
+  - requests
+"""
+
+    ACTION_GROUP = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/o365.admin.graph) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - o365.admin.graph
+"""

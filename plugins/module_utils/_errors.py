@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Typed errors of the Graph layer. Internal to this collection, may change without notice."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class O365AdminError(Exception):
+    """Base of every error the Graph layer raises; knows how to become fail_json arguments."""
+
+    def __init__(self, message):
+        super(O365AdminError, self).__init__(message)
+        self.message = message
+
+    def details(self):
+        """Data returned beside ``msg`` when a module fails."""
+        return {}
+
+    def fail_json_kwargs(self):
+        kwargs = {"msg": self.message}
+        kwargs.update(self.details())
+        return kwargs
+
+
+class ConfigurationError(O365AdminError):
+    """Options that cannot work together, caught before any network call."""
+
+
+class InvalidUserReference(ConfigurationError):
+    """A ``user`` value that is neither an object ID nor a valid UPN."""
+
+    def __init__(self, message, user):
+        super(InvalidUserReference, self).__init__(message)
+        self.user = user
+
+    def details(self):
+        return {"user": self.user}
+
+
+class AuthenticationError(O365AdminError):
+    """msal could not obtain a token. Carries Entra's error code(s), never the credential."""
+
+    def __init__(self, message, error=None, error_codes=None, correlation_id=None):
+        super(AuthenticationError, self).__init__(message)
+        self.error = error
+        self.error_codes = list(error_codes or [])
+        self.correlation_id = correlation_id
+
+    def details(self):
+        return {
+            "error": {
+                "code": self.error,
+                "aadsts_codes": self.error_codes,
+                "correlation_id": self.correlation_id,
+            }
+        }
+
+
+class GraphTransportError(O365AdminError):
+    """No HTTP answer at all (connection refused or reset, TLS failure, timeout) after the retries."""
+
+    def __init__(self, message, url=None, attempts=1):
+        super(GraphTransportError, self).__init__(message)
+        self.url = url
+        self.attempts = attempts
+
+    def details(self):
+        return {"url": self.url, "attempts": self.attempts}
+
+
+class GraphApiError(O365AdminError):
+    """Graph answered with an error status. Branch on ``code`` (Graph's error.code), never on message text."""
+
+    def __init__(self, message, status_code, code=None, graph_message=None, request_id=None,
+                 client_request_id=None, attempts=1):
+        super(GraphApiError, self).__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.graph_message = graph_message
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.attempts = attempts
+
+    def details(self):
+        return {
+            "status_code": self.status_code,
+            "request_id": self.request_id,
+            "client_request_id": self.client_request_id,
+            "attempts": self.attempts,
+            "error": {"code": self.code, "message": self.graph_message},
+        }

@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Credentials -> access token (msal), and where to find Entra ID and Graph for each cloud.
+
+Internal to this collection, may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import os
+from urllib.parse import urlsplit
+
+try:
+    import msal
+except ImportError:  # the module base reports it with missing_required_lib
+    msal = None
+
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+except ImportError:  # cryptography comes with msal
+    x509 = None
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError
+
+# name -> (Entra authority host, Graph endpoint). Microsoft's national cloud deployments page.
+CLOUDS = {
+    "public": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
+    "usgov": ("https://login.microsoftonline.us", "https://graph.microsoft.us"),
+    "usgovdod": ("https://login.microsoftonline.us", "https://dod-graph.microsoft.us"),
+    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
+}
+DEFAULT_CLOUD = "public"
+# AWX's "Microsoft Azure Resource Manager" credential injects AZURE_CLOUD_ENVIRONMENT with these names.
+AZURE_CLOUD_ENVIRONMENT_NAMES = {
+    "azurecloud": "public",
+    "azureusgovernment": "usgov",
+    "azurechinacloud": "china",
+}
+MICROSOFT_AUTHORITY_HOSTS = frozenset(urlsplit(authority).hostname for authority, dummy in CLOUDS.values())
+
+# Hints for the AADSTS codes people meet when setting up an app registration.
+AADSTS_HINTS = {
+    7000215: "the client secret is wrong: use the secret's Value, not its Secret ID",
+    7000222: "the client secret has expired: create a new one in the app registration",
+    700016: "no app with this client_id exists in the tenant: check client_id and tenant_id",
+    90002: "the tenant was not found: check tenant_id and the cloud",
+    700027: "the certificate is not registered on the app, or the assertion is invalid",
+    1002012: "the scope is not valid for this cloud's Graph endpoint",
+    7000218: "no credential was sent: give client_secret, client_certificate_path or access_token",
+}
+
+
+def is_loopback_host(host):
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _normalise_url(name, value, allow_loopback_http):
+    if "://" not in value:
+        value = "https://" + value
+    parts = urlsplit(value)
+    if not parts.hostname:
+        raise ConfigurationError("%s %r is not a URL such as https://graph.microsoft.com." % (name, value))
+    if parts.scheme == "https":
+        return value.rstrip("/")
+    if parts.scheme == "http" and allow_loopback_http and is_loopback_host(parts.hostname):
+        return value.rstrip("/")
+    raise ConfigurationError(
+        "%s %r must use https: tokens are never sent in clear. Plain http is accepted only for a loopback "
+        "host (127.0.0.1, ::1, localhost), such as a local test server." % (name, value))
+
+
+class ConnectionSettings:
+    """Where Entra ID and Graph are, after options, module_defaults, environment and cloud presets."""
+
+    def __init__(self, params, environ=None):
+        environ = os.environ if environ is None else environ
+        self.cloud = self._resolve_cloud(params.get("cloud"), environ.get("AZURE_CLOUD_ENVIRONMENT"))
+        preset_authority, preset_graph = CLOUDS[self.cloud]
+        # msal itself insists on https authorities, so loopback http is no exception here.
+        self.authority_host = _normalise_url("authority_host", params.get("authority_host") or preset_authority,
+                                             allow_loopback_http=False)
+        self.graph_endpoint = _normalise_url("graph_endpoint", params.get("graph_endpoint") or preset_graph,
+                                             allow_loopback_http=True)
+        self.tenant_id = params.get("tenant_id")
+
+    @staticmethod
+    def _resolve_cloud(option, environment_value):
+        if option:
+            return option
+        if environment_value:
+            key = environment_value.strip().lower()
+            if key in CLOUDS:
+                return key
+            if key in AZURE_CLOUD_ENVIRONMENT_NAMES:
+                return AZURE_CLOUD_ENVIRONMENT_NAMES[key]
+            raise ConfigurationError(
+                "AZURE_CLOUD_ENVIRONMENT=%r is not a cloud this collection knows: use one of %s, or %s."
+                % (environment_value, ", ".join(sorted(CLOUDS)), ", ".join(["AzureCloud", "AzureUSGovernment",
+                                                                            "AzureChinaCloud"])))
+        return DEFAULT_CLOUD
+
+    @property
+    def authority(self):
+        return "%s/%s" % (self.authority_host, self.tenant_id)
+
+    @property
+    def scope(self):
+        return "%s/.default" % self.graph_endpoint
+
+    @property
+    def authority_is_microsoft(self):
+        return urlsplit(self.authority_host).hostname in MICROSOFT_AUTHORITY_HOSTS
+
+
+def load_certificate_credential(path, password=None):
+    """Turn a PEM (key + certificate) or PKCS#12 file into msal's client_credential; msal computes the thumbprints."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        raise ConfigurationError("Cannot read client_certificate_path %r: %s." % (path, exc.strerror or exc))
+    passphrase = password.encode("utf-8") if password else None
+    if b"-----BEGIN" in data:
+        if b"PRIVATE KEY-----" not in data or b"-----BEGIN CERTIFICATE-----" not in data:
+            raise ConfigurationError(
+                "client_certificate_path %r must hold both the private key and the certificate in PEM form." % path)
+        try:
+            load_pem_private_key(data, passphrase)
+            x509.load_pem_x509_certificate(data)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(
+                "Cannot load the PEM private key or certificate in %r: %s. If the key is encrypted, give "
+                "client_certificate_password." % (path, exc))
+        text = data.decode("ascii")
+        credential = {"private_key": text, "public_certificate": text}
+        if password:
+            credential["passphrase"] = password
+        return credential
+    try:
+        key, certificate, dummy = pkcs12.load_key_and_certificates(data, passphrase)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password." % (path, exc))
+    if key is None or certificate is None:
+        raise ConfigurationError("The PKCS#12 file %r must hold both the private key and the certificate." % path)
+    credential = {"private_key_pfx_path": path}
+    if password:
+        credential["passphrase"] = password
+    return credential
+
+
+class StaticTokenSource:
+    """A pre-acquired access token, used as given (no msal, no cache)."""
+
+    def __init__(self, access_token):
+        self._access_token = access_token
+        self.token_requests = 0
+
+    def get_token(self):
+        return self._access_token
+
+
+class MsalHttpClient:
+    """msal's http_client interface on top of our transport, so msal shares its session, TLS and retries."""
+
+    def __init__(self, transport):
+        self.transport = transport
+
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        return self.transport.send("POST", url, headers=headers, params=params, data=data)
+
+    def get(self, url, params=None, headers=None, **kwargs):
+        return self.transport.send("GET", url, headers=headers, params=params)
+
+    def close(self):
+        """msal may call this; the session belongs to the module."""
+
+
+class MsalTokenSource:
+    """Client-credentials tokens from msal, built on first use so bad input fails before any network call."""
+
+    def __init__(self, settings, client_id, client_credential, transport, token_cache=None, secrets=()):
+        self.settings = settings
+        self.client_id = client_id
+        self.client_credential = client_credential
+        self.transport = transport
+        self.token_cache = token_cache
+        self.secrets = [s for s in secrets if s]
+        self.token_requests = 0
+        self._app = None
+
+    def _application(self):
+        if self._app is None:
+            kwargs = {}
+            if not self.settings.authority_is_microsoft:
+                # Instance discovery asks login.microsoftonline.com about the host: meaningless for others.
+                kwargs["instance_discovery"] = False
+            if self.token_cache is not None:
+                kwargs["token_cache"] = self.token_cache
+            try:
+                self._app = msal.ConfidentialClientApplication(
+                    self.client_id, client_credential=self.client_credential, authority=self.settings.authority,
+                    http_client=MsalHttpClient(self.transport), **kwargs)
+            except ValueError as exc:
+                raise AuthenticationError("Cannot use the Entra ID authority %s: %s"
+                                          % (self.settings.authority, self._scrub(str(exc))))
+        return self._app
+
+    def get_token(self):
+        result = self._application().acquire_token_for_client(scopes=[self.settings.scope])
+        if result.get("token_source") != "cache":
+            self.token_requests += 1
+        if "access_token" in result:
+            return result["access_token"]
+        raise self._error(result)
+
+    def _scrub(self, text):
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+    def _error(self, result):
+        error = result.get("error") or "unknown_error"
+        description = self._scrub((result.get("error_description") or "").splitlines()[0] if
+                                  result.get("error_description") else "")
+        codes = result.get("error_codes") or []
+        hints = [AADSTS_HINTS[c] for c in codes if c in AADSTS_HINTS]
+        message = "Entra ID refused a token for client_id %s in tenant %s (%s)" % (
+            self.client_id, self.settings.tenant_id, error)
+        if description:
+            message += ": %s" % description
+        if hints:
+            message += ". Hint: %s" % "; ".join(hints)
+        return AuthenticationError(message, error=error, error_codes=codes,
+                                   correlation_id=result.get("correlation_id"))
+
+
+def build_token_source(params, settings, transport):
+    """Choose the credential: access_token, then certificate, then client secret."""
+    if params.get("access_token"):
+        return StaticTokenSource(params["access_token"])
+    missing = [name for name in ("tenant_id", "client_id") if not params.get(name)]
+    if missing:
+        raise ConfigurationError(
+            "Missing %s: give them as options, through module_defaults (group/o365.admin.graph), or as "
+            "AZURE_TENANT_ID / AZURE_CLIENT_ID in the environment; or give access_token." % " and ".join(missing))
+    if params.get("client_certificate_path"):
+        credential = load_certificate_credential(params["client_certificate_path"],
+                                                 params.get("client_certificate_password"))
+    elif params.get("client_secret"):
+        credential = params["client_secret"]
+    else:
+        raise ConfigurationError(
+            "No credential: give client_certificate_path (preferred), client_secret or access_token, as options "
+            "or through AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET.")
+    return MsalTokenSource(settings, params["client_id"], credential, transport,
+                           secrets=(params.get("client_secret"), params.get("client_certificate_password")))

@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Module base: shared options, dependency checks, a ready Graph client, typed errors -> fail_json.
+
+Internal to this collection, may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+try:
+    import requests
+except ImportError:
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+try:
+    import msal  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    MSAL_IMPORT_ERROR = traceback.format_exc()
+else:
+    MSAL_IMPORT_ERROR = None
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
+from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings, build_token_source
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
+
+DEFAULT_TIMEOUT_S = 30
+DEFAULT_MAX_RETRIES = 4
+
+# The connection and credential options every module takes, declared once (documented once in
+# plugins/doc_fragments/graph.py). Flat, so module_defaults: group/o365.admin.graph can set them.
+# Options backed by the environment have no default here: a default would silently beat the environment.
+GRAPH_COMMON_ARGUMENT_SPEC = dict(
+    tenant_id=dict(type="str", fallback=(env_fallback, ["AZURE_TENANT_ID", "AZURE_TENANT"])),
+    client_id=dict(type="str", fallback=(env_fallback, ["AZURE_CLIENT_ID"])),
+    client_secret=dict(type="str", no_log=True, fallback=(env_fallback, ["AZURE_CLIENT_SECRET", "AZURE_SECRET"])),
+    client_certificate_path=dict(type="path", no_log=False,
+                                 fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PATH"])),
+    client_certificate_password=dict(type="str", no_log=True,
+                                     fallback=(env_fallback, ["AZURE_CLIENT_CERTIFICATE_PASSWORD"])),
+    access_token=dict(type="str", no_log=True),
+    cloud=dict(type="str", choices=["public", "usgov", "usgovdod", "china"]),
+    authority_host=dict(type="str", fallback=(env_fallback, ["AZURE_AUTHORITY_HOST"])),
+    graph_endpoint=dict(type="str"),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="float", default=DEFAULT_TIMEOUT_S),
+    max_retries=dict(type="int", default=DEFAULT_MAX_RETRIES),
+)
+
+
+def build_graph_client(params):
+    """Options -> settings -> one session -> transport -> token source -> Graph client. No network call yet."""
+    if params["max_retries"] < 0:
+        raise O365AdminError("max_retries must be 0 or more, not %d." % params["max_retries"])
+    if params["timeout"] <= 0:
+        raise O365AdminError("timeout must be a positive number of seconds, not %s." % params["timeout"])
+    settings = ConnectionSettings(params)
+    session = requests.Session()
+    verify = params["ca_path"] if params.get("ca_path") else params["validate_certs"]
+    transport = HttpTransport(session, params["timeout"], params["max_retries"], verify=verify)
+    token_source = build_token_source(params, settings, transport)
+    return GraphClient(transport, settings.graph_endpoint, token_source)
+
+
+class GraphModule(AnsibleModule):
+    """AnsibleModule with the shared Graph options merged in and a lazily built GraphClient."""
+
+    def __init__(self, argument_spec=None, **kwargs):
+        spec = dict(GRAPH_COMMON_ARGUMENT_SPEC)
+        spec.update(argument_spec or {})
+        super(GraphModule, self).__init__(argument_spec=spec, **kwargs)
+        if REQUESTS_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+        if MSAL_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib("msal"), exception=MSAL_IMPORT_ERROR)
+        self._client = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = build_graph_client(self.params)
+        return self._client
+
+    def run_and_exit(self, run):
+        """Call ``run(module, client)``; exit with its result, or fail with a typed error's message and data."""
+        try:
+            result = run(self, self.client)
+        except O365AdminError as error:
+            self.fail_json(**error.fail_json_kwargs())
+        stats = self._client.transport.stats if self._client else None
+        if stats and stats.retries:
+            self.warn("Microsoft Graph asked to retry %d time(s) (throttling or a transient error); waited %.1f s "
+                      "in all." % (stats.retries, stats.waited_s))
+        self.exit_json(**result)

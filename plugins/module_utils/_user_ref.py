@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""User ID / UPN validation and encoding into a Graph path. Internal to this collection, may change without notice."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from urllib.parse import quote
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import InvalidUserReference
+
+OBJECT_ID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Entra's username policy: only these characters before the @ (no accents); a leading $ is allowed and
+# changes how the user is addressed (see UserReference.path).
+UPN_NAME_CHAR_RE = re.compile(r"[A-Za-z0-9'.\-_!#^~]")
+DOMAIN_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+ALLOWED_UPN_CHARACTERS = "A-Z a-z 0-9 ' . - _ ! # ^ ~"
+
+# Characters left as they are in a path segment; everything else is percent-encoded, so '#' becomes %23
+# (B2B '#EXT#' guests) and '^' becomes %5E. RFC 3986 allows ' ! ~ @ $ unencoded in a segment.
+PATH_SAFE = "@'!~$"
+
+
+def _reject(user, reason):
+    raise InvalidUserReference(
+        "Invalid user reference %r: %s. Give the user's object ID (a GUID such as "
+        "'6e7b768e-07e2-4810-8459-485f84f8f204') or userPrincipalName (such as 'adele@contoso.com'; "
+        "allowed characters before the @: %s, and a leading $)." % (user, reason, ALLOWED_UPN_CHARACTERS),
+        user,
+    )
+
+
+def _check_domain(user, domain):
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2:
+        _reject(user, "the domain %r is not a DNS domain name such as contoso.com" % domain)
+    for label in labels:
+        if not DOMAIN_LABEL_RE.match(label):
+            _reject(user, "the domain %r has an invalid label %r" % (domain, label))
+
+
+class UserReference:
+    """One user as Graph addresses it: by object ID or by userPrincipalName."""
+
+    def __init__(self, value, kind):
+        self.value = value
+        self.kind = kind
+
+    @classmethod
+    def parse(cls, user):
+        """Validate ``user`` and return a UserReference; raise InvalidUserReference before any network call."""
+        if not isinstance(user, str) or not user:
+            _reject(user, "it is empty")
+        if OBJECT_ID_RE.match(user):
+            return cls(user, "id")
+        if "@" not in user:
+            _reject(user, "it is neither a GUID nor a UPN (no @)")
+        name, dummy, domain = user.rpartition("@")
+        if "@" in name:
+            _reject(user, "a UPN holds exactly one @")
+        body = name[1:] if name.startswith("$") else name
+        if not body:
+            _reject(user, "the part before the @ is empty")
+        bad = sorted(set(ch for ch in body if not UPN_NAME_CHAR_RE.match(ch)))
+        if bad:
+            _reject(user, "the part before the @ contains characters Entra does not allow in a UPN: %s"
+                    % ", ".join("%r (U+%04X)" % (ch, ord(ch)) for ch in bad))
+        _check_domain(user, domain)
+        return cls(user, "upn")
+
+    @property
+    def is_external_guest(self):
+        """B2B guests carry '#EXT#' in their UPN; Graph does not revoke their sessions at the home tenant."""
+        return self.kind == "upn" and "#EXT#" in self.value.upper()
+
+    def path(self, suffix=""):
+        """The Graph path of this user, relative to the version root (e.g. ``/users/{id}/revokeSignInSessions``)."""
+        if self.kind == "upn" and self.value.startswith("$"):
+            # Graph answers 400 to /users/$x@y: a $-prefixed UPN goes in the OData key form, with any
+            # apostrophe doubled as OData string literals require.
+            literal = quote(self.value.replace("'", "''"), safe=PATH_SAFE)
+            return "/users('%s')%s" % (literal, suffix)
+        return "/users/%s%s" % (quote(self.value, safe=PATH_SAFE), suffix)
+
+    def __eq__(self, other):
+        return isinstance(other, UserReference) and (self.kind, self.value.lower()) == (other.kind, other.value.lower())
+
+    def __hash__(self):
+        return hash((self.kind, self.value.lower()))
+
+    def __repr__(self):
+        return "UserReference(%r, %r)" % (self.value, self.kind)

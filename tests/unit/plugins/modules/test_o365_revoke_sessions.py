@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+import responses
+
+from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
+
+GRAPH = "https://graph.example.test/v1.0"
+TOKEN = "header.payload.signature-of-a-pre-acquired-token"
+ADELE_ID = "6e7b768e-07e2-4810-8459-485f84f8f204"
+
+
+def args(**extra):
+    base = {"user": "adele@contoso.com", "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
+    base.update(extra)
+    return base
+
+
+def graph_error(code, message):
+    return {"error": {"code": code, "message": message, "innerError": {"request-id": "rid-err"}}}
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [200, 201])
+def test_revoke_by_upn_succeeds_on_any_2xx(run_module, status):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=status, headers={"request-id": "r1"},
+                   json={"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": True})
+    failed, result = run_module(main, args())
+    assert not failed
+    assert (result["changed"], result["all_sessions_revoked"], result["status_code"]) == (True, True, status)
+    assert (result["user"], result["request_id"]) == ("adele@contoso.com", "r1")
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer " + TOKEN
+
+
+@responses.activate
+def test_revoke_by_object_id_through_an_alias(run_module):
+    responses.post(GRAPH + "/users/%s/revokeSignInSessions" % ADELE_ID, json={"value": True})
+    failed, result = run_module(main, {"user_id": ADELE_ID, "access_token": TOKEN,
+                                       "graph_endpoint": "https://graph.example.test"})
+    assert not failed and result["user"] == ADELE_ID
+
+
+@responses.activate
+def test_a_2xx_without_a_body_counts_as_revoked(run_module):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=204)
+    failed, result = run_module(main, args())
+    assert not failed and result["all_sessions_revoked"] is True and result["status_code"] == 204
+
+
+@responses.activate
+def test_value_false_is_never_reported_as_success(run_module):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", json={"value": False},
+                   headers={"request-id": "r-false"})
+    failed, result = run_module(main, args())
+    assert failed
+    assert result["all_sessions_revoked"] is False and result["status_code"] == 200
+    assert "value=false" in result["msg"] and "r-false" in result["msg"]
+
+
+@responses.activate
+def test_dollar_and_guest_upns_reach_graph_encoded(run_module):
+    responses.post(GRAPH + "/users('$svc@contoso.com')/revokeSignInSessions", json={"value": True})
+    responses.post(GRAPH + "/users/Adele_adatum.com%23EXT%23@contoso.com/revokeSignInSessions", json={"value": True})
+    assert not run_module(main, args(user="$svc@contoso.com"))[0]
+    failed, result = run_module(main, args(user="Adele_adatum.com#EXT#@contoso.com"))
+    assert not failed
+    assert any("B2B guest" in warning for warning in result["warnings"])
+    assert [call.request.url for call in responses.calls] == [
+        GRAPH + "/users('$svc@contoso.com')/revokeSignInSessions",
+        GRAPH + "/users/Adele_adatum.com%23EXT%23@contoso.com/revokeSignInSessions"]
+
+
+@responses.activate
+@pytest.mark.parametrize("user", ["adele/../../groups@contoso.com", "adèle@contoso.com", "adele", "a@b@contoso.com"])
+def test_invalid_user_fails_before_any_network_call(run_module, user):
+    failed, result = run_module(main, args(user=user))
+    assert failed and "Invalid user reference" in result["msg"]
+    assert result["changed"] is False if "changed" in result else True
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+@pytest.mark.parametrize("status, code, expected", [
+    (401, "InvalidAuthenticationToken", "rejected the access token"),
+    (403, "Authorization_RequestDenied", "User.RevokeSessions.All"),
+    (404, "Request_ResourceNotFound", "was not found in the tenant"),
+    (400, "Request_BadRequest", "HTTP 400 Request_BadRequest"),
+])
+def test_graph_errors_become_actionable_messages_with_their_details(run_module, status, code, expected):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=status,
+                   json=graph_error(code, "Graph says no."))
+    failed, result = run_module(main, args())
+    assert failed and expected in result["msg"]
+    assert "Graph says no." in result["msg"] and "rid-err" in result["msg"]
+    assert result["error"] == {"code": code, "message": "Graph says no."}
+    assert result["status_code"] == status and result["request_id"] == "rid-err"
+    assert result["client_request_id"] == responses.calls[0].request.headers["client-request-id"]
+
+
+@responses.activate
+def test_throttling_is_retried_and_reported_as_a_warning(run_module, no_sleep):
+    url = GRAPH + "/users/adele@contoso.com/revokeSignInSessions"
+    responses.post(url, status=429, headers={"Retry-After": "2"}, json=graph_error("TooManyRequests", "Slow down."))
+    responses.post(url, json={"value": True})
+    failed, result = run_module(main, args())
+    assert not failed and no_sleep == [2.0]
+    assert any("retry 1 time" in warning for warning in result["warnings"])
+
+
+@responses.activate
+def test_retries_exhausted_fail_with_the_count(run_module, no_sleep):
+    url = GRAPH + "/users/adele@contoso.com/revokeSignInSessions"
+    responses.post(url, status=503, headers={"Retry-After": "1"}, json=graph_error("serviceNotAvailable", "Busy."))
+    failed, result = run_module(main, args(max_retries=2))
+    assert failed and len(responses.calls) == 3 and no_sleep == [1.0, 1.0]
+    assert "after 3 attempts and 2.0 s of waiting" in result["msg"] and result["attempts"] == 3
+
+
+@responses.activate
+def test_check_mode_reads_the_user_and_sends_no_revoke(run_module):
+    responses.get(GRAPH + "/users/adele@contoso.com", json={"id": ADELE_ID, "userPrincipalName": "adele@contoso.com"},
+                  headers={"request-id": "r-get"})
+    failed, result = run_module(main, args(), check_mode=True)
+    assert not failed
+    assert result["changed"] is True and result["user_confirmed"] is True and result["user_id"] == ADELE_ID
+    assert result["all_sessions_revoked"] is None and result["status_code"] is None
+    assert [call.request.method for call in responses.calls] == ["GET"]
+    assert responses.calls[0].request.params == {"$select": "id,userPrincipalName"}
+
+
+@responses.activate
+def test_check_mode_fails_for_an_unknown_user(run_module):
+    responses.get(GRAPH + "/users/ghost@contoso.com", status=404, json=graph_error("Request_ResourceNotFound", "Nope"))
+    failed, result = run_module(main, args(user="ghost@contoso.com"), check_mode=True)
+    assert failed and "was not found in the tenant" in result["msg"]
+
+
+@responses.activate
+def test_check_mode_without_read_permission_warns_and_predicts_the_revoke(run_module):
+    responses.get(GRAPH + "/users/adele@contoso.com", status=403,
+                  json=graph_error("Authorization_RequestDenied", "Insufficient privileges."))
+    failed, result = run_module(main, args(), check_mode=True)
+    assert not failed and result["changed"] is True and result["user_confirmed"] is False
+    assert any("User.Read.All" in warning for warning in result["warnings"])
+
+
+def test_missing_credentials_fail_clearly(run_module):
+    failed, result = run_module(main, {"user": "adele@contoso.com"})
+    assert failed and "Missing tenant_id and client_id" in result["msg"]
+
+
+def test_environment_fills_options_that_the_task_does_not_set(run_module, monkeypatch):
+    monkeypatch.setenv("AZURE_TENANT", "from-awx-tenant")
+    monkeypatch.setenv("AZURE_CLIENT_ID", "from-env-client")
+    failed, result = run_module(main, {"user": "adele@contoso.com", "client_id": "from-task-client"})
+    # No secret anywhere: the message proves which tenant and client were resolved before the credential check.
+    assert failed and "No credential" in result["msg"]
+    monkeypatch.setenv("AZURE_SECRET", "from-awx-secret")
+    monkeypatch.setenv("AZURE_CLOUD_ENVIRONMENT", "Mars")
+    failed, result = run_module(main, {"user": "adele@contoso.com", "client_id": "from-task-client"})
+    assert failed and "AZURE_CLOUD_ENVIRONMENT='Mars'" in result["msg"]
+
+
+@responses.activate
+def test_secrets_never_appear_in_the_result(run_module):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=403,
+                   json=graph_error("Authorization_RequestDenied", "Denied."))
+    failed, result = run_module(main, args(client_secret="very-secret-value", tenant_id="t", client_id="c"))
+    assert failed
+    assert TOKEN not in json.dumps(result) and "very-secret-value" not in json.dumps(result)
