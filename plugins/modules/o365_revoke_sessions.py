@@ -24,9 +24,9 @@ options:
   user:
     description:
       - The user, by object ID (a GUID) or by user principal name (UPN), for example V(adele@contoso.com).
-      - A UPN may only hold V(A-Z a-z 0-9 ' . - _ ! # ^ ~) before its single C(@) (no accented characters),
-        optionally after a leading C($), and a DNS domain after it. Anything else is rejected before any
-        network call.
+      - "A UPN may only hold the characters C(A-Z a-z 0-9 ' . - _ ! # ^ ~) before its single C(@) (no accented
+        characters), optionally after a leading C($), and a DNS domain after it. Anything else is rejected before
+        any network call."
       - Give the UPN as it is; the module encodes it. A UPN that begins with C($) is addressed as
         C(/users('$name@domain')), and the C(#) of a B2B guest's C(#EXT#) is sent as C(%23).
     type: str
@@ -43,6 +43,7 @@ attributes:
         read users, a warning says the user could not be confirmed.
   diff_mode:
     support: none
+    description: There is nothing to compare; a revoke has no before and after that Graph shows.
 notes:
   - External (B2B) guests sign in at their home tenant; Graph does not revoke those sessions. The module
     succeeds and warns.
@@ -55,7 +56,7 @@ seealso:
     description: How 429 answers and Retry-After work.
     link: https://learn.microsoft.com/graph/throttling
 author:
-  - o365.admin contributors
+  - o365.admin contributors (@o365-admin)
 """
 
 EXAMPLES = r"""
@@ -70,7 +71,7 @@ EXAMPLES = r"""
   o365.admin.o365_revoke_sessions:
     user: adele.vance@contoso.com
 
-- name: Dry run: confirm the user exists, send no revoke
+- name: Dry run, confirm the user exists and send no revoke
   o365.admin.o365_revoke_sessions:
     user: adele.vance@contoso.com
   check_mode: true
@@ -82,7 +83,7 @@ EXAMPLES = r"""
       client_id: "{{ o365_client_id }}"
       client_secret: "{{ o365_client_secret }}"
   block:
-    - name: Revoke a B2B guest's sessions in this tenant (warns: home-tenant sessions are not revoked)
+    - name: Revoke a B2B guest's sessions in this tenant (warns that home-tenant sessions are not revoked)
       o365.admin.o365_revoke_sessions:
         user: "AdeleVance_adatum.com#EXT#@contoso.onmicrosoft.com"
 
