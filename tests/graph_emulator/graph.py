@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Microsoft Graph v1.0's side: users, revokeSignInSessions and JSON batching, with Graph's error envelope.
+
+Follows ../shared/graph-contract/graph-v1.0-subset.yaml and Microsoft's pages on the user resource,
+user: revokeSignInSessions, JSON batching, throttling and errors.
+"""
+
+import datetime
+import json
+import random
+import re
+import uuid
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from .tenant import READ_PERMISSIONS, REVOKE_PERMISSIONS
+from .tokens import InvalidToken
+
+BATCH_LIMIT = 20
+CONTEXT = "https://graph.microsoft.com/v1.0/$metadata"
+# Properties Graph returns for a user without $select (signInSessionsValidFromDateTime and accountEnabled are
+# "returned only on $select").
+DEFAULT_USER_PROPERTIES = ("id", "displayName", "userPrincipalName")
+KEY_FORM = re.compile(r"^/users\('(?P<key>(?:[^']|'')*)'\)(?P<rest>/.*)?$")
+ALTERNATE_KEY_FORM = re.compile(r"^/users\(userPrincipalName='(?P<key>(?:[^']|'')*)'\)(?P<rest>/.*)?$")
+SEGMENT_FORM = re.compile(r"^/users/(?P<key>[^/()]+)(?P<rest>/.*)?$")
+REVOKE_SEGMENTS = ("/revokeSignInSessions", "/microsoft.graph.revokeSignInSessions")
+FAILURE_CODES = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout", 500: "generalException"}
+
+
+class Reply:
+    def __init__(self, status, body=None, headers=None):
+        self.status = status
+        self.body = body
+        self.headers = dict(headers or {})
+
+
+def error_reply(status, code, message, request_id, client_request_id=None, headers=None):
+    inner = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+             "request-id": request_id, "client-request-id": client_request_id or request_id}
+    return Reply(status, {"error": {"code": code, "message": message, "innerError": inner}}, headers)
+
+
+class Operation:
+    """One Graph request, on its own or as a $batch item."""
+
+    def __init__(self, method, target, headers, body, claims, request_id, client_request_id):
+        parts = urlsplit(target)
+        self.method = method.upper()
+        self.path = parts.path if parts.path.startswith("/") else "/" + parts.path
+        self.query = parse_qs(parts.query, keep_blank_values=True)
+        self.headers = headers
+        self.body = body
+        self.claims = claims
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+
+    def error(self, status, code, message, headers=None):
+        return error_reply(status, code, message, self.request_id, self.client_request_id, headers)
+
+
+class GraphService:
+    def __init__(self, tenant, tokens, faults, audience_allowed):
+        self.tenant = tenant
+        self.tokens = tokens
+        self.faults = faults
+        self.audience_allowed = audience_allowed
+
+    def authenticate(self, authorization, request_id, client_request_id):
+        """The token's claims, or a 401 Reply as Graph gives it."""
+        scheme, dummy, token = (authorization or "").partition(" ")
+        if not token or scheme.lower() != "bearer":
+            return None, error_reply(401, "InvalidAuthenticationToken", "Access token is empty.", request_id,
+                                     client_request_id)
+        try:
+            return self.tokens.verify(token, self.audience_allowed), None
+        except InvalidToken as exc:
+            return None, error_reply(401, "InvalidAuthenticationToken", str(exc), request_id, client_request_id)
+
+    def handle(self, method, target, headers, body, claims, request_id, client_request_id):
+        """A Reply for one authenticated request (never $batch itself)."""
+        operation = Operation(method, target, headers, body, claims, request_id, client_request_id)
+        failure = self.faults.take_graph_failure()
+        if failure:
+            status, retry_after = failure
+            extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            return operation.error(status, FAILURE_CODES.get(status, "UnknownError"),
+                                   "Injected failure: the service answered %d." % status, extra)
+        return self._route(operation)
+
+    def _route(self, operation):
+        path = operation.path
+        for form in (ALTERNATE_KEY_FORM, KEY_FORM, SEGMENT_FORM):
+            match = form.match(path)
+            if match:
+                break
+        else:
+            return operation.error(400, "BadRequest", "Resource not found for the segment '%s'."
+                                   % path.strip("/").split("/")[0])
+        key = unquote(match.group("key"))
+        if form is SEGMENT_FORM and key.startswith("$"):
+            # Graph reads a leading $ in a key segment as a system query segment; '$x@y' must be quoted.
+            return operation.error(400, "BadRequest", "Resource not found for the segment '%s'." % key)
+        if form is not SEGMENT_FORM:
+            key = key.replace("''", "'")
+        rest = match.group("rest")
+        if rest is None:
+            if operation.method != "GET":
+                return operation.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
+                                                                  "request target.")
+            return self._get_user(operation, key)
+        if rest in REVOKE_SEGMENTS and form is not ALTERNATE_KEY_FORM:
+            if operation.method != "POST":
+                return operation.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
+                                                                  "request target.")
+            return self._revoke(operation, key)
+        return operation.error(400, "BadRequest", "Resource not found for the segment '%s'." % rest.strip("/"))
+
+    def _allowed(self, operation, permissions):
+        return any(role in permissions for role in operation.claims.get("roles", []))
+
+    def _not_found(self, operation, key):
+        return operation.error(404, "Request_ResourceNotFound",
+                               "Resource '%s' does not exist or one of its queried reference-property objects are "
+                               "not present." % key)
+
+    def _get_user(self, operation, key):
+        if not self._allowed(operation, READ_PERMISSIONS):
+            return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                                                       "operation.")
+        user = self.tenant.find_user(key)
+        if user is None:
+            return self._not_found(operation, key)
+        properties = user.properties()
+        select = [name.strip() for value in operation.query.get("$select", []) for name in value.split(",")
+                  if name.strip()]
+        unknown = [name for name in select if name not in properties]
+        if unknown:
+            return operation.error(400, "Request_BadRequest", "Could not find a property named '%s' on type "
+                                                              "'microsoft.graph.user'." % unknown[0])
+        names = select or DEFAULT_USER_PROPERTIES
+        context = "%s#users(%s)/$entity" % (CONTEXT, ",".join(select)) if select else "%s#users/$entity" % CONTEXT
+        body = {"@odata.context": context}
+        body.update((name, properties[name]) for name in names)
+        return Reply(200, body)
+
+    def _revoke(self, operation, key):
+        payload = operation.body
+        if payload not in (None, b"", {}) and payload != b"{}":
+            try:
+                decoded = json.loads(payload) if isinstance(payload, bytes) else payload
+            except ValueError:
+                decoded = None
+            if decoded != {}:
+                return operation.error(400, "Request_BadRequest", "The action 'revokeSignInSessions' takes no "
+                                                                  "parameters.")
+        if not self._allowed(operation, REVOKE_PERMISSIONS):
+            return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                                                       "operation.")
+        retry_after = self.faults.charge_write(operation.claims.get("appid"))
+        if retry_after is not None:
+            return operation.error(429, "TooManyRequests", "Too many requests.",
+                                   {"Retry-After": str(retry_after)})
+        user = self.tenant.find_user(key)
+        if user is None:
+            return self._not_found(operation, key)
+        self.tenant.revoke_sessions(user)
+        return Reply(200, {"@odata.context": CONTEXT + "#Edm.Boolean", "value": True})
+
+    def batch(self, payload, claims, request_id, client_request_id):
+        """POST /$batch: (outer Reply, [(item id, method, url, status)]) as https://learn.microsoft.com/graph/json-batching."""
+        def bad(message):
+            return error_reply(400, "BadRequest", message, request_id, client_request_id), []
+        try:
+            document = json.loads(payload or b"")
+        except ValueError:
+            return bad("Invalid batch payload format.")
+        requests = document.get("requests") if isinstance(document, dict) else None
+        if not isinstance(requests, list) or not requests:
+            return bad("Invalid batch payload format.")
+        if len(requests) > BATCH_LIMIT:
+            return bad("Number of batch requests exceeds the limit of %d." % BATCH_LIMIT)
+        seen = set()
+        for item in requests:
+            if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item.get(k)
+                                                     for k in ("id", "method", "url")):
+                return bad("Each batch request needs an id, a method and a url.")
+            if item["id"].lower() in seen:
+                return bad("Duplicate request id '%s' in the batch." % item["id"])
+            seen.add(item["id"].lower())
+            if urlsplit(item["url"]).scheme:
+                return bad("Request id '%s': the url must be relative, such as /users/{id}." % item["id"])
+            item_headers = {k.lower(): v for k, v in (item.get("headers") or {}).items()}
+            if item["method"].upper() in ("POST", "PUT", "PATCH") and (
+                    "body" not in item or "content-type" not in item_headers):
+                return bad("Write request id : %s does not contain Content-Type header or body." % item["id"])
+        responses, log = [], []
+        status_by_id = {}
+        for item in requests:
+            item_id = item["id"]
+            failed_dependency = [d for d in item.get("dependsOn") or [] if status_by_id.get(d.lower(), 200) >= 400]
+            if failed_dependency:
+                reply = error_reply(424, "FailedDependency", "A dependent request failed.", str(uuid.uuid4()),
+                                    client_request_id)
+            else:
+                body = item.get("body")
+                reply = self.handle(item["method"], item["url"], item.get("headers") or {},
+                                    json.dumps(body).encode() if body is not None else None, claims,
+                                    str(uuid.uuid4()), client_request_id)
+            status_by_id[item_id.lower()] = reply.status
+            headers = {"Content-Type": "application/json"}
+            headers.update(reply.headers)
+            entry = {"id": item_id, "status": reply.status, "headers": headers}
+            if reply.body is not None:
+                entry["body"] = reply.body
+            responses.append(entry)
+            log.append((item_id, item["method"].upper(), item["url"], reply.status))
+        # Graph answers batch items in any order; so does the emulator, to keep clients honest.
+        random.shuffle(responses)
+        return Reply(200, {"responses": responses}), log

@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The emulated directory: users and app registrations, from a JSON file or the built-in demo tenant."""
+
+import base64
+import datetime
+import json
+import os
+import secrets
+import threading
+import uuid
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+
+# Application permissions that allow each operation, as Microsoft's API pages list them (least first).
+REVOKE_PERMISSIONS = ("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
+READ_PERMISSIONS = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+
+DEMO_TENANT_ID = "8b2f6a0e-3c1d-4e5f-9a7b-1c2d3e4f5a6b"
+DEMO_DOMAIN = "contoso.onmicrosoft.com"
+DEMO_PFX_PASSWORD = "demo-pfx-password"
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def graph_time(when=None):
+    """Graph's DateTimeOffset form, e.g. 2026-11-24T10:00:00Z."""
+    when = when or datetime.datetime.now(datetime.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class User:
+    def __init__(self, user_principal_name, object_id=None, display_name=None, user_type="Member"):
+        self.id = object_id or str(uuid.uuid4())
+        self.user_principal_name = user_principal_name
+        self.display_name = display_name or user_principal_name.split("@")[0]
+        self.user_type = user_type
+        self.account_enabled = True
+        self.sign_in_sessions_valid_from = graph_time(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+        self.revocations = 0
+
+    def properties(self):
+        """Every property the emulator knows, by Graph name."""
+        return {
+            "id": self.id,
+            "userPrincipalName": self.user_principal_name,
+            "displayName": self.display_name,
+            "accountEnabled": self.account_enabled,
+            "signInSessionsValidFromDateTime": self.sign_in_sessions_valid_from,
+            "userType": self.user_type,
+            "deletedDateTime": None,
+        }
+
+
+class App:
+    """An app registration with its credentials and the application permissions admin-consented to it."""
+
+    def __init__(self, name, client_id, roles, client_secret=None, certificate_pem=None):
+        self.name = name
+        self.client_id = client_id
+        self.roles = list(roles)
+        self.client_secret = client_secret
+        self.certificate = x509.load_pem_x509_certificate(certificate_pem) if certificate_pem else None
+
+    def thumbprints(self):
+        """x5t and x5t#S256 as a client assertion carries them (base64url of the SHA-1 / SHA-256 fingerprint)."""
+        if self.certificate is None:
+            return set()
+        return {_b64url(self.certificate.fingerprint(hashes.SHA1())),
+                _b64url(self.certificate.fingerprint(hashes.SHA256()))}
+
+    def may(self, permissions):
+        return any(role in permissions for role in self.roles)
+
+
+class Tenant:
+    def __init__(self, tenant_id, domains, users, apps):
+        self.tenant_id = tenant_id
+        self.domains = [d.lower() for d in domains]
+        self.apps = {app.client_id: app for app in apps}
+        self._users = list(users)
+        self._by_key = {}
+        for user in self._users:
+            self._by_key[user.id.lower()] = user
+            self._by_key[user.user_principal_name.lower()] = user
+        self.lock = threading.Lock()
+
+    def knows_tenant(self, name):
+        return name.lower() == self.tenant_id or name.lower() in self.domains
+
+    def find_user(self, key):
+        """By object ID or UPN, case-insensitively, as Graph resolves {id | userPrincipalName}."""
+        return self._by_key.get(key.lower())
+
+    def revoke_sessions(self, user):
+        with self.lock:
+            user.sign_in_sessions_valid_from = graph_time()
+            user.revocations += 1
+
+    @property
+    def users(self):
+        return list(self._users)
+
+    @classmethod
+    def load(cls, path):
+        """A tenant from JSON: {"tenant_id", "domains", "users": [{"userPrincipalName", "id"?, "userType"?}],
+        "apps": [{"name", "client_id", "roles", "client_secret"?, "certificate_path"?}]}."""
+        with open(path) as handle:
+            data = json.load(handle)
+        users = [User(u["userPrincipalName"], u.get("id"), u.get("displayName"), u.get("userType", "Member"))
+                 for u in data["users"]]
+        apps = []
+        for a in data["apps"]:
+            pem = None
+            if a.get("certificate_path"):
+                with open(a["certificate_path"], "rb") as handle:
+                    pem = handle.read()
+            apps.append(App(a["name"], a["client_id"], a["roles"], a.get("client_secret"), pem))
+        return cls(data["tenant_id"], data.get("domains", []), users, apps)
+
+
+def _self_signed(common_name):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+    return key, cert
+
+
+def write_client_certificate(state_dir, stem, common_name):
+    """A fresh key + self-signed certificate as PEM (key and cert in one file) and as password-protected PFX."""
+    key, cert = _self_signed(common_name)
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    pem_path = os.path.join(state_dir, stem + ".pem")
+    pfx_path = os.path.join(state_dir, stem + ".pfx")
+    for path, data in ((pem_path, key_pem + cert_pem), (pfx_path, pkcs12.serialize_key_and_certificates(
+            stem.encode(), key, cert, None, serialization.BestAvailableEncryption(DEMO_PFX_PASSWORD.encode())))):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+    return pem_path, pfx_path, cert_pem
+
+
+def demo_tenant(state_dir, extra_users=0):
+    """The doc's cases: plain, $-prefixed, apostrophe and B2B guest UPNs; apps with a secret, a certificate, and
+    without the revoke permission. Secrets are new at each start. ``extra_users`` adds user0001@... for load."""
+    users = [
+        User("adele.vance@" + DEMO_DOMAIN, "6e7b768e-07e2-4810-8459-485f84f8f204", "Adele Vance"),
+        User("alex.wilber@" + DEMO_DOMAIN, "87d349ed-44d7-43e1-9a83-5f2406dee5bd", "Alex Wilber"),
+        User("$svc-legacy@" + DEMO_DOMAIN, "1b5e7a3c-9d2f-4c6b-8a0e-2f4d6b8c0e1a", "Legacy service account"),
+        User("megan.o'brien@" + DEMO_DOMAIN, "5c2e9b7d-3f1a-4e8c-b6d0-7a9e1c3b5d7f", "Megan O'Brien"),
+        User("AdeleVance_adatum.com#EXT#@" + DEMO_DOMAIN, "3f9a1c5e-7b2d-4f6a-8c0e-4d6b8a0c2e4f",
+             "Adele Vance (Adatum)", user_type="Guest"),
+    ]
+    users += [User("user%04d@%s" % (n, DEMO_DOMAIN), str(uuid.UUID(int=n + 1)), "Load user %d" % n)
+              for n in range(1, extra_users + 1)]
+    pem_path, pfx_path, cert_pem = write_client_certificate(state_dir, "demo-app", "o365-admin-demo-app")
+    apps = [
+        App("o365-admin-demo", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", ["User.RevokeSessions.All", "User.Read.All"],
+            client_secret="demo~" + secrets.token_urlsafe(24), certificate_pem=cert_pem),
+        App("reader-only", "1b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e", ["User.Read.All"],
+            client_secret="reader~" + secrets.token_urlsafe(24)),
+        App("revoke-only", "2c3d4e5f-6a7b-4c8d-ae9f-1a2b3c4d5e6f", ["User.RevokeSessions.All"],
+            client_secret="revoke~" + secrets.token_urlsafe(24)),
+    ]
+    tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps)
+    tenant.certificate_files = {"pem": pem_path, "pfx": pfx_path, "pfx_password": DEMO_PFX_PASSWORD}
+    return tenant
