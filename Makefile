@@ -13,11 +13,11 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 
 # pytest exits 5 when it collects nothing; that is not a failure of the suite.
 define pytest
-	cd $(COLLECTION_LINK) && PYTHONPATH=$(COLLECTIONS) $(BIN)/python -m pytest -p no:cacheprovider $(1); \
+	cd $(COLLECTION_LINK) && PYTHONPATH=$(COLLECTIONS):$(ROOT) $(BIN)/python -m pytest -p no:cacheprovider $(1); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit sanity lint build clean
+.PHONY: setup test unit integration prism sanity lint build clean demo
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -30,7 +30,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn ../../../.. $(COLLECTION_LINK)
 
-test: unit sanity lint
+test: unit integration sanity lint
 
 unit: setup
 	$(call pytest,tests/unit)
@@ -53,3 +53,13 @@ build: setup
 
 clean:
 	rm -rf build .venv
+
+# Prism validates the module's requests and the emulator's answers against shared/graph-contract.
+PRISM_VERSION := 5.14.2
+.prism/node_modules/.bin/prism:
+	npm install --prefix .prism --no-audit --no-fund --silent @stoplight/prism-cli@$(PRISM_VERSION)
+
+prism: .prism/node_modules/.bin/prism
+
+integration: setup prism
+	$(call pytest,tests/integration)

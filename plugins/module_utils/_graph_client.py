@@ -59,7 +59,8 @@ def _header(headers, name):
     return headers.get(name) if headers is not None else None
 
 
-def graph_error_from_response(status_code, body, headers, attempts=1, waited_s=0.0, client_request_id=None):
+def graph_error_from_response(status_code, body, headers, attempts=1, waited_s=0.0, client_request_id=None,
+                              raw_text=None):
     """Build a GraphApiError from Graph's error envelope {"error": {"code", "message", "innerError"}}."""
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
@@ -74,6 +75,9 @@ def graph_error_from_response(status_code, body, headers, attempts=1, waited_s=0
         message += " %s" % code
     if graph_message:
         message += ": %s" % graph_message
+    elif not code and raw_text:
+        # Not Graph's envelope (a proxy or gateway answered): its own words are the best clue.
+        message += ": %s" % raw_text.strip()[:300]
     if request_id:
         message += " (request-id %s)" % request_id
     message += "."
@@ -197,4 +201,5 @@ class GraphClient:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
                                  response.headers.get("client-request-id"), response.attempts)
         raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
-                                        response.waited_s, response.request.headers.get("client-request-id"))
+                                        response.waited_s, response.request.headers.get("client-request-id"),
+                                        response.text)

@@ -8,14 +8,13 @@ Follows ../shared/graph-contract/graph-v1.0-subset.yaml and Microsoft's pages on
 user: revokeSignInSessions, JSON batching, throttling and errors.
 """
 
-import datetime
 import json
 import random
 import re
 import uuid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .tenant import READ_PERMISSIONS, REVOKE_PERMISSIONS
+from .tenant import READ_PERMISSIONS, REVOKE_PERMISSIONS, graph_time
 from .tokens import InvalidToken
 
 BATCH_LIMIT = 20
@@ -38,7 +37,8 @@ class Reply:
 
 
 def error_reply(status, code, message, request_id, client_request_id=None, headers=None):
-    inner = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+    # Real Graph often omits the offset here; the published contract requires one (date-time), so it gets a Z.
+    inner = {"date": graph_time(),
              "request-id": request_id, "client-request-id": client_request_id or request_id}
     return Reply(status, {"error": {"code": code, "message": message, "innerError": inner}}, headers)
 

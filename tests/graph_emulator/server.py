@@ -234,8 +234,9 @@ class Handler(BaseHTTPRequestHandler):
                                  % app.client_id)
             credential = "secret"
         else:
-            raise EntraError(401, "invalid_client", 7000218, "The request body must contain the following "
-                                                              "parameter: 'client_assertion' or 'client_secret'.")
+            raise EntraError(401, "invalid_client", 7000218,
+                             "The request body must contain the following parameter: 'client_assertion' or "
+                             "'client_secret'.")
         scopes = form.get("scope", "").split()
         if len(scopes) != 1 or not scopes[0].endswith("/.default"):
             raise EntraError(400, "invalid_scope", 1002012,

@@ -29,7 +29,8 @@ class EntraError(Exception):
         trace_id = str(uuid.uuid4())
         return {
             "error": self.error,
-            "error_description": "AADSTS%d: %s Trace ID: %s Correlation ID: %s Timestamp: %s" % (
+            # Entra puts the trace details on lines of their own after the message.
+            "error_description": "AADSTS%d: %s\r\nTrace ID: %s\r\nCorrelation ID: %s\r\nTimestamp: %s" % (
                 self.aadsts, self.description, trace_id, correlation_id,
                 time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime())),
             "error_codes": [self.aadsts],
@@ -91,7 +92,7 @@ class TokenService:
             header = jwt.get_unverified_header(assertion)
         except jwt.DecodeError:
             raise EntraError(400, "invalid_request", 50027, "JWT token is invalid or malformed.")
-        presented = header.get("x5t#S256") or header.get("x5t")
+        presented = (header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
         if presented not in app.thumbprints():
             raise EntraError(401, "invalid_client", 700027,
                              "The certificate with identifier used to sign the client assertion is not registered "
@@ -103,11 +104,11 @@ class TokenService:
         except jwt.ExpiredSignatureError:
             raise EntraError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
         except jwt.InvalidAudienceError:
-            raise EntraError(401, "invalid_client", 700021, "Client assertion audience claim does not match "
-                                                             "Realm issuer.")
+            raise EntraError(401, "invalid_client", 700021,
+                             "Client assertion audience claim does not match Realm issuer.")
         except jwt.InvalidTokenError as exc:
             raise EntraError(401, "invalid_client", 700027, "Client assertion failed signature validation. (%s)"
                              % exc.__class__.__name__)
         if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
-            raise EntraError(401, "invalid_client", 700023, "Client assertion issuer and subject must be the "
-                                                             "client_id.")
+            raise EntraError(401, "invalid_client", 700023,
+                             "Client assertion issuer and subject must be the client_id.")

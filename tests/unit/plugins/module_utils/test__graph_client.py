@@ -171,3 +171,9 @@ def test_error_without_an_envelope_still_names_the_status(body):
 def test_unauthorized_error_hints_at_the_token():
     error = graph_error_from_response(401, graph_error("InvalidAuthenticationToken", "Token expired."), {})
     assert "access token" in error.message
+
+
+def test_a_foreign_error_body_is_quoted():
+    error = graph_error_from_response(500, {"title": "Request/Response not valid"}, {},
+                                      raw_text='{"title": "Request/Response not valid"}')
+    assert 'Request/Response not valid' in error.message

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Stoplight Prism as a validating proxy (proxy --errors) between the module and the emulator."""
+
+import os
+import socket
+import subprocess
+import time
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+PRISM = os.path.join(ROOT, ".prism", "node_modules", ".bin", "prism")
+CONTRACT = os.path.join(os.path.dirname(ROOT), "shared", "graph-contract", "graph-v1.0-subset.yaml")
+
+
+def contract_with_version_prefix(destination):
+    """The shared contract with each path under /v1.0: Prism ignores the servers' base path, the module sends it."""
+    with open(CONTRACT) as handle:
+        spec = yaml.safe_load(handle)
+    spec["paths"] = {"/v1.0" + path: operation for path, operation in spec["paths"].items()}
+    with open(destination, "w") as handle:
+        yaml.safe_dump(spec, handle, sort_keys=False)
+    return destination
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrismProxy:
+    def __init__(self, upstream, work_dir, startup_timeout_s=60):
+        if not os.path.exists(PRISM):
+            raise RuntimeError("Prism is not installed at %s: run `make prism`" % PRISM)
+        spec = contract_with_version_prefix(os.path.join(work_dir, "graph-contract-v1.0.yaml"))
+        self.port = free_port()
+        self.log_path = os.path.join(work_dir, "prism.log")
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen([PRISM, "proxy", "--errors", "-h", "127.0.0.1", "-p", str(self.port), spec,
+                                         upstream], stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + startup_timeout_s
+        while "Prism is listening" not in self.log():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("Prism did not start:\n" + self.log())
+            time.sleep(0.2)
+        self.endpoint = "http://127.0.0.1:%d" % self.port
+
+    def log(self):
+        with open(self.log_path) as handle:
+            return handle.read()
+
+    def violations(self):
+        return [line for line in self.log().splitlines() if "VIOLATIONS" in line or "violation" in line.lower()]
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
