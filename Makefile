@@ -46,7 +46,7 @@ sanity: setup
 	  --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint: setup
-	$(BIN)/ansible-lint --offline --profile production playbooks/
+	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/
 
 build: setup
 	mkdir -p build/dist && $(BIN)/ansible-galaxy collection build --force --output-path build/dist .
@@ -63,3 +63,6 @@ prism: .prism/node_modules/.bin/prism
 
 integration: setup prism
 	$(call pytest,tests/integration)
+
+demo: setup
+	$(BIN)/python tools/demo.py

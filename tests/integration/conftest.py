@@ -116,7 +116,7 @@ class Scenario:
         if check:
             command.append("--check")
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600,
-                                   cwd=self.work_dir)
+                                   cwd=self.work_dir, check=False)
         return PlaybookRun(completed, results_file)
 
     def new_contract_violations(self):
