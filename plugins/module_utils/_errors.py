@@ -94,3 +94,14 @@ class GraphApiError(O365AdminError):
             "attempts": self.attempts,
             "error": {"code": self.code, "message": self.graph_message},
         }
+
+
+class TaskFailed(O365AdminError):
+    """The module did its work but the outcome is a failure; the result computed so far goes back with it."""
+
+    def __init__(self, message, result):
+        super(TaskFailed, self).__init__(message)
+        self.result = result
+
+    def details(self):
+        return dict(self.result)

@@ -12,8 +12,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import ipaddress
 import os
+import threading
+import time
 from urllib.parse import urlsplit
 
 try:
@@ -23,11 +26,14 @@ except ImportError:  # the module base reports it with missing_required_lib
 
 try:
     from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 except ImportError:  # cryptography comes with msal
     x509 = None
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
+    DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
 
 # name -> (Entra authority host, Graph endpoint). Microsoft's national cloud deployments page.
 CLOUDS = {
@@ -126,8 +132,15 @@ class ConnectionSettings:
         return urlsplit(self.authority_host).hostname in MICROSOFT_AUTHORITY_HOSTS
 
 
+def _fingerprint(certificate):
+    return certificate.fingerprint(hashes.SHA256()).hex()
+
+
 def load_certificate_credential(path, password=None):
-    """Turn a PEM (key + certificate) or PKCS#12 file into msal's client_credential; msal computes the thumbprints."""
+    """Turn a PEM (key + certificate) or PKCS#12 file into msal's client_credential; msal computes the thumbprints.
+
+    The returned dict also holds the certificate's SHA-256 ``fingerprint`` (for the token cache), not for msal.
+    """
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -140,13 +153,13 @@ def load_certificate_credential(path, password=None):
                 "client_certificate_path %r must hold both the private key and the certificate in PEM form." % path)
         try:
             load_pem_private_key(data, passphrase)
-            x509.load_pem_x509_certificate(data)
+            certificate = x509.load_pem_x509_certificate(data)
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(
                 "Cannot load the PEM private key or certificate in %r: %s. If the key is encrypted, give "
                 "client_certificate_password." % (path, exc))
         text = data.decode("ascii")
-        credential = {"private_key": text, "public_certificate": text}
+        credential = {"private_key": text, "public_certificate": text, "fingerprint": _fingerprint(certificate)}
         if password:
             credential["passphrase"] = password
         return credential
@@ -157,7 +170,7 @@ def load_certificate_credential(path, password=None):
             "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password." % (path, exc))
     if key is None or certificate is None:
         raise ConfigurationError("The PKCS#12 file %r must hold both the private key and the certificate." % path)
-    credential = {"private_key_pfx_path": path}
+    credential = {"private_key_pfx_path": path, "fingerprint": _fingerprint(certificate)}
     if password:
         credential["passphrase"] = password
     return credential
@@ -169,6 +182,7 @@ class StaticTokenSource:
     def __init__(self, access_token):
         self._access_token = access_token
         self.token_requests = 0
+        self.warnings = []
 
     def get_token(self):
         return self._access_token
@@ -191,17 +205,25 @@ class MsalHttpClient:
 
 
 class MsalTokenSource:
-    """Client-credentials tokens from msal, built on first use so bad input fails before any network call."""
+    """Client-credentials tokens from msal, built on first use so bad input fails before any network call.
 
-    def __init__(self, settings, client_id, client_credential, transport, token_cache=None, secrets=()):
+    With a cache file, a token another task or fork stored is used without building msal at all; otherwise
+    one is requested under the file's lock and stored for the tasks after this one.
+    """
+
+    def __init__(self, settings, client_id, client_credential, transport, cache_file=None, secrets=()):
         self.settings = settings
         self.client_id = client_id
         self.client_credential = client_credential
         self.transport = transport
-        self.token_cache = token_cache
+        self.cache_file = cache_file
         self.secrets = [s for s in secrets if s]
         self.token_requests = 0
+        self.warnings = []
+        self._cache = msal.SerializableTokenCache() if msal else None
         self._app = None
+        self._token = None  # (access token, expires_on): no lock or file read for every Graph call
+        self._lock = threading.Lock()  # parallel $batch calls must not each request a token
 
     def _application(self):
         if self._app is None:
@@ -209,22 +231,39 @@ class MsalTokenSource:
             if not self.settings.authority_is_microsoft:
                 # Instance discovery asks login.microsoftonline.com about the host: meaningless for others.
                 kwargs["instance_discovery"] = False
-            if self.token_cache is not None:
-                kwargs["token_cache"] = self.token_cache
             try:
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_credential, authority=self.settings.authority,
-                    http_client=MsalHttpClient(self.transport), **kwargs)
+                    http_client=MsalHttpClient(self.transport), token_cache=self._cache, **kwargs)
             except ValueError as exc:
                 raise AuthenticationError("Cannot use the Entra ID authority %s: %s"
                                           % (self.settings.authority, self._scrub(str(exc))))
         return self._app
 
     def get_token(self):
+        with self._lock:
+            return self._get_token()
+
+    def _get_token(self):
+        if self._token and self._token[1] - time.time() > MIN_REMAINING_S:
+            return self._token[0]
+        if self.cache_file is None:
+            return self._acquire()
+        with self.cache_file.locked():
+            self.cache_file.load_into(self._cache)
+            self._token = cached_access_token(self._cache, self.client_id, self.settings.scope)
+            if self._token:
+                return self._token[0]
+            token = self._acquire()
+            self.cache_file.save(self._cache)
+            return token
+
+    def _acquire(self):
         result = self._application().acquire_token_for_client(scopes=[self.settings.scope])
         if result.get("token_source") != "cache":
             self.token_requests += 1
         if "access_token" in result:
+            self._token = (result["access_token"], int(time.time()) + int(result.get("expires_in", 0)))
             return result["access_token"]
         raise self._error(result)
 
@@ -261,11 +300,19 @@ def build_token_source(params, settings, transport):
     if params.get("client_certificate_path"):
         credential = load_certificate_credential(params["client_certificate_path"],
                                                  params.get("client_certificate_password"))
+        fingerprint = credential.pop("fingerprint")
     elif params.get("client_secret"):
         credential = params["client_secret"]
+        fingerprint = hashlib.sha256(credential.encode("utf-8")).hexdigest()
     else:
         raise ConfigurationError(
             "No credential: give client_certificate_path (preferred), client_secret or access_token, as options "
             "or through AZURE_CLIENT_CERTIFICATE_PATH / AZURE_CLIENT_SECRET.")
-    return MsalTokenSource(settings, params["client_id"], credential, transport,
-                           secrets=(params.get("client_secret"), params.get("client_certificate_password")))
+    source = MsalTokenSource(settings, params["client_id"], credential, transport,
+                             secrets=(params.get("client_secret"), params.get("client_certificate_password")))
+    if params.get("token_cache", True):
+        source.cache_file = TokenCacheFile(params.get("token_cache_path") or DEFAULT_TOKEN_CACHE_PATH,
+                                           partition_key(settings.authority, params["client_id"], settings.scope,
+                                                         fingerprint),
+                                           source.warnings.append)
+    return source

@@ -57,6 +57,8 @@ GRAPH_COMMON_ARGUMENT_SPEC = dict(
     ca_path=dict(type="path"),
     timeout=dict(type="float", default=DEFAULT_TIMEOUT_S),
     max_retries=dict(type="int", default=DEFAULT_MAX_RETRIES),
+    token_cache=dict(type="bool", default=True),
+    token_cache_path=dict(type="path"),
 )
 
 
@@ -68,6 +70,10 @@ def build_graph_client(params):
         raise O365AdminError("timeout must be a positive number of seconds, not %s." % params["timeout"])
     settings = ConnectionSettings(params)
     session = requests.Session()
+    # Room for the parallel $batch calls of bulk operations.
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     verify = params["ca_path"] if params.get("ca_path") else params["validate_certs"]
     transport = HttpTransport(session, params["timeout"], params["max_retries"], verify=verify)
     token_source = build_token_source(params, settings, transport)
@@ -98,9 +104,18 @@ class GraphModule(AnsibleModule):
         try:
             result = run(self, self.client)
         except O365AdminError as error:
+            self._warn_about_transport()
             self.fail_json(**error.fail_json_kwargs())
-        stats = self._client.transport.stats if self._client else None
-        if stats and stats.retries:
+        self._warn_about_transport()
+        self.exit_json(**result)
+
+    def _warn_about_transport(self):
+        """Token cache problems and retries are never silent."""
+        if self._client is None:
+            return
+        for warning in self._client.token_source.warnings:
+            self.warn(warning)
+        stats = self._client.transport.stats
+        if stats.retries:
             self.warn("Microsoft Graph asked to retry %d time(s) (throttling or a transient error); waited %.1f s "
                       "in all." % (stats.retries, stats.waited_s))
-        self.exit_json(**result)

@@ -29,9 +29,26 @@ options:
         any network call."
       - Give the UPN as it is; the module encodes it. A UPN that begins with C($) is addressed as
         C(/users('$name@domain')), and the C(#) of a B2B guest's C(#EXT#) is sent as C(%23).
+      - Mutually exclusive with O(users); one of them is required.
     type: str
-    required: true
     aliases: [user_id, user_principal_name, upn]
+  users:
+    description:
+      - Many users at once, each an object ID or a UPN as for O(user). Mutually exclusive with O(user).
+      - Every reference is validated first; a single invalid one fails the task before any network call.
+        Duplicates (compared without regard to case) are revoked once and reported for each occurrence.
+      - The revokes go through Microsoft Graph JSON batching, 20 per call, O(batch_concurrency) calls at a time.
+        Items Graph answers with 429, 503 or 504 are sent again in a later batch after their own C(Retry-After),
+        within O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
+        itself at the rate that was accepted before, instead of sending requests that would come back 429.
+      - The task fails if any user failed, and still returns every user's outcome in RV(results).
+    type: list
+    elements: str
+  batch_concurrency:
+    description:
+      - With O(users), how many C($batch) calls (of up to 20 revokes each) are in flight at once.
+    type: int
+    default: 4
 extends_documentation_fragment:
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -39,8 +56,8 @@ attributes:
   check_mode:
     support: full
     description:
-      - No revoke is sent. The user is read so that a wrong ID or UPN fails the dry run too; if the app may not
-        read users, a warning says the user could not be confirmed.
+      - No revoke is sent. The user is read (with O(users), every user, batched the same way) so that a wrong ID or
+        UPN fails the dry run too; if the app may not read users, a warning says the user could not be confirmed.
   diff_mode:
     support: none
     description: There is nothing to compare; a revoke has no before and after that Graph shows.
@@ -76,6 +93,15 @@ EXAMPLES = r"""
     user: adele.vance@contoso.com
   check_mode: true
 
+- name: Offboard a list of users in one task (batched, 20 revokes per Graph call)
+  o365.admin.o365_revoke_sessions:
+    users: "{{ departing_users }}"
+  register: offboarding
+
+- name: Show who could not be revoked
+  ansible.builtin.debug:
+    var: offboarding.failed_users
+
 - name: Set the connection once for every o365.admin module
   module_defaults:
     group/o365.admin.graph:
@@ -95,7 +121,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changed:
-  description: Whether a revoke was sent and accepted (in check mode, whether one would be sent).
+  description:
+    - Whether a revoke was sent and accepted (in check mode, whether one would be sent).
+    - With O(users), whether any user was revoked.
   returned: always
   type: bool
   sample: true
@@ -104,17 +132,18 @@ all_sessions_revoked:
     - Graph's answer (C(value)) to the revoke; V(true) when all the user's refresh tokens are revoked.
     - A 2xx answer without a body counts as V(true). A V(false) answer fails the task.
     - V(null) in check mode.
+    - With O(users), whether every user was revoked.
   returned: always
   type: bool
   sample: true
 status_code:
   description: HTTP status of Graph's answer to the revoke; V(null) in check mode.
-  returned: always
+  returned: with O(user)
   type: int
   sample: 200
 user:
   description: The user as given.
-  returned: always
+  returned: with O(user)
   type: str
   sample: adele.vance@contoso.com
 user_id:
@@ -129,9 +158,66 @@ user_confirmed:
   sample: true
 request_id:
   description: Graph's C(request-id) of the last call, for Microsoft support.
-  returned: always
+  returned: with O(user)
   type: str
   sample: 0f8e3a24-95a8-4a6e-bb6a-1d0f7a0f5f9e
+results:
+  description: With O(users), one entry per user given, in the order given (duplicates included).
+  returned: with O(users)
+  type: list
+  elements: dict
+  contains:
+    user:
+      description: The user as given.
+      type: str
+    changed:
+      description: Whether this user was revoked (check mode, would be).
+      type: bool
+    all_sessions_revoked:
+      description: Graph's C(value) for this user; V(false) when it failed; V(null) in check mode.
+      type: bool
+    status_code:
+      description: HTTP status of this user's item in the batch answer; V(null) in check mode.
+      type: int
+    request_id:
+      description: Graph's C(request-id) for this user's item (or its batch).
+      type: str
+    user_confirmed:
+      description: Check mode only, whether the user could be read.
+      type: bool
+    error:
+      description: On failure, Graph's C(code) and C(message) for this user.
+      type: dict
+  sample:
+    - {user: adele@contoso.com, changed: true, all_sessions_revoked: true, status_code: 200, request_id: 1b2c-...}
+    - {user: ghost@contoso.com, changed: false, all_sessions_revoked: false, status_code: 404, request_id: 9d8e-...,
+       error: {code: Request_ResourceNotFound, message: "Resource 'ghost@contoso.com' does not exist ..."}}
+revoked_count:
+  description: With O(users), how many distinct users were revoked.
+  returned: with O(users)
+  type: int
+  sample: 998
+failed_users:
+  description: With O(users), the users (as given) that failed, in input order.
+  returned: with O(users)
+  type: list
+  elements: str
+  sample: [ghost@contoso.com]
+batches:
+  description: With O(users), how many C($batch) calls were made, retries included.
+  returned: with O(users)
+  type: int
+  sample: 50
+retries:
+  description: With O(users), how many requests or items were sent again after 429, 503, 504 or a network error.
+  returned: with O(users)
+  type: int
+  sample: 0
+elapsed_s:
+  description: With O(users), the seconds the run took, waits for Retry-After included.
+  returned: with O(users)
+  type: float
+  sample: 1.42
 error:
   description: Graph's or Entra ID's error code and message.
   returned: on failure
@@ -139,12 +225,17 @@ error:
   sample: {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}
 """
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, O365AdminError
+import time
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    ConfigurationError, GraphApiError, InvalidUserReference, TaskFailed)
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
 
 REVOKE_PERMISSION = "User.RevokeSessions.All"
 READ_PERMISSION = "User.Read.All"
+SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
 
 
 def explain(error, reference, permission):
@@ -165,7 +256,7 @@ def explain(error, reference, permission):
 def confirm_user(module, client, reference, result):
     """Check mode: read the user so a typo fails the dry run; a 403 only means the app may not read users."""
     try:
-        response = client.request("GET", reference.path(), params={"$select": "id,userPrincipalName"})
+        response = client.request("GET", reference.path(), params=SELECT_FOR_CHECK)
     except GraphApiError as error:
         if error.status_code != 403:
             raise explain(error, reference, READ_PERMISSION)
@@ -187,29 +278,111 @@ def revoke(client, reference, result):
     result.update(changed=True, all_sessions_revoked=revoked, status_code=response.status_code,
                   request_id=response.request_id)
     if not revoked:
-        raise RevokeNotConfirmed(reference, result)
+        # Graph accepted the call but said not all sessions were revoked: never report that as success.
+        raise TaskFailed("Microsoft Graph accepted the revoke for %s but answered value=false: not all sessions are "
+                         "confirmed revoked (request-id %s). Run the task again."
+                         % (reference.value, result.get("request_id")), result)
 
 
-class RevokeNotConfirmed(O365AdminError):
-    """Graph accepted the call but said not all sessions were revoked: never report that as success."""
+def warn_about_guests(module, references):
+    guests = [reference.value for reference in references if reference.is_external_guest]
+    if guests:
+        module.warn("%s %s B2B guest%s: Graph revokes the sessions issued by this tenant only, not those at the "
+                    "guest's home tenant." % (", ".join(guests), "is a" if len(guests) == 1 else "are",
+                                              "" if len(guests) == 1 else "s"))
 
-    def __init__(self, reference, result):
-        super(RevokeNotConfirmed, self).__init__(
-            "Microsoft Graph accepted the revoke for %s but answered value=false: not all sessions are confirmed "
-            "revoked (request-id %s). Run the task again." % (reference.value, result.get("request_id")))
-        self.result = result
 
-    def details(self):
-        return dict(self.result)
+def parse_all(users):
+    """Every reference validated before any network call; all invalid ones named at once."""
+    references, invalid = [], []
+    for user in users:
+        try:
+            references.append(UserReference.parse(user))
+        except InvalidUserReference as error:
+            invalid.append(error)
+    if len(invalid) == 1:
+        raise invalid[0]
+    if invalid:
+        raise InvalidUserReference("%d invalid user references, nothing was sent: %s"
+                                   % (len(invalid), " ".join(error.message for error in invalid)),
+                                   [error.user for error in invalid])
+    return references
+
+
+def user_result(user, outcome, check_mode):
+    """One entry of ``results`` from the batch outcome of the user's reference."""
+    entry = dict(user=user, changed=False, all_sessions_revoked=None if check_mode else False,
+                 status_code=outcome.status_code, request_id=outcome.request_id)
+    if check_mode and (outcome.ok or outcome.status_code == 403):
+        # A 403 on the read only means the app may not read users: the revoke would still be sent.
+        entry.update(changed=True, status_code=None, user_confirmed=outcome.ok)
+        if outcome.ok:
+            entry["user_id"] = (outcome.body or {}).get("id")
+        return entry
+    if not check_mode and outcome.ok:
+        body = outcome.body if isinstance(outcome.body, dict) else {}
+        if body.get("value", True) is True:
+            entry.update(changed=True, all_sessions_revoked=True)
+        else:
+            entry["error"] = {"code": None, "message": "Graph accepted the revoke but answered value=false."}
+        return entry
+    entry["error"] = outcome.error
+    return entry
+
+
+def summarise_failures(results, check_mode):
+    failed = [entry for entry in results if "error" in entry]
+    listed = ", ".join("%s (%s %s)" % (e["user"], e["status_code"], e["error"]["code"] or e["error"]["message"])
+                       for e in failed[:10])
+    more = " and %d more" % (len(failed) - 10) if len(failed) > 10 else ""
+    message = "%d of %d users could not be %s: %s%s. Every user's outcome is in results." % (
+        len(failed), len(results), "confirmed" if check_mode else "revoked", listed, more)
+    if any(e["status_code"] == 403 for e in failed):
+        message += (" Grant the app the Microsoft Graph application permission %s with admin consent."
+                    % (READ_PERMISSION if check_mode else REVOKE_PERMISSION))
+    if any(e["status_code"] == 404 for e in failed):
+        message += " A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."
+    return message
+
+
+def run_many(module, client):
+    started = time.monotonic()
+    if module.params["batch_concurrency"] < 1:
+        raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % module.params["batch_concurrency"])
+    users = module.params["users"]
+    references = parse_all(users)
+    warn_about_guests(module, references)
+    distinct = list(dict.fromkeys(references))  # duplicates are revoked once, in first-seen order
+    if module.check_mode:
+        requests = [("GET", "%s?$select=%s" % (r.path(), SELECT_FOR_CHECK["$select"])) for r in distinct]
+    else:
+        requests = [("POST", r.path("/revokeSignInSessions")) for r in distinct]
+    batch = BatchRun(client, module.params["batch_concurrency"], module.params["max_retries"])
+    outcomes = dict(zip(distinct, batch.run(requests)))
+    results = [user_result(user, outcomes[reference], module.check_mode) for user, reference in zip(users, references)]
+    if module.check_mode and any(entry.get("user_confirmed") is False for entry in results):
+        module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes would "
+                    "still be sent." % READ_PERMISSION)
+    failed_users = list(dict.fromkeys(entry["user"] for entry in results if "error" in entry))
+    stats = batch.stats()
+    result = dict(
+        changed=any(entry["changed"] for entry in results),
+        all_sessions_revoked=None if module.check_mode else all(entry["all_sessions_revoked"] for entry in results),
+        revoked_count=len(set(r for r, entry in zip(references, results) if entry["all_sessions_revoked"])),
+        failed_users=failed_users, results=results, batches=stats["batches"], retries=stats["retries"],
+        elapsed_s=round(time.monotonic() - started, 3))
+    if failed_users:
+        raise TaskFailed(summarise_failures(results, module.check_mode), result)
+    return result
 
 
 def run(module, client):
+    if module.params["users"] is not None:
+        return run_many(module, client)
     reference = UserReference.parse(module.params["user"])
     result = dict(changed=False, user=module.params["user"], all_sessions_revoked=None, status_code=None,
                   request_id=None)
-    if reference.is_external_guest:
-        module.warn("%s is a B2B guest: Graph revokes the sessions issued by this tenant only, not those at the "
-                    "guest's home tenant." % reference.value)
+    warn_about_guests(module, [reference])
     if module.check_mode:
         confirm_user(module, client, reference, result)
         result["changed"] = True
@@ -221,8 +394,12 @@ def run(module, client):
 def main():
     module = GraphModule(
         argument_spec=dict(
-            user=dict(type="str", required=True, aliases=["user_id", "user_principal_name", "upn"]),
+            user=dict(type="str", aliases=["user_id", "user_principal_name", "upn"]),
+            users=dict(type="list", elements="str"),
+            batch_concurrency=dict(type="int", default=4),
         ),
+        mutually_exclusive=[("user", "users")],
+        required_one_of=[("user", "users")],
         supports_check_mode=True,
     )
     module.run_and_exit(run)

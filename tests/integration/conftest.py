@@ -98,7 +98,8 @@ class Scenario:
     def run(self, playbook, extra_vars=None, env=None, check=False):
         variables = {"o365_graph_endpoint": self.route.endpoint,
                      "o365_authority_host": self.emulator["authority_host"],
-                     "o365_ca_path": self.emulator["ca_path"]}
+                     "o365_ca_path": self.emulator["ca_path"],
+                     "o365_token_cache_path": os.path.join(self.work_dir, "cache", "token_cache.json")}
         variables.update(extra_vars or {})
         vars_file = os.path.join(self.work_dir, "vars.json")
         with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:

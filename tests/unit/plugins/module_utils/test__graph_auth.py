@@ -139,6 +139,7 @@ def test_encrypted_pem_needs_its_password(certificate_files):
 
 def test_pfx_is_handed_to_msal_by_path(certificate_files):
     credential = load_certificate_credential(certificate_files["bundle.pfx"], "pw")
+    assert credential.pop("fingerprint")
     assert credential == {"private_key_pfx_path": certificate_files["bundle.pfx"], "passphrase": "pw"}
     with pytest.raises(ConfigurationError, match="PKCS#12"):
         load_certificate_credential(certificate_files["bundle.pfx"], "wrong")
