@@ -24,7 +24,7 @@ ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbo
 def emulator():
     if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "o365", "admin")):
         pytest.fail("The collection is not on %s: run the tests through `make`." % COLLECTIONS)
-    with RunningEmulator("--http") as running:
+    with RunningEmulator("--http", "--extra-users", "120") as running:
         yield running
 
 
@@ -81,6 +81,7 @@ class Scenario:
         self.route = route
         self.work_dir = work_dir
         emulator.control("reset")
+        self.token_cache_path = os.path.join(work_dir, "cache", "token_cache.json")
         self.log_offset = emulator.log_size()
         self.prism_log_length = len(route.proxy.log()) if route.proxy else 0
 
@@ -95,11 +96,11 @@ class Scenario:
         return {"AZURE_TENANT_ID": self.emulator["tenant_id"], "AZURE_CLIENT_ID": self.emulator["client_id"],
                 "AZURE_CLIENT_SECRET": self.emulator["client_secret"]}
 
-    def run(self, playbook, extra_vars=None, env=None, check=False):
+    def run(self, playbook, extra_vars=None, env=None, check=False, inventory=None, forks=None):
         variables = {"o365_graph_endpoint": self.route.endpoint,
                      "o365_authority_host": self.emulator["authority_host"],
                      "o365_ca_path": self.emulator["ca_path"],
-                     "o365_token_cache_path": os.path.join(self.work_dir, "cache", "token_cache.json")}
+                     "o365_token_cache_path": self.token_cache_path}
         variables.update(extra_vars or {})
         vars_file = os.path.join(self.work_dir, "vars.json")
         with open(os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
@@ -116,6 +117,10 @@ class Scenario:
         command = [ANSIBLE_PLAYBOOK, os.path.join(PLAYBOOKS, playbook), "-e", "@" + vars_file]
         if check:
             command.append("--check")
+        if inventory:
+            command += ["-i", inventory]
+        if forks:
+            command += ["--forks", str(forks)]
         completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600,
                                    cwd=self.work_dir, check=False)
         return PlaybookRun(completed, results_file)

@@ -177,3 +177,83 @@ def test_secrets_never_appear_in_the_result(run_module):
     failed, result = run_module(main, args(client_secret="very-secret-value", tenant_id="t", client_id="c"))
     assert failed
     assert TOKEN not in json.dumps(result) and "very-secret-value" not in json.dumps(result)
+
+
+def batch_answer(statuses):
+    """A $batch callback answering each item with statuses.get(url, 200), Graph-style."""
+    def callback(request):
+        items = json.loads(request.body)["requests"]
+        responses = []
+        for item in items:
+            status = statuses.get(item["url"], 200)
+            body = {"value": True} if status == 200 and item["method"] == "POST" else (
+                {"id": ADELE_ID} if status == 200 else graph_error("Request_ResourceNotFound", "Gone."))
+            responses.append({"id": item["id"], "status": status, "headers": {"Content-Type": "application/json"},
+                              "body": body})
+        return 200, {"request-id": "batch-rid"}, json.dumps({"responses": list(reversed(responses))})
+    return callback
+
+
+@responses.activate
+def test_users_are_revoked_in_one_batch_with_duplicates_sent_once(run_module):
+    responses.add_callback(responses.POST, GRAPH + "/$batch", callback=batch_answer({}))
+    users = ["adele@contoso.com", "ADELE@contoso.com", ADELE_ID, "$svc@contoso.com"]
+    failed, result = run_module(main, {"users": users, "access_token": TOKEN,
+                                       "graph_endpoint": "https://graph.example.test"})
+    assert not failed
+    sent = json.loads(responses.calls[0].request.body)["requests"]
+    assert [item["url"] for item in sent] == ["/users/adele@contoso.com/revokeSignInSessions",
+                                              "/users/%s/revokeSignInSessions" % ADELE_ID,
+                                              "/users('$svc@contoso.com')/revokeSignInSessions"]
+    assert [entry["user"] for entry in result["results"]] == users
+    assert all(entry["all_sessions_revoked"] and entry["status_code"] == 200 for entry in result["results"])
+    assert (result["changed"], result["all_sessions_revoked"], result["revoked_count"]) == (True, True, 3)
+    assert (result["failed_users"], result["batches"], result["retries"]) == ([], 1, 0)
+
+
+@responses.activate
+def test_one_failed_user_fails_the_task_and_every_outcome_is_returned(run_module):
+    responses.add_callback(responses.POST, GRAPH + "/$batch", callback=batch_answer(
+        {"/users/ghost@contoso.com/revokeSignInSessions": 404}))
+    failed, result = run_module(main, {"users": ["adele@contoso.com", "ghost@contoso.com"], "access_token": TOKEN,
+                                       "graph_endpoint": "https://graph.example.test"})
+    assert failed
+    assert result["failed_users"] == ["ghost@contoso.com"] and result["revoked_count"] == 1
+    assert result["results"][0]["all_sessions_revoked"] is True
+    assert result["results"][1]["error"] == {"code": "Request_ResourceNotFound", "message": "Gone."}
+    assert "1 of 2 users could not be revoked: ghost@contoso.com (404 Request_ResourceNotFound)" in result["msg"]
+    assert result["changed"] is True and result["all_sessions_revoked"] is False
+
+
+@responses.activate
+def test_one_invalid_reference_in_the_list_stops_everything_before_the_network(run_module):
+    failed, result = run_module(main, {"users": ["adele@contoso.com", "bad/one@contoso.com", "also bad"],
+                                       "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"})
+    assert failed and "2 invalid user references, nothing was sent" in result["msg"]
+    assert result["user"] == ["bad/one@contoso.com", "also bad"]
+    assert len(responses.calls) == 0
+
+
+@responses.activate
+def test_check_mode_with_users_reads_them_in_a_batch(run_module):
+    responses.add_callback(responses.POST, GRAPH + "/$batch", callback=batch_answer({}))
+    failed, result = run_module(main, {"users": ["adele@contoso.com"], "access_token": TOKEN,
+                                       "graph_endpoint": "https://graph.example.test"}, check_mode=True)
+    assert not failed
+    sent = json.loads(responses.calls[0].request.body)["requests"]
+    assert sent == [{"id": "0", "method": "GET", "url": "/users/adele@contoso.com?$select=id,userPrincipalName"}]
+    entry = result["results"][0]
+    assert (entry["changed"], entry["user_confirmed"], entry["user_id"]) == (True, True, ADELE_ID)
+    assert result["all_sessions_revoked"] is None and result["revoked_count"] == 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"user": "adele@contoso.com", "users": ["adele@contoso.com"]}, "mutually exclusive"),
+    ({}, "one of the following is required"),
+    ({"users": ["adele@contoso.com"], "batch_concurrency": 0}, "batch_concurrency must be 1 or more"),
+])
+def test_user_and_users_options_are_checked(run_module, extra, message):
+    params = {"access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
+    params.update(extra)
+    failed, result = run_module(main, params)
+    assert failed and message in result["msg"]
