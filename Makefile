@@ -17,7 +17,7 @@ define pytest
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit integration prism sanity lint build clean demo
+.PHONY: setup test unit integration prism sanity lint build clean demo bench
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -46,7 +46,7 @@ sanity: setup
 	  --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint: setup
-	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/
+	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/ benchmarks/playbooks/
 
 build: setup
 	mkdir -p build/dist && $(BIN)/ansible-galaxy collection build --force --output-path build/dist .
@@ -66,3 +66,7 @@ integration: setup prism
 
 demo: setup
 	$(BIN)/python tools/demo.py
+
+# Figures, not a test: see benchmarks/revoke_bulk.py. BENCH_ARGS="--sizes 1,100" for a quicker run.
+bench: setup
+	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)

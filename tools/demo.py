@@ -36,6 +36,7 @@ def main():
         # The same variables a real run uses; only the endpoint overrides point at the emulator.
         environment = dict(os.environ, AZURE_TENANT_ID=emulator["tenant_id"], AZURE_CLIENT_ID=emulator["client_id"],
                            AZURE_CLIENT_SECRET=emulator["client_secret"])
+        environment.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
         extra_vars = {"o365_revoke_users": DEMO_USERS, "o365_graph_endpoint": emulator["graph_endpoint"],
                       "o365_authority_host": emulator["authority_host"], "o365_ca_path": emulator["ca_path"]}
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:

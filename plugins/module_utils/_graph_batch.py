@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -69,37 +70,44 @@ class Pacer:
     Graph's write quotas (e.g. 3,000 identity writes per 150 s per app and tenant) are not announced; the first
     429 reveals both how much fits (what was accepted so far) and how long a window lasts (its Retry-After).
     Pacing at that rate keeps the run near the time the quota forces, without a storm of requests answered 429.
+    Accepted writes are logged at the time their answer came (never earlier than Graph counted them), and the
+    window slides over that log.
     """
 
     def __init__(self, now):
         self.limit = None
         self.window_s = None
-        self.opens_at = now
-        self.sent = 0
-        self.accepted = 0
+        self.blocked_until = now
+        self._accepted = collections.deque()  # (answer time, writes accepted)
+
+    def _in_window(self, now):
+        if self.window_s is not None:
+            while self._accepted and self._accepted[0][0] <= now - self.window_s:
+                self._accepted.popleft()
+        return sum(count for dummy, count in self._accepted)
 
     def allowance(self, now):
         """How many requests may go now (None: no limit learned yet)."""
         if self.limit is None:
             return None
-        if now < self.opens_at:
+        if now < self.blocked_until:
             return 0
-        if now >= self.opens_at + self.window_s:
-            self.opens_at, self.sent, self.accepted = now, 0, 0
-        return max(0, self.limit - self.sent)
+        return max(0, self.limit - self._in_window(now))
 
     def next_opening(self, now):
-        if self.limit is None:
-            return None
-        return self.opens_at if now < self.opens_at else self.opens_at + self.window_s
+        """When the allowance grows again (only asked when it is 0)."""
+        if now < self.blocked_until:
+            return self.blocked_until
+        return self._accepted[0][0] + self.window_s if self._accepted else now
 
-    def record(self, now, sent, accepted, retry_after):
-        self.sent += sent
-        self.accepted += accepted
+    def record(self, now, accepted, retry_after):
+        """One wave's answers came at ``now``: ``accepted`` writes, and the largest Retry-After of its 429s."""
+        if accepted:
+            self._accepted.append((now, accepted))
         if retry_after is not None:
-            self.limit = max(BATCH_SIZE, self.accepted)
-            self.window_s = max(1.0, retry_after)
-            self.opens_at, self.sent, self.accepted = now + retry_after, 0, 0
+            self.window_s = max(self.window_s or 0.0, retry_after, 1.0)
+            self.limit = max(BATCH_SIZE, self._in_window(now))
+            self.blocked_until = now + retry_after
 
 
 class BatchRun:
@@ -143,7 +151,7 @@ class BatchRun:
                     accepted += chunk_accepted
                     if chunk_retry_after is not None:
                         retry_after = max(retry_after or 0.0, chunk_retry_after)
-                pacer.record(now, len(wave), accepted, retry_after)
+                pacer.record(now, accepted, retry_after)
                 waiting = [item for item in waiting if item.outcome is None]
         return [item.outcome for item in items]
 

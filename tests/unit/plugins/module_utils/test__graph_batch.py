@@ -163,13 +163,15 @@ def test_pacing_learns_the_quota_from_the_first_throttled_wave():
     assert clock.now - 1000.0 <= 4 * 11.0 + 1  # 450 writes at 100 per window: about four windows
 
 
-def test_pacer_is_free_until_throttled():
+def test_pacer_is_free_until_throttled_then_slides_over_what_was_accepted():
     pacer = Pacer(now=0.0)
     assert pacer.allowance(0.0) is None
-    pacer.record(1.0, sent=80, accepted=80, retry_after=None)
-    pacer.record(2.0, sent=80, accepted=60, retry_after=15.0)
-    assert pacer.limit == 140 and pacer.allowance(10.0) == 0 and pacer.next_opening(10.0) == 17.0
-    assert pacer.allowance(17.0) == 140
-    pacer.record(17.5, sent=140, accepted=140, retry_after=None)
-    assert pacer.allowance(20.0) == 0 and pacer.next_opening(20.0) == 32.0
-    assert pacer.allowance(32.0) == 140
+    pacer.record(1.0, accepted=80, retry_after=None)
+    pacer.record(2.0, accepted=60, retry_after=15.0)
+    assert pacer.limit == 140 and pacer.window_s == 15.0
+    assert pacer.allowance(10.0) == 0 and pacer.next_opening(10.0) == 17.0
+    assert pacer.allowance(17.0) == 140  # both waves are more than 15 s old
+    pacer.record(17.5, accepted=80, retry_after=None)
+    pacer.record(17.8, accepted=60, retry_after=None)
+    assert pacer.allowance(20.0) == 0 and pacer.next_opening(20.0) == 32.5
+    assert pacer.allowance(32.5) == 80 and pacer.allowance(33.0) == 140

@@ -1,0 +1,169 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`make bench`: how fast o365.admin revokes many users, against a baseline measured in the same run.
+
+Starts the Graph emulator with a fixed latency per Graph request (default 50 ms, a real round trip to Graph),
+then for each N runs real ansible-playbook three ways:
+  baseline      ansible.builtin.uri: a token request and a revoke per user, in a loop
+  module-loop   o365_revoke_sessions with user, in a loop (token cache on)
+  module-users  o365_revoke_sessions with users (JSON batching)
+and counts the HTTP calls each made from the emulator's request log. Then it runs module-users under a write
+quota like Graph's identity limit, scaled down (default 300 writes per 15 s), and compares its wall time with
+the minimum the quota itself forces. Prints a table and writes it as JSON. A script that prints figures, not a
+test: nothing here asserts a time.
+"""
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.graph_emulator.process import RunningEmulator  # noqa: E402  pylint: disable=wrong-import-position
+
+PLAYBOOKS = os.path.join(ROOT, "benchmarks", "playbooks")
+RESULTS_CALLBACK = os.path.join(ROOT, "tests", "integration", "callback_plugins")
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+DOMAIN = "contoso.onmicrosoft.com"
+WAYS = {"baseline": "baseline_uri.yml", "module-loop": "module_loop.yml", "module-users": "module_users.yml"}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1,100,1000", help="comma-separated user counts")
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--quota", default="300/15", help="WRITES/SECONDS for the throttled run ('' to skip)")
+    parser.add_argument("--throttled-users", type=int, default=1000)
+    parser.add_argument("--ways", default=",".join(WAYS), help="which of %s to run" % ", ".join(WAYS))
+    parser.add_argument("--batch-concurrency", type=int, default=None, help="default: the module's")
+    parser.add_argument("--output", default=os.path.join(ROOT, "build", "bench", "revoke_bulk.json"))
+    return parser.parse_args()
+
+
+class Bench:
+    def __init__(self, emulator, work_dir, batch_concurrency):
+        self.emulator = emulator
+        self.work_dir = work_dir
+        self.batch_concurrency = batch_concurrency
+
+    def run(self, playbook, users):
+        """Run one playbook over ``users``; return wall time, HTTP calls by kind, and the module's result."""
+        cache_dir = tempfile.mkdtemp(dir=self.work_dir)  # every way starts without a cached token
+        result_path = os.path.join(cache_dir, "result.json")
+        variables = {
+            "bench_users": users, "bench_graph_endpoint": self.emulator["graph_endpoint"],
+            "bench_authority_host": self.emulator["authority_host"], "bench_ca_path": self.emulator["ca_path"],
+            "bench_tenant_id": self.emulator["tenant_id"], "bench_client_id": self.emulator["client_id"],
+            "bench_client_secret": self.emulator["client_secret"],
+            "bench_token_cache_path": os.path.join(cache_dir, "token_cache.json"),
+        }
+        if self.batch_concurrency:
+            variables["bench_batch_concurrency"] = self.batch_concurrency
+        vars_path = os.path.join(cache_dir, "vars.json")
+        with open(os.open(vars_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
+            json.dump(variables, handle)
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+        environment.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
+        environment.update(AZURE_TENANT_ID=self.emulator["tenant_id"], AZURE_CLIENT_ID=self.emulator["client_id"],
+                           AZURE_CLIENT_SECRET=self.emulator["client_secret"],
+                           ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
+                           # The module's result comes through the test suite's results callback, not an extra task.
+                           ANSIBLE_CALLBACK_PLUGINS=RESULTS_CALLBACK, ANSIBLE_CALLBACKS_ENABLED="task_results",
+                           O365_TEST_RESULTS=result_path)
+        offset = self.emulator.log_size()
+        started = time.monotonic()
+        completed = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join(PLAYBOOKS, playbook), "-e", "@" + vars_path],
+                                   env=environment, capture_output=True, text=True, check=False)
+        wall = time.monotonic() - started
+        if completed.returncode != 0:
+            raise RuntimeError("%s failed:\n%s\n%s" % (playbook, completed.stdout[-3000:], completed.stderr[-3000:]))
+        log = self.emulator.log_since(offset)
+        with open(result_path) as handle:
+            module_result = json.load(handle)[-1]["result"]
+        return {
+            "wall_s": round(wall, 3),
+            "graph_calls": sum(1 for e in log if e["kind"] == "graph"),
+            "token_calls": sum(1 for e in log if e["kind"] == "token"),
+            "openid_calls": sum(1 for e in log if e["kind"] == "openid"),
+            "http_429": sum(1 for e in log if e.get("status") == 429),
+            "module_result": module_result,
+        }
+
+
+def users_for(count):
+    return ["user%04d@%s" % (n, DOMAIN) for n in range(1, count + 1)]
+
+
+def print_table(rows, throttled):
+    header = "%-6s %-13s %10s %12s %12s %12s %14s" % ("N", "way", "wall s", "Graph calls", "token calls",
+                                                      "other calls", "speed-up")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        speedup = "%.1fx" % row["speedup_vs_baseline"] if row["speedup_vs_baseline"] else "-"
+        print("%-6d %-13s %10.2f %12d %12d %12d %14s" % (
+            row["n"], row["way"], row["wall_s"], row["graph_calls"], row["token_calls"], row["openid_calls"], speedup))
+    if throttled:
+        print()
+        print("Throttled: %d users, quota %d writes per %g s, latency %g ms" % (
+            throttled["n"], throttled["quota_writes"], throttled["quota_window_s"], throttled["latency_ms"]))
+        print("  wall %.2f s vs quota-bound minimum %.1f s (%.2fx); %d answers 429; %d Graph calls; "
+              "revoked %d of %d; batches %d, retries %d" % (
+                  throttled["wall_s"], throttled["quota_bound_minimum_s"], throttled["wall_vs_minimum"],
+                  throttled["http_429"], throttled["graph_calls"], throttled["revoked_count"], throttled["n"],
+                  throttled["batches"], throttled["retries"]))
+
+
+def main():
+    args = parse_args()
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    extra_users = max(sizes + [args.throttled_users if args.quota else 0])
+    rows, throttled = [], None
+    with tempfile.TemporaryDirectory(prefix="o365-bench-") as work_dir:
+        with RunningEmulator("--latency-ms", str(args.latency_ms), "--extra-users", str(extra_users)) as emulator:
+            bench = Bench(emulator, work_dir, args.batch_concurrency)
+            for size in sizes:
+                users = users_for(size)
+                measured = {}
+                for way in [w for w in WAYS if w in args.ways.split(",")]:
+                    print("N=%d %s ..." % (size, way), file=sys.stderr, flush=True)
+                    measured[way] = bench.run(WAYS[way], users)
+                baseline = measured.get("baseline")
+                for way, figures in measured.items():
+                    figures.pop("module_result")
+                    rows.append(dict(figures, n=size, way=way, speedup_vs_baseline=round(
+                        baseline["wall_s"] / figures["wall_s"], 2) if baseline else None))
+            if args.quota:
+                writes, window = args.quota.split("/")
+                writes, window = int(writes), float(window)
+                emulator.control("faults", {"quota": {"limit": writes, "window_s": window}})
+                print("N=%d module-users under quota %s ..." % (args.throttled_users, args.quota), file=sys.stderr,
+                      flush=True)
+                figures = bench.run("module_users.yml", users_for(args.throttled_users))
+                result = figures.pop("module_result")
+                # Writes beyond the first window must wait for one window each: the quota forces this much.
+                minimum = (math.ceil(args.throttled_users / float(writes)) - 1) * window
+                throttled = dict(figures, n=args.throttled_users, quota_writes=writes, quota_window_s=window,
+                                 latency_ms=args.latency_ms, quota_bound_minimum_s=minimum,
+                                 wall_vs_minimum=round(figures["wall_s"] / minimum, 3) if minimum else None,
+                                 revoked_count=result["revoked_count"], batches=result["batches"],
+                                 retries=result["retries"], module_elapsed_s=result["elapsed_s"])
+    print_table(rows, throttled)
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as handle:
+        json.dump({"latency_ms": args.latency_ms, "rows": rows, "throttled": throttled}, handle, indent=2)
+    print("\nwritten: %s" % args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
