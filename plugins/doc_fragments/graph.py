@@ -98,6 +98,22 @@ options:
         Other errors are never retried.
     type: int
     default: 4
+  token_cache:
+    description:
+      - Whether to keep access tokens in O(token_cache_path), so that the tasks and forks after the first of a run
+        (and later runs, for the token's lifetime of about an hour) make no token request.
+      - Never applies to O(access_token).
+    type: bool
+    default: true
+  token_cache_path:
+    description:
+      - The token cache file. Defaults to C(~/.ansible/o365_admin/token_cache.json).
+      - Created with mode 0600 in a directory created with mode 0700, written atomically under a lock so that
+        forks share it safely. Tokens are kept apart by cloud, tenant, app, resource and credential (a hash of the
+        secret or certificate, never the secret itself). A corrupt or unreadable file is ignored with a warning and
+        rebuilt.
+      - It holds bearer tokens, so keep it on a private, local disk.
+    type: path
 notes:
   - The credential used is the first of O(access_token), O(client_certificate_path) and O(client_secret) that is
     set, from the task, C(module_defaults) or the environment, in that order of precedence.
