@@ -15,6 +15,7 @@ __metaclass__ = type
 import email.utils
 import json
 import random
+import threading
 import time
 import uuid
 
@@ -106,6 +107,12 @@ class RetryStats:
     def __init__(self):
         self.retries = 0
         self.waited_s = 0.0
+        self._lock = threading.Lock()  # parallel $batch calls share one transport
+
+    def add(self, seconds):
+        with self._lock:
+            self.retries += 1
+            self.waited_s += seconds
 
     def as_dict(self):
         return {"retries": self.retries, "retry_wait_s": round(self.waited_s, 3)}
@@ -152,8 +159,7 @@ class HttpTransport:
             waited_s += self._wait(backoff_delay(attempt, self.rng) if delay is None else delay)
 
     def _wait(self, seconds):
-        self.stats.retries += 1
-        self.stats.waited_s += seconds
+        self.stats.add(seconds)
         self.sleep(seconds)
         return seconds
 
