@@ -321,9 +321,8 @@ def user_result(user, outcome, check_mode):
         return entry
     if not check_mode and outcome.ok:
         body = outcome.body if isinstance(outcome.body, dict) else {}
-        if body.get("value", True) is True:
-            entry.update(changed=True, all_sessions_revoked=True)
-        else:
+        entry.update(changed=True, all_sessions_revoked=body.get("value", True) is True)
+        if not entry["all_sessions_revoked"]:
             entry["error"] = {"code": None, "message": "Graph accepted the revoke but answered value=false."}
         return entry
     entry["error"] = outcome.error

@@ -257,3 +257,17 @@ def test_user_and_users_options_are_checked(run_module, extra, message):
     params.update(extra)
     failed, result = run_module(main, params)
     assert failed and message in result["msg"]
+
+
+@responses.activate
+def test_value_false_in_a_batch_is_a_failed_user_never_a_revoked_one(run_module):
+    def callback(request):
+        item = json.loads(request.body)["requests"][0]
+        return 200, {}, json.dumps({"responses": [{"id": item["id"], "status": 200, "headers": {},
+                                                   "body": {"value": False}}]})
+    responses.add_callback(responses.POST, GRAPH + "/$batch", callback=callback)
+    failed, result = run_module(main, {"users": ["adele@contoso.com"], "access_token": TOKEN,
+                                       "graph_endpoint": "https://graph.example.test"})
+    entry = result["results"][0]
+    assert failed and result["failed_users"] == ["adele@contoso.com"] and result["revoked_count"] == 0
+    assert entry["changed"] is True and entry["all_sessions_revoked"] is False and "value=false" in entry["error"]["message"]
