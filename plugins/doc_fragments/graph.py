@@ -103,6 +103,8 @@ options:
       - Whether to keep access tokens in O(token_cache_path), so that the tasks and forks after the first of a run
         (and later runs, for the token's lifetime of about an hour) make no token request.
       - Never applies to O(access_token).
+      - If Graph answers 401 or 403 to a token that came from the cache (for example one obtained before a
+        permission was granted), a new token is requested once and the refused requests are sent again.
     type: bool
     default: true
   token_cache_path:

@@ -187,6 +187,10 @@ class StaticTokenSource:
     def get_token(self):
         return self._access_token
 
+    def renew_stale(self):
+        """A token given by the user cannot be renewed."""
+        return False
+
 
 class MsalHttpClient:
     """msal's http_client interface on top of our transport, so msal shares its session, TLS and retries."""
@@ -224,6 +228,7 @@ class MsalTokenSource:
         self._app = None
         self._token = None  # (access token, expires_on): no lock or file read for every Graph call
         self._lock = threading.Lock()  # parallel $batch calls must not each request a token
+        self._from_cache_file = False
 
     def _application(self):
         if self._app is None:
@@ -253,10 +258,26 @@ class MsalTokenSource:
             self.cache_file.load_into(self._cache)
             self._token = cached_access_token(self._cache, self.client_id, self.settings.scope)
             if self._token:
+                self._from_cache_file = True
                 return self._token[0]
             token = self._acquire()
             self.cache_file.save(self._cache)
             return token
+
+    def renew_stale(self):
+        """After a 401/403, replace a token that came from the cache file (it may predate a permission just
+        granted, or have been revoked) with a new one, once. True if there is a new token to try."""
+        with self._lock:
+            if not self._from_cache_file:
+                return False
+            self._from_cache_file = False
+            self._token = None
+            self._cache = msal.SerializableTokenCache()  # forget the stale token; the file's copy is replaced
+            self._app = None
+            with self.cache_file.locked():
+                token = self._acquire()
+                self.cache_file.save(self._cache)
+            return bool(token)
 
     def _acquire(self):
         result = self._application().acquire_token_for_client(scopes=[self.settings.scope])

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    RETRYABLE_STATUSES, backoff_delay, parse_retry_after)
+    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, backoff_delay, parse_retry_after)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
 
@@ -52,6 +52,7 @@ class _Item:
         self.index = index
         self.method = method
         self.url = url
+        self.wave = None
         self.attempts = 0
         self.not_before = 0.0
         self.outcome = None
@@ -123,6 +124,8 @@ class BatchRun:
         self.batches = 0
         self.item_retries = 0
         self.throttled = 0
+        self.waves = 0
+        self.renewed_after_wave = None
 
     def run(self, requests):
         items = [_Item(index, method, url) for index, (method, url) in enumerate(requests)]
@@ -141,6 +144,9 @@ class BatchRun:
                 if not wave:
                     self.sleep(max(0.0, min(item.not_before for item in waiting) - now))
                     continue
+                self.waves += 1
+                for item in wave:
+                    item.wave = self.waves
                 chunks = [wave[start:start + BATCH_SIZE] for start in range(0, len(wave), BATCH_SIZE)]
                 self.batches += len(chunks)
                 answers = list(pool.map(self._send, chunks))
@@ -181,6 +187,10 @@ class BatchRun:
             status = response.get("status")
             headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
             body = response.get("body")
+            if status in STALE_TOKEN_STATUSES and self._sent_with_stale_token(item):
+                item.attempts -= 1  # not the item's fault: it goes again, now, with the new token
+                item.not_before = now
+                continue
             if status in RETRYABLE_STATUSES and item.attempts <= self.max_retries:
                 delay = parse_retry_after(headers.get("retry-after"))
                 if status == 429:
@@ -199,6 +209,12 @@ class BatchRun:
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after
+
+    def _sent_with_stale_token(self, item):
+        """A 401/403 from a token out of the cache file: renew it once per run; resend what the old one carried."""
+        if self.renewed_after_wave is None and self.client.token_source.renew_stale():
+            self.renewed_after_wave = self.waves
+        return self.renewed_after_wave is not None and item.wave <= self.renewed_after_wave
 
     def stats(self):
         return {"batches": self.batches, "retries": self.item_retries + self.client.transport.stats.retries,

@@ -29,6 +29,8 @@ from ansible_collections.o365.admin.plugins.module_utils._version import COLLECT
 
 # Graph's throttling guidance: retry 429, 503 and 504 after Retry-After; other errors are final.
 RETRYABLE_STATUSES = frozenset([429, 503, 504])
+# Answers that a token from the cache file may cause (revoked, or older than a permission just granted).
+STALE_TOKEN_STATUSES = frozenset([401, 403])
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 32.0
 USER_AGENT = "o365.admin/%s (Ansible collection)" % COLLECTION_VERSION
@@ -195,13 +197,17 @@ class GraphClient:
 
     def request(self, method, path, params=None, json_body=None):
         """Send one Graph request; return a GraphResponse for any 2xx, raise GraphApiError otherwise."""
-        headers = {"Authorization": "Bearer %s" % self.token_source.get_token(), "Accept": "application/json"}
         kwargs = {}
+        headers = {"Accept": "application/json"}
         if json_body is not None:
             headers["Content-Type"] = "application/json"
             kwargs["data"] = json.dumps(json_body)
         url = self.base_url + path
+        headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
         response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
+        if response.status_code in STALE_TOKEN_STATUSES and self.token_source.renew_stale():
+            headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
+            response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
         body = _decode_json(response)
         if 200 <= response.status_code < 300:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),

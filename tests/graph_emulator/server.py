@@ -294,6 +294,12 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"users": [dict(user.properties(), revocations=user.revocations)
                                        for user in emulator.tenant.users]})
             return 200, None
+        if action == "/apps" and self.command == "POST":
+            # Change an app's granted permissions, as an admin consenting in the portal would.
+            request = json.loads(body or b"{}")
+            emulator.tenant.apps[request["client_id"]].roles = list(request["roles"])
+            self._send(204, None)
+            return 204, None
         if action == "/token" and self.command == "POST":
             # A token minted directly, e.g. an expired one or one to pass as access_token.
             request = json.loads(body or b"{}")

@@ -208,3 +208,18 @@ def test_module_defaults_group(scenario):
     assert run.rc == 0, run.stdout + run.stderr
     assert all(result["changed"] for result in run.tasks.values()) and len(run.tasks) == 2
     assert len(graph_posts(scenario)) == 2
+
+
+def test_permission_granted_after_a_token_was_cached_works_at_once(scenario):
+    app = scenario.emulator["apps"]["reader-only"]
+    env = dict(scenario.default_environment(), AZURE_CLIENT_ID=app["client_id"], AZURE_CLIENT_SECRET=app["client_secret"])
+    dry_run = scenario.run("revoke.yml", {"o365_user": ADELE}, env=env, check=True)  # caches a read-only token
+    assert dry_run.rc == 0, dry_run.stdout + dry_run.stderr
+    scenario.emulator.control("apps", {"client_id": app["client_id"], "roles": app["roles"] + ["User.RevokeSessions.All"]})
+    try:
+        run = scenario.run("revoke.yml", {"o365_user": ADELE}, env=env)
+    finally:
+        scenario.emulator.control("apps", {"client_id": app["client_id"], "roles": app["roles"]})
+    assert run.rc == 0, run.stdout + run.stderr
+    assert [e["status"] for e in graph_posts(scenario)] == [403, 200]
+    assert len(scenario.requests("token")) == 2  # one per run: the cached one was renewed once, after the 403

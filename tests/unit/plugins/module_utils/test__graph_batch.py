@@ -31,11 +31,25 @@ class FakeTransport:
         self.stats = RetryStats()
 
 
+class FakeToken:
+    def __init__(self, renewable=False):
+        self.renewable = renewable
+        self.renewals = 0
+
+    def renew_stale(self):
+        if self.renewable:
+            self.renewable = False
+            self.renewals += 1
+            return True
+        return False
+
+
 class FakeGraph:
     """Answers $batch calls with ``answer(item) -> (status, headers, body)``; records what it was sent."""
 
-    def __init__(self, answer):
+    def __init__(self, answer, token=None):
         self.answer = answer
+        self.token_source = token or FakeToken()
         self.transport = FakeTransport()
         self.calls = []
         self._lock = threading.Lock()
@@ -175,3 +189,22 @@ def test_pacer_is_free_until_throttled_then_slides_over_what_was_accepted():
     pacer.record(17.8, accepted=60, retry_after=None)
     assert pacer.allowance(20.0) == 0 and pacer.next_opening(20.0) == 32.5
     assert pacer.allowance(32.5) == 80 and pacer.allowance(33.0) == 140
+
+
+def test_items_refused_for_a_stale_cached_token_go_again_once_with_a_new_token():
+    def answer(item):
+        if graph.token_source.renewals == 0:
+            return 403, {}, {"error": {"code": "Authorization_RequestDenied", "message": "No."}}
+        return ok(item)
+
+    graph = FakeGraph(answer, FakeToken(renewable=True))
+    run, dummy = make_run(graph)
+    outcomes = run.run(revokes(30))
+    assert all(o.ok and o.attempts == 1 for o in outcomes)
+    assert graph.token_source.renewals == 1 and len(graph.calls) == 4
+
+
+def test_a_403_with_a_fresh_token_is_final():
+    graph = FakeGraph(lambda item: (403, {}, {"error": {"code": "Authorization_RequestDenied", "message": "No."}}))
+    outcomes = make_run(graph)[0].run(revokes(3))
+    assert [o.status_code for o in outcomes] == [403, 403, 403] and len(graph.calls) == 1

@@ -24,15 +24,25 @@ REVOKE_URL = GRAPH + "/v1.0/users/adele@contoso.com/revokeSignInSessions"
 
 
 class FixedToken:
+    def __init__(self, renewable=False):
+        self.renewable = renewable
+        self.token = "token-1"
+
     def get_token(self):
-        return "token-1"
+        return self.token
+
+    def renew_stale(self):
+        if not self.renewable:
+            return False
+        self.renewable, self.token = False, "token-2"
+        return True
 
 
-def make_client(max_retries=3, waits=None):
+def make_client(max_retries=3, waits=None, token=None):
     waits = [] if waits is None else waits
     transport = HttpTransport(requests.Session(), timeout=5, max_retries=max_retries, sleep=waits.append,
                               rng=lambda: 0.5)
-    return GraphClient(transport, GRAPH + "/", FixedToken())
+    return GraphClient(transport, GRAPH + "/", token or FixedToken())
 
 
 def graph_error(code, message):
@@ -177,3 +187,13 @@ def test_a_foreign_error_body_is_quoted():
     error = graph_error_from_response(500, {"title": "Request/Response not valid"}, {},
                                       raw_text='{"title": "Request/Response not valid"}')
     assert 'Request/Response not valid' in error.message
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_cached_token_is_renewed_once(status):
+    responses.post(REVOKE_URL, status=status, json=graph_error("Authorization_RequestDenied", "No."))
+    responses.post(REVOKE_URL, json={"value": True})
+    response = make_client(token=FixedToken(renewable=True)).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert response.status_code == 200
+    assert [c.request.headers["Authorization"] for c in responses.calls] == ["Bearer token-1", "Bearer token-2"]
