@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, backoff_delay, parse_retry_after)
+    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
 
@@ -41,9 +41,9 @@ class BatchOutcome:
     @property
     def error(self):
         """Graph's {code, message} for a failed request."""
-        error = self.body.get("error") if isinstance(self.body, dict) else None
-        if isinstance(error, dict):
-            return {"code": error.get("code"), "message": error.get("message")}
+        code, message, dummy = error_envelope(self.body)
+        if code or message:
+            return {"code": code, "message": message}
         return {"code": None, "message": "HTTP %s" % self.status_code}
 
 
@@ -192,19 +192,14 @@ class BatchRun:
                 item.not_before = now
                 continue
             if status in RETRYABLE_STATUSES and item.attempts <= self.max_retries:
-                delay = parse_retry_after(headers.get("retry-after"))
+                delay = retry_delay(headers.get("retry-after"), item.attempts, self.rng)
                 if status == 429:
                     self.throttled += 1
-                    delay = delay if delay is not None else backoff_delay(item.attempts, self.rng)
                     throttled_retry_after = max(throttled_retry_after or 0.0, delay)
-                elif delay is None:
-                    delay = backoff_delay(item.attempts, self.rng)
                 item.not_before = now + delay
                 self.item_retries += 1
                 continue
-            inner = body.get("error", {}).get("innerError", {}) if isinstance(body, dict) and isinstance(
-                body.get("error"), dict) else {}
-            request_id = headers.get("request-id") or (inner or {}).get("request-id") or answer.request_id
+            request_id = headers.get("request-id") or error_envelope(body)[2].get("request-id") or answer.request_id
             item.outcome = BatchOutcome(status, body, request_id, item.attempts)
             if item.outcome.ok:
                 accepted += 1

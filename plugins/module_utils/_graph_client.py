@@ -58,18 +58,28 @@ def backoff_delay(attempt, rng=random.random):
     return rng() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** (attempt - 1)))
 
 
+def retry_delay(retry_after, attempt, rng=random.random):
+    """Seconds before retry ``attempt``: the service's Retry-After if it sent a readable one, else backoff."""
+    delay = parse_retry_after(retry_after)
+    return backoff_delay(attempt, rng) if delay is None else delay
+
+
 def _header(headers, name):
     return headers.get(name) if headers is not None else None
 
 
-def graph_error_from_response(status_code, body, headers, attempts=1, waited_s=0.0, client_request_id=None,
-                              raw_text=None):
-    """Build a GraphApiError from Graph's error envelope {"error": {"code", "message", "innerError"}}."""
+def error_envelope(body):
+    """(code, message, innerError) from Graph's {"error": {"code", "message", "innerError"}}; Nones and {} if absent."""
     error = body.get("error") if isinstance(body, dict) else None
     error = error if isinstance(error, dict) else {}
     inner = error.get("innerError") or error.get("innererror") or {}
-    code = error.get("code")
-    graph_message = error.get("message")
+    return error.get("code"), error.get("message"), inner if isinstance(inner, dict) else {}
+
+
+def graph_error_from_response(status_code, body, headers, attempts=1, waited_s=0.0, client_request_id=None,
+                              raw_text=None):
+    """Build a GraphApiError from Graph's error envelope."""
+    code, graph_message, inner = error_envelope(body)
     request_id = _header(headers, "request-id") or inner.get("request-id")
     # The id we sent is the one to quote; Graph echoes it in a header and in innerError.
     client_request_id = client_request_id or _header(headers, "client-request-id") or inner.get("client-request-id")
@@ -157,8 +167,7 @@ class HttpTransport:
             response.waited_s = waited_s
             if response.status_code not in RETRYABLE_STATUSES or attempt > self.max_retries:
                 return response
-            delay = parse_retry_after(response.headers.get("Retry-After"))
-            waited_s += self._wait(backoff_delay(attempt, self.rng) if delay is None else delay)
+            waited_s += self._wait(retry_delay(response.headers.get("Retry-After"), attempt, self.rng))
 
     def _wait(self, seconds):
         self.stats.add(seconds)
