@@ -54,7 +54,7 @@ build: setup
 clean:
 	rm -rf build .venv
 
-# Prism validates the module's requests and the emulator's answers against shared/graph-contract.
+# Prism validates the module's requests and the emulator's answers against tests/contract/graph-v1.0-subset.yaml.
 PRISM_VERSION := 5.14.2
 .prism/node_modules/.bin/prism:
 	npm install --prefix .prism --no-audit --no-fund --silent @stoplight/prism-cli@$(PRISM_VERSION)

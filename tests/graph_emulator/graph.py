@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Microsoft Graph v1.0's side: users, revokeSignInSessions and JSON batching, with Graph's error envelope.
 
-Follows ../shared/graph-contract/graph-v1.0-subset.yaml and Microsoft's pages on the user resource,
+Follows tests/contract/graph-v1.0-subset.yaml, tests/contract/FACTS.md and Microsoft's pages on the user resource,
 user: revokeSignInSessions, JSON batching, throttling and errors.
 """
 

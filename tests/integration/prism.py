@@ -13,11 +13,12 @@ import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 PRISM = os.path.join(ROOT, ".prism", "node_modules", ".bin", "prism")
-CONTRACT = os.path.join(os.path.dirname(ROOT), "shared", "graph-contract", "graph-v1.0-subset.yaml")
+# The repository's own excerpt of Microsoft's Graph v1.0 OpenAPI description (tests/contract/README.md).
+CONTRACT = os.path.join(ROOT, "tests", "contract", "graph-v1.0-subset.yaml")
 
 
 def contract_with_version_prefix(destination):
-    """The shared contract with each path under /v1.0: Prism ignores the servers' base path, the module sends it."""
+    """The contract with each path under /v1.0: Prism ignores the servers' base path, the module sends it."""
     with open(CONTRACT) as handle:
         spec = yaml.safe_load(handle)
     spec["paths"] = {"/v1.0" + path: operation for path, operation in spec["paths"].items()}

@@ -43,7 +43,7 @@ def test_revoke_succeeds_and_the_user_is_revoked(scenario, user, path):
 
 
 def test_dollar_upn_is_sent_in_the_quoted_key_form(scenario):
-    scenario.route.require_direct("the contract has no /users('$x@y') path (shared/graph-contract/README.md)")
+    scenario.route.require_direct("the contract has no /users('$x@y') path (tests/contract/README.md)")
     run = scenario.run("revoke.yml", {"o365_user": DOLLAR})
     assert run.rc == 0, run.stdout + run.stderr
     assert [e["path"] for e in graph_posts(scenario)] == [
