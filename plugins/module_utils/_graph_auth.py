@@ -39,7 +39,7 @@ try:
 except ImportError:  # cryptography comes with msal
     x509 = None
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError, clause
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
 
@@ -58,6 +58,7 @@ AZURE_CLOUD_ENVIRONMENT_NAMES = {
     "azurechinacloud": "china",
 }
 MICROSOFT_AUTHORITY_HOSTS = frozenset(urlsplit(authority).hostname for authority, dummy in CLOUDS.values())
+PEM_BLOCK_RE = re.compile(rb"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.DOTALL)
 URL_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 # What a host may be once requests has IDNA-encoded it: DNS labels, an IPv4 address, or a bracketed IPv6 one.
 HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
@@ -208,18 +209,24 @@ def load_certificate_credential(path, password=None):
         raise ConfigurationError("Cannot read client_certificate_path %r: %s." % (path, exc.strerror or exc))
     passphrase = password.encode("utf-8") if password else None
     if b"-----BEGIN" in data:
-        if b"PRIVATE KEY-----" not in data or b"-----BEGIN CERTIFICATE-----" not in data:
+        # Read as OpenSSL does, as bytes: exports put "Bag Attributes" with any bytes (a friendlyName such as
+        # Müller) around the blocks. Only the blocks themselves, which are ASCII, go to msal.
+        blocks = [(match.group("label"), match.group(0)) for match in PEM_BLOCK_RE.finditer(data)]
+        keys = [block for label, block in blocks if label.endswith(b"PRIVATE KEY")]
+        certificates = [block for label, block in blocks if label == b"CERTIFICATE"]
+        if not keys or not certificates:
             raise ConfigurationError(
                 "client_certificate_path %r must hold both the private key and the certificate in PEM form." % path)
         try:
-            load_pem_private_key(data, passphrase)
-            certificate = x509.load_pem_x509_certificate(data)
+            load_pem_private_key(keys[0], passphrase)
+            certificate = x509.load_pem_x509_certificate(certificates[0])
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(
                 "Cannot load the PEM private key or certificate in %r: %s. If the key is encrypted, give "
-                "client_certificate_password." % (path, exc))
-        text = data.decode("ascii")
-        credential = {"private_key": text, "public_certificate": text, "fingerprint": _fingerprint(certificate)}
+                "client_certificate_password." % (path, clause(exc)))
+        credential = {"private_key": keys[0].decode("latin-1"),
+                      "public_certificate": b"\n".join(certificates).decode("latin-1"),
+                      "fingerprint": _fingerprint(certificate)}
         if password:
             credential["passphrase"] = password
         return credential
@@ -227,7 +234,8 @@ def load_certificate_credential(path, password=None):
         key, certificate, dummy = pkcs12.load_key_and_certificates(data, passphrase)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
-            "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password." % (path, exc))
+            "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password."
+            % (path, clause(exc)))
     if key is None or certificate is None:
         raise ConfigurationError("The PKCS#12 file %r must hold both the private key and the certificate." % path)
     credential = {"private_key_pfx_path": path, "fingerprint": _fingerprint(certificate)}
@@ -362,9 +370,10 @@ class MsalTokenSource:
         message = "Entra ID refused a token for client_id %s in tenant %s (%s)" % (
             self.client_id, self.settings.tenant_id, error)
         if description:
-            message += ": %s" % description
+            message += ": %s" % clause(description)
         if hints:
             message += ". Hint: %s" % "; ".join(hints)
+        message += "."
         return AuthenticationError(message, error=error, error_codes=codes,
                                    correlation_id=result.get("correlation_id"))
 
