@@ -21,6 +21,7 @@ OBJECT_ID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-f
 # Entra's username policy: only these characters before the @ (no accents); a leading $ is allowed and
 # changes how the user is addressed (see UserReference.path).
 UPN_NAME_CHAR_RE = re.compile(r"[A-Za-z0-9'.\-_!#^~]")
+UPN_NAME_RE = re.compile(r"[A-Za-z0-9'.\-_!#^~]+")
 DOMAIN_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 # Entra's username policy: at most 64 characters before the @ and 113 in all.
 MAX_UPN_NAME_LENGTH = 64
@@ -84,8 +85,8 @@ class UserReference:
         body = name[1:] if name.startswith("$") else name
         if not body:
             _reject(user, "the part before the @ is empty")
-        bad = sorted(set(ch for ch in body if not UPN_NAME_CHAR_RE.fullmatch(ch)))
-        if bad:
+        if not UPN_NAME_RE.fullmatch(body):
+            bad = sorted(set(ch for ch in body if not UPN_NAME_CHAR_RE.fullmatch(ch)))
             _reject(user, "the part before the @ contains characters Entra does not allow in a UPN: %s%s"
                     % (", ".join("%r (U+%04X)" % (ch, ord(ch)) for ch in bad[:10]),
                        " and %d more" % (len(bad) - 10) if len(bad) > 10 else ""))

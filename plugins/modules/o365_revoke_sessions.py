@@ -42,11 +42,14 @@ options:
         within O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
         itself at the rate that was accepted before, instead of sending requests that would come back 429.
       - The task fails if any user failed, and still returns every user's outcome in RV(results).
+      - An empty list fails the task before any network call, so that an empty run (for example from an empty
+        C(default([]))) is never reported as a success; skip the task with C(when) if an empty list is expected.
+      - A null entry arrives as an empty string and is refused like any invalid reference; so is a number.
     type: list
     elements: str
   batch_concurrency:
     description:
-      - With O(users), how many C($batch) calls (of up to 20 revokes each) are in flight at once.
+      - With O(users), how many C($batch) calls (of up to 20 revokes each) are in flight at once, from 1 to 32.
     type: int
     default: 4
 extends_documentation_fragment:
@@ -236,6 +239,10 @@ from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserRe
 REVOKE_PERMISSION = "User.RevokeSessions.All"
 READ_PERMISSION = "User.Read.All"
 SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
+# More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
+MAX_BATCH_CONCURRENCY = 32
+# A message names this many invalid references; the result's user lists them all.
+MAX_LISTED = 10
 
 
 def explain(error, reference, permission):
@@ -303,8 +310,10 @@ def parse_all(users):
     if len(invalid) == 1:
         raise invalid[0]
     if invalid:
-        raise InvalidUserReference("%d invalid user references, nothing was sent: %s"
-                                   % (len(invalid), " ".join(error.message for error in invalid)),
+        shown = " ".join(error.message for error in invalid[:MAX_LISTED])
+        more = " And %d more invalid references (all in user)." % (len(invalid) - MAX_LISTED) if len(
+            invalid) > MAX_LISTED else ""
+        raise InvalidUserReference("%d invalid user references, nothing was sent: %s%s" % (len(invalid), shown, more),
                                    [error.user for error in invalid])
     return references
 
@@ -346,9 +355,15 @@ def summarise_failures(results, check_mode):
 
 def run_many(module, client):
     started = time.monotonic()
-    if module.params["batch_concurrency"] < 1:
-        raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % module.params["batch_concurrency"])
+    if not 1 <= module.params["batch_concurrency"] <= MAX_BATCH_CONCURRENCY:
+        raise ConfigurationError("batch_concurrency must be 1 or more and at most %d, not %d."
+                                 % (MAX_BATCH_CONCURRENCY, module.params["batch_concurrency"]))
     users = module.params["users"]
+    if not users:
+        # An empty list (often an empty default([])) must not read as a successful offboarding of nobody.
+        raise ConfigurationError("users is an empty list: there is no one to revoke, so nothing was sent. Check the "
+                                 "variable that fills it; skip the task with a when: condition if an empty list is "
+                                 "expected.")
     references = parse_all(users)
     warn_about_guests(module, references)
     distinct = list(dict.fromkeys(references))  # duplicates are revoked once, in first-seen order
