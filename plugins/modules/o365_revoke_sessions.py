@@ -42,8 +42,9 @@ options:
         within O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
         itself at the rate that was accepted before, instead of sending requests that would come back 429.
       - The task fails if any user failed, and still returns every user's outcome in RV(results).
-      - An empty list fails the task before any network call, so that an empty run (for example from an empty
-        C(default([]))) is never reported as a success; skip the task with C(when) if an empty list is expected.
+      - An empty list fails the task before any network call, so that an empty run (for example from a variable
+        that defaulted to an empty list) is never reported as a success; skip the task with C(when) if an empty
+        list is expected.
       - A null entry arrives as an empty string and is refused like any invalid reference; so is a number.
     type: list
     elements: str
