@@ -46,6 +46,7 @@ options:
         that defaulted to an empty list) is never reported as a success; skip the task with C(when) if an empty
         list is expected.
       - A null entry arrives as an empty string and is refused like any invalid reference; so is a number.
+      - The list has no length limit; 100,000 users have been run in one task. Graph's write quota sets the pace.
     type: list
     elements: str
   batch_concurrency:
