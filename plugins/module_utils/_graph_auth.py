@@ -59,6 +59,7 @@ AZURE_CLOUD_ENVIRONMENT_NAMES = {
 }
 MICROSOFT_AUTHORITY_HOSTS = frozenset(urlsplit(authority).hostname for authority, dummy in CLOUDS.values())
 PEM_BLOCK_RE = re.compile(rb"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.DOTALL)
+DEFAULT_PORTS = {"https": 443, "http": 80}
 URL_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 # What a host may be once requests has IDNA-encoded it: DNS labels, an IPv4 address, or a bracketed IPv6 one.
 HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
@@ -141,7 +142,9 @@ def _normalise_url(name, value, allow_loopback_http, strip_path=None):
                              % (parts.path, strip_path))
         raise _url_error(name, value, "it holds the path %r; only the host is given here" % parts.path)
     scheme = parts.scheme.lower()
-    endpoint = "%s://%s%s" % (scheme, host, ":%d" % parts.port if parts.port is not None else "")
+    # The scope is built from this endpoint: write it as Microsoft's resource identifiers are, without a default port.
+    port = "" if parts.port in (None, DEFAULT_PORTS[scheme]) else ":%d" % parts.port
+    endpoint = "%s://%s%s" % (scheme, host, port)
     if scheme == "https":
         return endpoint
     if scheme == "http" and allow_loopback_http and is_loopback_host(host):

@@ -30,7 +30,9 @@ GRAPH_ENDPOINT_FORMS = [
     # Microsoft's docs write the version into the URL; the client adds it per call.
     ("https://graph.microsoft.com/v1.0", "https://graph.microsoft.com", "graph.microsoft.com"),
     ("https://graph.microsoft.com/v1.0/", "https://graph.microsoft.com", "graph.microsoft.com"),
-    ("https://graph.microsoft.com:443/V1.0", "https://graph.microsoft.com:443", "graph.microsoft.com"),
+    # The default port is dropped: the token scope must read as Microsoft's resource identifier.
+    ("https://graph.microsoft.com:443/V1.0", "https://graph.microsoft.com", "graph.microsoft.com"),
+    ("http://localhost:80", "http://localhost", "localhost"),
     ("HTTPS://Graph.Microsoft.COM", "https://graph.microsoft.com", "graph.microsoft.com"),
     ("https://graph.microsoft.us:8443", "https://graph.microsoft.us:8443", "graph.microsoft.us"),
     ("http://127.0.0.1:8080", "http://127.0.0.1:8080", "127.0.0.1"),
@@ -135,7 +137,7 @@ def test_each_endpoint_form_and_the_host_it_reaches(option, given, expected, rea
 
 def test_the_table_counts():
     """The closing note quotes these numbers."""
-    assert len(GRAPH_ENDPOINT_FORMS) + len(AUTHORITY_HOST_FORMS) == 54
+    assert len(GRAPH_ENDPOINT_FORMS) + len(AUTHORITY_HOST_FORMS) == 55
 
 
 @pytest.mark.parametrize("given, message", [
