@@ -70,3 +70,8 @@ demo: setup
 # Figures, not a test: see benchmarks/revoke_bulk.py. BENCH_ARGS="--sizes 1,100" for a quicker run.
 bench: setup
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
+
+# The property-based tests of the user reference encoder at full size (`make test` runs them small).
+.PHONY: fuzz
+fuzz: setup
+	export O365_FUZZ_EXAMPLES=10000; $(call pytest,tests/unit/plugins/module_utils/test__user_ref_properties.py -q)

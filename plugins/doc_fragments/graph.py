@@ -67,6 +67,9 @@ options:
       - If not set, the environment variable E(AZURE_AUTHORITY_HOST) is used.
       - Must be https (msal requires it). For a host that is not one of Microsoft's, msal's instance discovery is
         turned off.
+      - Only a scheme, host and port. A path, query, fragment, user information (C(name@) before the host),
+        percent-encoding, backslash or whitespace is refused before any network call, because URL parsers disagree
+        on where such URLs lead.
     type: str
   graph_endpoint:
     description:
@@ -74,6 +77,9 @@ options:
         V(https://graph.microsoft.us). The token scope is this endpoint followed by C(/.default).
       - Must be https; plain http is accepted only for a loopback host (127.0.0.0/8, ::1, localhost), such as a
         local test server or validating proxy.
+      - A trailing C(/v1.0), as Microsoft's documentation writes it, is accepted and dropped (the module adds the
+        version to each call). Any other path, and a query, fragment, user information (C(name@) before the host),
+        percent-encoding, backslash or whitespace, is refused before any network call.
     type: str
   validate_certs:
     description:
@@ -110,10 +116,14 @@ options:
   token_cache_path:
     description:
       - The token cache file. Defaults to C(~/.ansible/o365_admin/token_cache.json).
-      - Created with mode 0600 in a directory created with mode 0700, written atomically under a lock so that
-        forks share it safely. Tokens are kept apart by cloud, tenant, app, resource and credential (a hash of the
-        secret or certificate, never the secret itself). A corrupt or unreadable file is ignored with a warning and
-        rebuilt.
+      - Created with mode 0600 in a directory created with mode 0700 (missing parents too), written atomically
+        under a lock so that forks share it safely. Tokens are kept apart by cloud, tenant, app, resource and
+        credential (a hash of the secret or certificate, never the secret itself).
+      - As ssh does with its keys, a directory or file owned by another user, a directory others can write, a
+        symbolic link at the file or its C(.lock), or a directory in the file's place is not used, with a warning;
+        the task goes on without the cache. So does a path that cannot be created. A file others can read or write
+        is not trusted and is written again with mode 0600. A corrupt, unreadable or wrong-shaped file is ignored
+        with a warning and rebuilt.
       - It holds bearer tokens, so keep it on a private, local disk.
     type: path
 notes:

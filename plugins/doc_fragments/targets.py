@@ -29,6 +29,11 @@ options:
       - Many users at once, each an object ID or a UPN as for O(user). Mutually exclusive with O(user).
       - Every reference is validated first; a single invalid one fails the task before any network call.
         Duplicates (compared without regard to case) are acted on once and reported for each occurrence.
+      - An empty list (without O(groups)) fails the task before any network call, so that an empty run (for
+        example from a variable that defaulted to an empty list) is never reported as a success; skip the task
+        with C(when) if an empty list is expected.
+      - A null entry arrives as an empty string and is refused like any invalid reference; so is a number.
+      - Only O(max_users) limits the length of the list; 100,000 users have been run in one task.
     type: list
     elements: str
   groups:

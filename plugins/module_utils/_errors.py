@@ -10,6 +10,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+def clause(text):
+    """Another's sentence (an exception's, a service's) made fit to sit inside ours: no full stop of its own."""
+    return str(text).strip().rstrip(".").rstrip()
+
+
 class O365AdminError(Exception):
     """Base of every error the Graph layer raises; knows how to become fail_json arguments."""
 

@@ -15,6 +15,7 @@ __metaclass__ = type
 import hashlib
 import ipaddress
 import os
+import re
 import threading
 import time
 from urllib.parse import urlsplit
@@ -25,13 +26,20 @@ except ImportError:  # the module base reports it with missing_required_lib
     msal = None
 
 try:
+    import requests
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import parse_url
+except ImportError:  # the module base reports it with missing_required_lib
+    requests = None
+
+try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
 except ImportError:  # cryptography comes with msal
     x509 = None
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError, clause
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
 
@@ -50,6 +58,11 @@ AZURE_CLOUD_ENVIRONMENT_NAMES = {
     "azurechinacloud": "china",
 }
 MICROSOFT_AUTHORITY_HOSTS = frozenset(urlsplit(authority).hostname for authority, dummy in CLOUDS.values())
+PEM_BLOCK_RE = re.compile(rb"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.DOTALL)
+DEFAULT_PORTS = {"https": 443, "http": 80}
+URL_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
+# What a host may be once requests has IDNA-encoded it: DNS labels, an IPv4 address, or a bracketed IPv6 one.
+HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
 # Hints for the AADSTS codes people meet when setting up an app registration.
 AADSTS_HINTS = {
@@ -64,29 +77,79 @@ AADSTS_HINTS = {
 
 
 def is_loopback_host(host):
+    """True for localhost and loopback addresses (IPv6 with or without its URL brackets); nothing else."""
     if not host:
         return False
     if host.lower() == "localhost":
         return True
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
 
-def _normalise_url(name, value, allow_loopback_http):
-    if "://" not in value:
+def _url_example(name):
+    return "https://graph.microsoft.com" if name == "graph_endpoint" else "https://login.microsoftonline.com"
+
+
+def _url_error(name, value, why):
+    return ConfigurationError("%s %r is not usable: %s. Write it as https://host or https://host:port, such as %s."
+                              % (name, value, why, _url_example(name)))
+
+
+def _clear_text_error(name, value):
+    return ConfigurationError(
+        "%s %r must use https, such as %s: tokens are never sent in clear. Plain http is accepted only for a "
+        "loopback host (127.0.0.1, ::1, localhost), such as a local test server." % (name, value, _url_example(name)))
+
+
+def _normalise_url(name, value, allow_loopback_http, strip_path=None):
+    """Check an endpoint with the parser the transport uses (urllib3's, behind requests) and return it as
+    scheme://host[:port]. Python's urlsplit and urllib3 disagree on backslashes and user-info, so a URL that
+    looked loopback to one could send the token, in clear, to another host: such forms are refused outright."""
+    if not isinstance(value, str) or not value:
+        raise _url_error(name, value, "it is empty")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise _url_error(name, value, "it contains whitespace or control characters")
+    if "\\" in value:
+        raise _url_error(name, value, "it contains a backslash, which URL parsers read differently")
+    scheme = URL_SCHEME_RE.match(value)
+    if not scheme:
         value = "https://" + value
-    parts = urlsplit(value)
-    if not parts.hostname:
-        raise ConfigurationError("%s %r is not a URL such as https://graph.microsoft.com." % (name, value))
-    if parts.scheme == "https":
-        return value.rstrip("/")
-    if parts.scheme == "http" and allow_loopback_http and is_loopback_host(parts.hostname):
-        return value.rstrip("/")
-    raise ConfigurationError(
-        "%s %r must use https: tokens are never sent in clear. Plain http is accepted only for a loopback "
-        "host (127.0.0.1, ::1, localhost), such as a local test server." % (name, value))
+    elif scheme.group("scheme").lower() not in ("http", "https"):
+        raise _clear_text_error(name, value)
+    try:
+        prepared = requests.models.PreparedRequest()
+        prepared.prepare_url(value, None)
+        parts = parse_url(prepared.url)
+    except (ValueError, requests.exceptions.RequestException, LocationParseError) as exc:
+        raise _url_error(name, value, "it cannot be parsed as a URL (%s)" % exc)
+    if parts.auth is not None or "@" in value:
+        raise _url_error(name, value, "it holds user information before an @, so requests would go to %r" % parts.host)
+    if "?" in value or "#" in value:
+        raise _url_error(name, value, "it holds a query or fragment")
+    if "%" in value:
+        raise _url_error(name, value, "it holds percent-encoded characters")
+    host = parts.host or ""
+    if not HOST_RE.fullmatch(host):
+        raise _url_error(name, value, "%r is not a host name or IP address" % host)
+    path = (parts.path or "").rstrip("/")
+    if path and path.lower() != (strip_path or "").lower():
+        if strip_path:
+            raise _url_error(name, value, "it holds the path %r; only the host (and an optional %s) is given here"
+                             % (parts.path, strip_path))
+        raise _url_error(name, value, "it holds the path %r; only the host is given here" % parts.path)
+    scheme = parts.scheme.lower()
+    # The scope is built from this endpoint: write it as Microsoft's resource identifiers are, without a default port.
+    port = "" if parts.port in (None, DEFAULT_PORTS[scheme]) else ":%d" % parts.port
+    endpoint = "%s://%s%s" % (scheme, host, port)
+    if scheme == "https":
+        return endpoint
+    if scheme == "http" and allow_loopback_http and is_loopback_host(host):
+        return endpoint
+    raise _clear_text_error(name, value)
 
 
 class ConnectionSettings:
@@ -99,8 +162,9 @@ class ConnectionSettings:
         # msal itself insists on https authorities, so loopback http is no exception here.
         self.authority_host = _normalise_url("authority_host", params.get("authority_host") or preset_authority,
                                              allow_loopback_http=False)
+        # Microsoft's docs show https://graph.microsoft.com/v1.0: the version is added per call, so it is dropped.
         self.graph_endpoint = _normalise_url("graph_endpoint", params.get("graph_endpoint") or preset_graph,
-                                             allow_loopback_http=True)
+                                             allow_loopback_http=True, strip_path="/v1.0")
         self.tenant_id = params.get("tenant_id")
 
     @staticmethod
@@ -129,7 +193,7 @@ class ConnectionSettings:
 
     @property
     def authority_is_microsoft(self):
-        return urlsplit(self.authority_host).hostname in MICROSOFT_AUTHORITY_HOSTS
+        return parse_url(self.authority_host).host in MICROSOFT_AUTHORITY_HOSTS
 
 
 def _fingerprint(certificate):
@@ -148,18 +212,24 @@ def load_certificate_credential(path, password=None):
         raise ConfigurationError("Cannot read client_certificate_path %r: %s." % (path, exc.strerror or exc))
     passphrase = password.encode("utf-8") if password else None
     if b"-----BEGIN" in data:
-        if b"PRIVATE KEY-----" not in data or b"-----BEGIN CERTIFICATE-----" not in data:
+        # Read as OpenSSL does, as bytes: exports put "Bag Attributes" with any bytes (a friendlyName such as
+        # Müller) around the blocks. Only the blocks themselves, which are ASCII, go to msal.
+        blocks = [(match.group("label"), match.group(0)) for match in PEM_BLOCK_RE.finditer(data)]
+        keys = [block for label, block in blocks if label.endswith(b"PRIVATE KEY")]
+        certificates = [block for label, block in blocks if label == b"CERTIFICATE"]
+        if not keys or not certificates:
             raise ConfigurationError(
                 "client_certificate_path %r must hold both the private key and the certificate in PEM form." % path)
         try:
-            load_pem_private_key(data, passphrase)
-            certificate = x509.load_pem_x509_certificate(data)
+            load_pem_private_key(keys[0], passphrase)
+            certificate = x509.load_pem_x509_certificate(certificates[0])
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(
                 "Cannot load the PEM private key or certificate in %r: %s. If the key is encrypted, give "
-                "client_certificate_password." % (path, exc))
-        text = data.decode("ascii")
-        credential = {"private_key": text, "public_certificate": text, "fingerprint": _fingerprint(certificate)}
+                "client_certificate_password." % (path, clause(exc)))
+        credential = {"private_key": keys[0].decode("latin-1"),
+                      "public_certificate": b"\n".join(certificates).decode("latin-1"),
+                      "fingerprint": _fingerprint(certificate)}
         if password:
             credential["passphrase"] = password
         return credential
@@ -167,7 +237,8 @@ def load_certificate_credential(path, password=None):
         key, certificate, dummy = pkcs12.load_key_and_certificates(data, passphrase)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
-            "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password." % (path, exc))
+            "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password."
+            % (path, clause(exc)))
     if key is None or certificate is None:
         raise ConfigurationError("The PKCS#12 file %r must hold both the private key and the certificate." % path)
     credential = {"private_key_pfx_path": path, "fingerprint": _fingerprint(certificate)}
@@ -302,9 +373,10 @@ class MsalTokenSource:
         message = "Entra ID refused a token for client_id %s in tenant %s (%s)" % (
             self.client_id, self.settings.tenant_id, error)
         if description:
-            message += ": %s" % description
+            message += ": %s" % clause(description)
         if hints:
             message += ". Hint: %s" % "; ".join(hints)
+        message += "."
         return AuthenticationError(message, error=error, error_codes=codes,
                                    correlation_id=result.get("correlation_id"))
 

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -66,7 +67,7 @@ def build_graph_client(params):
     """Options -> settings -> one session -> transport -> token source -> Graph client. No network call yet."""
     if params["max_retries"] < 0:
         raise O365AdminError("max_retries must be 0 or more, not %d." % params["max_retries"])
-    if params["timeout"] <= 0:
+    if not (params["timeout"] > 0 and math.isfinite(params["timeout"])):  # also refuses nan and inf
         raise O365AdminError("timeout must be a positive number of seconds, not %s." % params["timeout"])
     settings = ConnectionSettings(params)
     session = requests.Session()

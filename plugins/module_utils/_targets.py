@@ -45,6 +45,8 @@ MEMBERS_PAGE_SIZE = 999
 GROUP_READ_PERMISSION = "GroupMember.Read.All"
 HIDDEN_MEMBERS_PERMISSION = "Member.Read.Hidden"
 MEMBER_PROPERTIES = "id,userPrincipalName,userType"
+# A message names this many invalid references; the error's user lists them all.
+MAX_LISTED = 10
 
 TARGETS_ARGUMENT_SPEC = dict(
     user=dict(type="str", aliases=["user_id", "user_principal_name", "upn"]),
@@ -164,8 +166,10 @@ def parse_references(values):
     if len(invalid) == 1:
         raise invalid[0]
     if invalid:
-        raise InvalidUserReference("%d invalid user references, nothing was sent: %s"
-                                   % (len(invalid), " ".join(error.message for error in invalid)),
+        shown = " ".join(error.message for error in invalid[:MAX_LISTED])
+        more = (" And %d more invalid references (all in user)." % (len(invalid) - MAX_LISTED)
+                if len(invalid) > MAX_LISTED else "")
+        raise InvalidUserReference("%d invalid user references, nothing was sent: %s%s" % (len(invalid), shown, more),
                                    [error.user for error in invalid])
     return references
 
@@ -247,6 +251,11 @@ def resolve_targets(client, params):
     max_users = params.get("max_users")
     if max_users is not None and max_users < 1:
         raise ConfigurationError("max_users must be 1 or more, not %d." % max_users)
+    if params.get("users") == [] and not groups:
+        # An empty list (often an empty default([])) must not read as a successful run over nobody.
+        raise ConfigurationError("users is an empty list: there is no one to act on, so nothing was sent. Check the "
+                                 "variable that fills it; skip the task with a when: condition if an empty list is "
+                                 "expected.")
     references = parse_references(users)
     exclude_names = set(reference.value.lower() for reference in parse_references(exclude))
     for group in groups:

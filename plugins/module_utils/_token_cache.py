@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 
@@ -28,6 +29,11 @@ DEFAULT_TOKEN_CACHE_PATH = "~/.ansible/o365_admin/token_cache.json"
 # A cached token is used only while it has this long left to live.
 MIN_REMAINING_S = 300
 CACHE_FORMAT = 1
+# Never follow a symbolic link planted at the cache or lock path (both flags are POSIX; 0 keeps imports safe).
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+FIX_HINT = ("Set token_cache_path to a file in a directory only you can write (mode 0700), or token_cache: false "
+            "to stop caching.")
 
 
 def partition_key(authority, client_id, scope, credential_fingerprint):
@@ -38,36 +44,131 @@ def partition_key(authority, client_id, scope, credential_fingerprint):
 
 
 class TokenCacheFile:
-    """A JSON file {"format": 1, "partitions": {key: msal serialized cache}}, 0600 in a 0700 directory."""
+    """A JSON file {"format": 1, "partitions": {key: msal serialized cache}}, 0600 in a 0700 directory.
+
+    Like ssh with its keys, it refuses a directory or file that another user owns or can write, and follows no
+    symbolic link: each problem is a warning, and the task goes on without the cache (a new token is requested).
+    """
 
     def __init__(self, path, key, warn):
         self.path = os.path.abspath(os.path.expanduser(path))
         self.key = key
-        self.warn = warn
+        self._warn = warn
+        self._warned = set()
+        self.usable = True  # False once the path is refused: loads find nothing, saves write nothing
+        self._trust_contents = True
+
+    def warn(self, message):
+        if message not in self._warned:
+            self._warned.add(message)
+            self._warn(message)
+
+    def _refuse(self, what, why):
+        self.usable = False
+        self.warn("The token cache %s %s %s: it is not used, and each task requests a new token. %s"
+                  % (what, self.path if what == "file" else os.path.dirname(self.path), why, FIX_HINT))
 
     @contextlib.contextmanager
     def locked(self):
-        """Hold an exclusive lock for a read-acquire-write cycle; other forks wait, then find the new token."""
-        directory = os.path.dirname(self.path)
-        if not os.path.isdir(directory):
-            os.makedirs(directory, mode=0o700)
-        descriptor = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        """Hold an exclusive lock for a read-acquire-write cycle; other forks wait, then find the new token.
+
+        If the cache cannot be used safely, nothing is locked and the cache is skipped (with a warning)."""
+        descriptor = self._open_lock() if self.usable else None
+        if descriptor is None:
+            yield
+            return
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
+            self._check_file()
             yield
         finally:
             os.close(descriptor)  # closing releases the lock
 
-    def _read_document(self):
+    def _make_directory(self, directory):
+        """Create the directory and any missing parent 0700; forks racing to create it all succeed."""
+        missing = []
+        while directory and not os.path.isdir(directory):
+            missing.append(directory)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        for path in reversed(missing):
+            try:
+                os.mkdir(path, 0o700)
+            except FileExistsError:
+                pass  # another fork made it, or it is not a directory: the checks below tell which
+
+    def _open_lock(self):
+        directory = os.path.dirname(self.path)
         try:
-            with open(self.path) as handle:
+            self._make_directory(directory)
+            status = os.stat(directory)
+        except OSError as exc:
+            self._refuse("directory", "cannot be created or read (%s)" % (exc.strerror or exc))
+            return None
+        if not stat.S_ISDIR(status.st_mode):
+            self._refuse("directory", "is not a directory")
+            return None
+        if status.st_uid != os.geteuid():
+            self._refuse("directory", "is owned by another user (uid %d)" % status.st_uid)
+            return None
+        if status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            # ssh's rule: another user could swap the cache for one of their own.
+            self._refuse("directory", "can be written by other users (mode %04o)" % stat.S_IMODE(status.st_mode))
+            return None
+        try:
+            descriptor = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        except OSError as exc:
+            why = ("is a symbolic link, which is not followed" if exc.errno == errno.ELOOP
+                   else "cannot be opened (%s)" % (exc.strerror or exc))
+            self._refuse("directory", "holds a lock file %s.lock that %s" % (os.path.basename(self.path), why))
+            return None
+        lock_status = os.fstat(descriptor)
+        if not stat.S_ISREG(lock_status.st_mode) or lock_status.st_uid != os.geteuid():
+            os.close(descriptor)
+            self._refuse("directory", "holds a lock file %s.lock that is not a file of this user"
+                         % os.path.basename(self.path))
+            return None
+        return descriptor
+
+    def _check_file(self):
+        """The cache file itself, while locked: a regular file of this user, or nothing yet."""
+        try:
+            status = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            self._refuse("file", "cannot be examined (%s)" % (exc.strerror or exc))
+            return
+        if stat.S_ISLNK(status.st_mode):
+            self._refuse("file", "is a symbolic link, which is not followed")
+        elif stat.S_ISDIR(status.st_mode):
+            self._refuse("file", "is a directory, not a file")
+        elif not stat.S_ISREG(status.st_mode):
+            self._refuse("file", "is not a regular file")
+        elif status.st_uid != os.geteuid():
+            self._refuse("file", "is owned by another user (uid %d)" % status.st_uid)
+        elif status.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            # Ours, in a directory only we can write, but others could read its tokens or have put their own in
+            # it: its contents are not used, and the new token is written in a file only we can read.
+            self._trust_contents = False
+            self.warn("The token cache %s can be read or written by other users (mode %04o): its tokens are not "
+                      "used, and it is written again for you alone (0600)." % (self.path, stat.S_IMODE(status.st_mode)))
+
+    def _read_document(self):
+        if not self.usable or not self._trust_contents:
+            return {}
+        try:
+            descriptor = os.open(self.path, os.O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            with os.fdopen(descriptor) as handle:
                 document = json.load(handle)
         except (IOError, OSError) as exc:
             if exc.errno != errno.ENOENT:
                 self.warn("Cannot read the token cache %s (%s); a new token is requested and the cache rebuilt."
                           % (self.path, exc.strerror))
             return {}
-        except ValueError:
+        except ValueError:  # not JSON, or not UTF-8
             self.warn("The token cache %s is not valid JSON; it is ignored and rebuilt." % self.path)
             return {}
         if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT or not isinstance(
@@ -80,15 +181,19 @@ class TokenCacheFile:
     def load_into(self, cache):
         """Fill an msal SerializableTokenCache from this partition (call while locked)."""
         serialized = self._read_document().get("partitions", {}).get(self.key)
-        if serialized:
-            try:
-                cache.deserialize(serialized)
-            except ValueError:
-                self.warn("The token cache %s holds an unreadable entry; it is ignored and rebuilt." % self.path)
+        if serialized is None:
+            return
+        try:
+            if not well_formed(serialized):
+                raise ValueError("not msal's cache shape")
+            cache.deserialize(serialized)
+        except ValueError:
+            cache.deserialize(None)
+            self.warn("The token cache %s holds an entry of the wrong shape; it is ignored and rebuilt." % self.path)
 
     def save(self, cache):
         """Write this partition back atomically if msal changed it (call while locked)."""
-        if not cache.has_state_changed:
+        if not self.usable or not cache.has_state_changed:
             return
         document = self._read_document() or {"format": CACHE_FORMAT, "partitions": {}}
         document["partitions"][self.key] = cache.serialize()
@@ -104,7 +209,27 @@ class TokenCacheFile:
             self.warn("Cannot write the token cache %s (%s); the next task will request a new token."
                       % (self.path, exc.strerror))
             return
+        self._trust_contents = True
         cache.has_state_changed = False
+
+
+def well_formed(serialized):
+    """Whether a partition is msal's serialized cache, {credential type: {key: entry}}, with access tokens that
+    carry a string secret and a numeric expiry: anything else would make msal raise on every later task."""
+    if not isinstance(serialized, str):
+        return False
+    state = json.loads(serialized)
+    if not isinstance(state, dict) or not all(isinstance(entries, dict) and all(
+            isinstance(entry, dict) for entry in entries.values()) for entries in state.values()):
+        return False
+    for entry in state.get("AccessToken", {}).values():
+        if not isinstance(entry.get("secret"), str) or not isinstance(entry.get("target"), str):
+            return False
+        try:
+            int(entry.get("expires_on"))
+        except (TypeError, ValueError):
+            return False
+    return True
 
 
 def cached_access_token(cache, client_id, scope, now=None):

@@ -28,7 +28,8 @@ description:
 options:
   batch_concurrency:
     description:
-      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are in flight at once.
+      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are in flight at once,
+        from 1 to 32.
       - The revokes go through Microsoft Graph JSON batching. Items Graph answers with 429, 503 or 504 are sent
         again in a later batch after their own C(Retry-After), within O(max_retries); items that succeeded are never
         sent again. Once Graph throttles, the module paces itself at the rate that was accepted before.
@@ -376,6 +377,8 @@ MODULE_NAME = "o365.admin.o365_revoke_sessions"
 REVOKE_PERMISSION = "User.RevokeSessions.All"
 READ_PERMISSION = "User.Read.All"
 SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
+# More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
+MAX_BATCH_CONCURRENCY = 32
 
 
 def explain(error, reference, permission):
@@ -534,8 +537,9 @@ def retries_of(runs, client):
 def run_many(module, client, since):
     started = time.monotonic()
     check_mode = module.check_mode
-    if module.params["batch_concurrency"] < 1:
-        raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % module.params["batch_concurrency"])
+    if not 1 <= module.params["batch_concurrency"] <= MAX_BATCH_CONCURRENCY:
+        raise ConfigurationError("batch_concurrency must be 1 or more and at most %d, not %d."
+                                 % (MAX_BATCH_CONCURRENCY, module.params["batch_concurrency"]))
     target_set = resolve_targets(client, module.params)
     distinct = target_set.distinct()
     warn_about_guests(module, distinct)

@@ -86,7 +86,8 @@ def test_token_cache_serves_the_second_task_from_a_private_file(scenario):
 
 def test_corrupt_token_cache_is_ignored_with_a_warning_and_rebuilt(scenario):
     os.makedirs(os.path.dirname(scenario.token_cache_path), mode=0o700)
-    with open(scenario.token_cache_path, "w") as handle:
+    # 0600 as the module writes it: a file others can read is distrusted before it is parsed.
+    with open(os.open(scenario.token_cache_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
         handle.write('{"format": 1, "partitions": {"trunc')
     run = scenario.run("revoke_many.yml", {"o365_users": LOAD_USERS[:2]})
     assert run.rc == 0, run.stdout + run.stderr

@@ -154,6 +154,35 @@ def test_unusable_certificate_files_are_clear_errors(certificate_files, tmp_path
         load_certificate_credential(path)
 
 
+@pytest.mark.parametrize("friendly_name", [b"M\xfcller (Latin-1)", b"M\xc3\xbcller (UTF-8)"])
+def test_pem_with_non_ascii_bag_attributes_is_read_as_openssl_does(certificate_files, tmp_path, friendly_name):
+    with open(certificate_files["plain.pem"], "rb") as handle:
+        plain = handle.read()
+    key_end = plain.index(b"-----BEGIN CERTIFICATE-----")
+    exported = (b"Bag Attributes\n    friendlyName: " + friendly_name + b"\n    localKeyID: 01 02\n" + plain[:key_end]
+                + b"Bag Attributes\n    friendlyName: " + friendly_name + b"\nsubject=/CN=o365-admin-test\n"
+                + plain[key_end:])
+    path = tmp_path / "exported.pem"
+    path.write_bytes(exported)
+    credential = load_certificate_credential(str(path))
+    assert credential["private_key"].startswith("-----BEGIN PRIVATE KEY-----")
+    assert credential["private_key"].rstrip().endswith("-----END PRIVATE KEY-----")
+    assert credential["public_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+    # msal hands the key to PyJWT, which encodes it as UTF-8 for cryptography.
+    serialization.load_pem_private_key(credential["private_key"].encode("utf-8"), None)
+    x509.load_pem_x509_certificate(credential["public_certificate"].encode("utf-8"))
+    assert credential["fingerprint"] == load_certificate_credential(certificate_files["plain.pem"])["fingerprint"]
+
+
+def test_messages_built_around_a_library_sentence_have_one_full_stop(certificate_files):
+    with pytest.raises(ConfigurationError) as error:
+        load_certificate_credential(certificate_files["plain.pem"], "a password for a plain key")
+    assert "not encrypted. If the key" in error.value.message and ".." not in error.value.message
+    with pytest.raises(ConfigurationError) as error:
+        load_certificate_credential(certificate_files["bundle.pfx"], "wrong")
+    assert ".." not in error.value.message
+
+
 def test_access_token_beats_every_other_credential():
     source = build_token_source(params(access_token="tok", client_secret=SECRET), None, None)
     assert isinstance(source, StaticTokenSource) and source.get_token() == "tok"
@@ -218,5 +247,6 @@ def test_entra_refusal_is_readable_and_never_shows_the_secret():
     message = error.value.message
     assert "AADSTS7000215" in message and "invalid_client" in message and "Secret ID" in message
     assert SECRET not in message and "Trace ID" not in message
+    assert ".." not in message and message.endswith(".")
     assert error.value.fail_json_kwargs()["error"] == {"code": "invalid_client", "aadsts_codes": [7000215],
                                                        "correlation_id": "corr-1"}

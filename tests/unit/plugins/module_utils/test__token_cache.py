@@ -14,6 +14,7 @@ import stat
 import time
 
 import msal
+import pytest
 
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     TokenCacheFile, cached_access_token, partition_key)
@@ -71,6 +72,7 @@ def test_nearly_expired_tokens_are_not_handed_out():
 def test_a_corrupt_cache_is_ignored_with_a_warning_and_rebuilt(tmp_path):
     path = tmp_path / "cache.json"
     path.write_text("{not json")
+    path.chmod(0o600)
     warnings = []
     cache_file = TokenCacheFile(str(path), "k1", warn=warnings.append)
     cache = msal.SerializableTokenCache()
@@ -78,7 +80,7 @@ def test_a_corrupt_cache_is_ignored_with_a_warning_and_rebuilt(tmp_path):
         cache_file.load_into(cache)
         assert cached_access_token(cache, "app", SCOPE) is None
         cache_file.save(msal_cache_with_token("app", "tok-2", 3600))
-    assert len(warnings) == 2 and "not valid JSON" in warnings[0]
+    assert len(warnings) == 1 and "not valid JSON" in warnings[0]  # said once, though read twice
     assert json.loads(path.read_text())["format"] == 1
 
 
@@ -124,3 +126,192 @@ def test_parallel_forks_lose_no_partition_and_never_tear_the_file(tmp_path):
         cache = msal.SerializableTokenCache()
         cache.deserialize(partitions["partition-%d" % n])
         assert cached_access_token(cache, "app-%d" % n, SCOPE, now=time.time())[0] == "tok-%d-4" % n
+
+
+# --- The cache file and its directory, as ssh treats its own: refused with a warning, never a failed task ---
+
+def planted_cache(path, key="k1", token="planted-token"):
+    """A valid cache file holding a token someone else put there."""
+    cache = msal_cache_with_token("app", token, 3600)
+    path.write_text(json.dumps({"format": 1, "partitions": {key: cache.serialize()}}))
+
+
+def one_cycle(path, token="fresh-token"):
+    """What a task does: lock, load, maybe use the cached token, else store a new one. Returns (served, warnings)."""
+    warnings = []
+    cache_file = TokenCacheFile(str(path), "k1", warn=warnings.append)
+    cache = msal.SerializableTokenCache()
+    with cache_file.locked():
+        cache_file.load_into(cache)
+        served = cached_access_token(cache, "app", SCOPE)
+        if served is None:
+            cache_file.save(msal_cache_with_token("app", token, 3600))
+    return (served[0] if served else None), warnings
+
+
+def test_under_umask_000_the_file_is_0600_and_every_directory_made_is_0700(tmp_path):
+    old = os.umask(0)
+    try:
+        served, warnings = one_cycle(tmp_path / "a" / "b" / "cache.json")
+    finally:
+        os.umask(old)
+    assert served is None and warnings == []
+    assert stat.S_IMODE(os.stat(str(tmp_path / "a" / "b" / "cache.json")).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(str(tmp_path / "a" / "b")).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(str(tmp_path / "a")).st_mode) == 0o700
+
+
+def test_a_directory_others_can_write_is_refused_with_a_warning(tmp_path):
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    directory.chmod(0o777)
+    planted_cache(directory / "cache.json")
+    (directory / "cache.json").chmod(0o600)
+    served, warnings = one_cycle(directory / "cache.json")
+    assert served is None  # the planted token is not used
+    assert len(warnings) == 1 and "can be written by other users (mode 0777)" in warnings[0]
+    assert "token_cache_path" in warnings[0]
+    assert json.loads((directory / "cache.json").read_text())["partitions"]["k1"].count("planted-token") == 1
+    assert not (directory / "cache.json.lock").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.parametrize("owned_by_another", ["directory", "file"])
+def test_a_directory_or_file_of_another_user_is_refused(tmp_path, owned_by_another):
+    directory = tmp_path / "cache"
+    directory.mkdir(mode=0o700)
+    planted_cache(directory / "cache.json")
+    (directory / "cache.json").chmod(0o600)
+    os.chown(str(directory if owned_by_another == "directory" else directory / "cache.json"), 65534, 65534)
+    served, warnings = one_cycle(directory / "cache.json")
+    assert served is None and len(warnings) == 1 and "owned by another user (uid 65534)" in warnings[0]
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o666, 0o640])
+def test_a_file_others_can_read_or_write_is_not_trusted_and_is_rewritten_0600(tmp_path, mode):
+    path = tmp_path / "cache.json"
+    planted_cache(path)
+    path.chmod(mode)
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and "%04o" % mode in warnings[0]
+    assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+    assert "fresh-token" in path.read_text() and "planted-token" not in path.read_text()
+    assert one_cycle(path) == ("fresh-token", [])
+
+
+def test_a_symlink_at_the_cache_path_is_not_followed(tmp_path):
+    elsewhere = tmp_path / "elsewhere.json"
+    planted_cache(elsewhere)
+    elsewhere.chmod(0o600)
+    before = elsewhere.read_text()
+    (tmp_path / "cache.json").symlink_to(elsewhere)
+    served, warnings = one_cycle(tmp_path / "cache.json")
+    assert served is None and len(warnings) == 1 and "symbolic link" in warnings[0]
+    assert elsewhere.read_text() == before and os.path.islink(str(tmp_path / "cache.json"))
+
+
+def test_a_symlink_at_the_lock_path_is_not_followed(tmp_path):
+    target = tmp_path / "victim"
+    (tmp_path / "cache.json.lock").symlink_to(target)
+    served, warnings = one_cycle(tmp_path / "cache.json")
+    assert served is None and len(warnings) == 1 and "cache.json.lock" in warnings[0] and "symbolic link" in warnings[0]
+    assert not target.exists() and not (tmp_path / "cache.json").exists()
+
+
+def test_a_directory_at_the_cache_path_is_refused(tmp_path):
+    (tmp_path / "cache.json").mkdir()
+    served, warnings = one_cycle(tmp_path / "cache.json")
+    assert served is None and len(warnings) == 1 and "is a directory" in warnings[0]
+
+
+def test_an_unreadable_file_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
+    path = tmp_path / "cache.json"
+    planted_cache(path)
+    path.chmod(0o600)
+    real_open = os.open
+
+    def refuse_reading(name, flags, *args):
+        # root reads any file whatever its mode: refuse the read itself, as the kernel would for another user.
+        if name == str(path) and not flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", name)
+        return real_open(name, flags, *args)
+    monkeypatch.setattr(os, "open", refuse_reading)
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and "Permission denied" in warnings[0]
+    monkeypatch.undo()
+    assert one_cycle(path) == ("fresh-token", [])
+
+
+@pytest.mark.parametrize("path, why", [("/proc/nonexist/o365/cache.json", "cannot be created"),
+                                       ("/dev/null/cache.json", "is not a directory")])
+def test_an_uncreatable_path_warns_and_the_task_goes_on_without_a_cache(path, why):
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and why in warnings[0]
+
+
+def test_a_fork_that_loses_the_race_to_create_the_directory_goes_on(tmp_path, monkeypatch):
+    # The other fork creates the directory between this one's look and its mkdir.
+    directory = tmp_path / "fresh"
+    real_isdir = os.path.isdir
+
+    def isdir_then_created(name):
+        if name == str(directory) and not real_isdir(name):
+            os.mkdir(name, 0o700)
+            return False
+        return real_isdir(name)
+    monkeypatch.setattr(os.path, "isdir", isdir_then_created)
+    assert one_cycle(directory / "cache.json") == (None, [])
+    monkeypatch.undo()
+    assert one_cycle(directory / "cache.json") == ("fresh-token", [])
+
+
+def _first_task_on_a_fresh_machine(path, barrier, outcomes):
+    barrier.wait()
+    try:
+        served, warnings = one_cycle(path)
+        outcomes.put(("ok", served, warnings))
+    except Exception as exc:  # pylint: disable=broad-except
+        outcomes.put(("raised", repr(exc), []))
+
+
+def test_ten_forks_starting_on_a_fresh_directory_all_succeed(tmp_path):
+    forks = 10
+    for round_ in range(5):
+        path = str(tmp_path / ("round-%d" % round_) / "o365_admin" / "cache.json")
+        barrier, outcomes = multiprocessing.Barrier(forks), multiprocessing.Queue()
+        workers = [multiprocessing.Process(target=_first_task_on_a_fresh_machine, args=(path, barrier, outcomes))
+                   for dummy in range(forks)]
+        for worker in workers:
+            worker.start()
+        results = [outcomes.get(timeout=60) for dummy in range(forks)]
+        for worker in workers:
+            worker.join(60)
+        assert [r[0] for r in results] == ["ok"] * forks, results
+        assert all(r[2] == [] for r in results)
+        # One fork stored a token; the nine after it found it.
+        assert sorted(r[1] is None for r in results) == [False] * (forks - 1) + [True]
+
+
+@pytest.mark.parametrize("partition", [
+    5, [], "not json", json.dumps([1, 2]), json.dumps({"AccessToken": []}),
+    json.dumps({"AccessToken": {"k": {"secret": "t", "target": SCOPE, "client_id": "app", "expires_on": "soon"}}}),
+    json.dumps({"AccessToken": {"k": {"secret": 5, "target": SCOPE, "client_id": "app", "expires_on": "9999999999"}}}),
+])
+def test_a_partition_of_the_wrong_shape_is_rebuilt_with_a_warning(tmp_path, partition):
+    path = tmp_path / "cache.json"
+    path.write_text(json.dumps({"format": 1, "partitions": {"k1": partition, "other": "kept"}}))
+    path.chmod(0o600)
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and "wrong shape" in warnings[0]
+    assert json.loads(path.read_text())["partitions"]["other"] == "kept"
+    assert one_cycle(path) == ("fresh-token", [])
+
+
+@pytest.mark.parametrize("document", [[1, 2], 7, {"format": 1, "partitions": []}, {"format": 2, "partitions": {}}])
+def test_a_document_of_the_wrong_shape_is_rebuilt_with_a_warning(tmp_path, document):
+    path = tmp_path / "cache.json"
+    path.write_text(json.dumps(document))
+    path.chmod(0o600)
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and "not in a format" in warnings[0]
+    assert one_cycle(path) == ("fresh-token", [])

@@ -90,3 +90,45 @@ def test_external_guests_are_recognised(user, guest):
 def test_references_compare_case_insensitively():
     assert UserReference.parse("Adele@Contoso.com") == UserReference.parse("adele@contoso.com")
     assert len({UserReference.parse("Adele@Contoso.com"), UserReference.parse("adele@contoso.com")}) == 1
+
+
+# Each of these went out to Graph before: `$` anchors let a trailing newline through, and Entra's length and
+# period rules were not checked.
+@pytest.mark.parametrize("user, reason", [
+    ("adele@contoso.com\n", "invalid label"),
+    ("adele@contoso\n.com", "invalid label"),
+    ("6e7b768e-07e2-4810-8459-485f84f8f204\n", "no @"),
+    ("a" * 65 + "@contoso.com", "65 characters long; Entra allows at most 64"),
+    ("a" * 5000 + "@contoso.com", "5000 characters long; Entra allows at most 64"),
+    ("$" + "a" * 64 + "@contoso.com", "65 characters long"),
+    ("a" * 60 + "@" + "b" * 50 + ".com", "115 characters long; Entra allows at most 113"),
+    ("adele.@contoso.com", "period cannot come right before the @"),
+    ("adele\t@contoso.com", "'\\t'"),
+    ("adele\u200b@contoso.com", "U+200B"),
+    ("adele@contoso.com\x00", "invalid label"),
+])
+def test_entra_limits_and_trailing_control_characters_are_refused(user, reason):
+    with pytest.raises(InvalidUserReference) as error:
+        UserReference.parse(user)
+    assert reason in error.value.message
+
+
+def test_the_longest_upn_entra_allows_is_accepted():
+    name = "a" * 64
+    domain = "b" * 44 + ".com"
+    assert len(name + "@" + domain) == 113
+    assert UserReference.parse(name + "@" + domain).kind == "upn"
+    assert UserReference.parse("a.b@contoso.com").kind == "upn"  # a period elsewhere is fine
+
+
+def test_a_very_long_value_is_quoted_short_in_the_message():
+    with pytest.raises(InvalidUserReference) as error:
+        UserReference.parse("x" * 100000 + "/@contoso.com")
+    assert len(error.value.message) < 1000 and "100013 characters" in error.value.message
+
+
+def test_a_null_is_named_as_such():
+    with pytest.raises(InvalidUserReference, match="null, not a string"):
+        UserReference.parse(None)
+    with pytest.raises(InvalidUserReference, match="empty"):
+        UserReference.parse("")
