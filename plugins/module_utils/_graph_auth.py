@@ -44,7 +44,7 @@ except ImportError:  # cryptography comes with msal
     x509 = None
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    AuthenticationError, ConfigurationError, O365AdminError)
+    AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import describe_answer, safe_excerpt
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
@@ -270,6 +270,9 @@ class MsalTokenSource:
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_credential, authority=self.settings.authority,
                     http_client=self._http_client, token_cache=self._cache, **kwargs)
+            except GraphTransportError as error:
+                raise self._no_answer(error, "read the OpenID configuration of the authority %s"
+                                      % self.settings.authority)
             except O365AdminError:
                 raise
             except MSAL_FAILURES as exc:
@@ -321,6 +324,10 @@ class MsalTokenSource:
         self._http_client.last_response = None
         try:
             result = application.acquire_token_for_client(scopes=[self.settings.scope])
+        except GraphTransportError as error:
+            self.token_requests += 1
+            raise self._no_answer(error, "issue a token for client_id %s in tenant %s"
+                                  % (self.client_id, self.settings.tenant_id))
         except O365AdminError:
             raise
         except MSAL_FAILURES as exc:
@@ -337,6 +344,11 @@ class MsalTokenSource:
             self._token = (result["access_token"], int(time.time()) + lifetime_s)
             return result["access_token"]
         raise self._error(result)
+
+    @staticmethod
+    def _no_answer(error, doing):
+        """A token that did not come is an AuthenticationError: nothing was sent to Graph, whatever Entra ID did."""
+        return AuthenticationError("Entra ID could not %s: %s" % (doing, error.message), error="no_answer")
 
     def _unreadable_answer(self, exc, doing):
         """An AuthenticationError for what msal raised: a 5xx it refuses to read, or an answer it cannot parse."""

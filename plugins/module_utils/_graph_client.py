@@ -210,7 +210,8 @@ class _Failure:
 def _certificate_failure(chain):
     for exc in chain:
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return getattr(exc, "verify_message", None) or str(exc)
+            detail = getattr(exc, "verify_message", None)
+            return "certificate verify failed: %s" % detail if detail else str(exc)
         if isinstance(exc, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
             return "certificate verify failed"
     return None
@@ -319,10 +320,12 @@ def _describe(exc):
     for dummy in range(20):  # a cycle or a deep chain ends here
         if isinstance(getattr(reason, "reason", None), BaseException) and reason.reason is not reason:
             reason = reason.reason
-        elif reason.args and isinstance(reason.args[0], BaseException) and reason.args[0] is not reason:
-            reason = reason.args[0]
         else:
-            break
+            # ProtocolError("Connection aborted.", RemoteDisconnected(...)): the wrapped exception says more.
+            wrapped = [arg for arg in reason.args if isinstance(arg, BaseException) and arg is not reason]
+            if not wrapped:
+                break
+            reason = wrapped[-1]
     return str(reason) or reason.__class__.__name__
 
 
