@@ -230,7 +230,7 @@ may_have_acted:
   description:
     - When no usable answer came (connection reset, read timeout, a body cut off), whether the request may still
       have been carried out (V(true)), or certainly never reached the service (V(false), for example a refused
-      connection or an untrusted certificate). With V(true), run the task again: revoking again is harmless.
+      connection or an untrusted certificate). With V(true), run the task again; revoking again is harmless.
   returned: when the task failed without an answer
   type: bool
   sample: true

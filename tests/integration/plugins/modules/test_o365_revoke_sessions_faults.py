@@ -14,7 +14,6 @@ xfail(strict=True) until that branch is merged.
 """
 
 import email.utils
-import os
 import time
 
 import pytest
@@ -299,8 +298,8 @@ def test_bulk_503_504_bursts_on_calls_and_items(scenario):
                    "body": {"error": {"code": "serviceNotAvailable", "message": "Injected.",
                                       "innerError": {"request-id": "0f8e3a24-95a8-4a6e-bb6a-1d0f7a0f5f9e",
                                                      "date": "2026-11-24T10:00:00Z"}}}}
-    scenario.faults(answer_next=[unavailable], fail_next=[{"status": 504, "retry_after": "0"},
-                                                         {"status": 503, "retry_after": "0"}])
+    scenario.faults(answer_next=[unavailable],
+                    fail_next=[{"status": 504, "retry_after": "0"}, {"status": 503, "retry_after": "0"}])
     fault = FaultRun(scenario, users, {"o365_max_retries": 2})
     fault.assert_bulk_invariant(2)
     assert fault.outcomes() == ["revoked"] * 40

@@ -257,8 +257,8 @@ def test_a_token_from_real_msal_through_our_transport():
 @pytest.mark.parametrize("status", [500, 503, 504])
 def test_a_5xx_from_the_token_endpoint_is_an_authentication_error(status):
     responses.get(OPENID_URL, json=openid_configuration())
-    responses.post(TOKEN_URL, status=status, json={"error": "temporarily_unavailable", "error_codes": [90033],
-                                                    "correlation_id": "corr-9"})
+    envelope = {"error": "temporarily_unavailable", "error_codes": [90033], "correlation_id": "corr-9"}
+    responses.post(TOKEN_URL, status=status, json=envelope)
     with pytest.raises(AuthenticationError) as error:
         msal_token_source().get_token()
     message = error.value.message

@@ -304,8 +304,8 @@ def reset_after_sending():
      "may have been carried out"),
     (lambda: OSError(113, "No route to host"), True, "No route to host"),
 ])
-def test_transport_failures_are_typed_and_say_whether_the_request_may_have_acted(make_exception, may_have_acted,
-                                                                                   words):
+def test_transport_failures_are_typed_and_say_whether_the_request_may_have_acted(
+        make_exception, may_have_acted, words):
     responses.post(REVOKE_URL, body=make_exception())
     responses.post(REVOKE_URL, body=make_exception())
     waits = []
