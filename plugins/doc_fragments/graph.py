@@ -95,7 +95,7 @@ options:
   max_retries:
     description:
       - How many times a request is retried after HTTP 429, 503, 504, a connection error, a read timeout or an
-        answer cut off in transfer. A request whose answer was lost is sent again too: the operations of this
+        answer cut off in transfer. A request whose answer was lost is sent again too, as the operations of this
         collection are safe to repeat.
       - Each retry waits for the service's C(Retry-After) (delta-seconds in ASCII digits, or an HTTP date), or an
         exponential backoff with jitter when it sends none or one that cannot be read.
