@@ -49,9 +49,10 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_client import de
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
 
-# What msal raises for an answer it will not use: requests' HTTPError for a 5xx (raise_for_status), ValueError
-# (json's JSONDecodeError) for one that is not JSON, KeyError/TypeError for JSON of the wrong shape, RuntimeError
-# for a discovery it gave up on; and what requests, urllib3 and the OS raise underneath.
+# What msal raises for an answer it will not use: MsalServiceError ("HTTP Error: 503", from its throttling
+# wrapper) or requests' HTTPError for a 5xx, ValueError (json's JSONDecodeError) for one that is not JSON,
+# KeyError/TypeError for JSON of the wrong shape, RuntimeError for a discovery it gave up on; and what requests,
+# urllib3 and the OS raise underneath.
 MSAL_FAILURES = (ValueError, KeyError, TypeError, AttributeError, RuntimeError, OSError)
 if requests is not None:
     MSAL_FAILURES += (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
