@@ -90,6 +90,7 @@ options:
     description:
       - A PEM bundle of CA certificates to trust instead of the system's, for Entra ID and Graph alike
         (for example behind a TLS-inspecting proxy).
+      - A certificate that cannot be verified fails the task at once, naming the host, without retries.
       - The standard proxy variables E(HTTPS_PROXY) and E(NO_PROXY) apply to both as well.
     type: path
   timeout:
@@ -99,9 +100,14 @@ options:
     default: 30
   max_retries:
     description:
-      - How many times a request is retried after HTTP 429, 503, 504 or a connection error.
-      - Each retry waits for the service's C(Retry-After), or an exponential backoff with jitter when it sends none.
-        Other errors are never retried.
+      - How many times a request is retried after HTTP 429, 503, 504, a connection error, a read timeout or an
+        answer cut off in transfer. A request whose answer was lost is sent again too, as the operations of this
+        collection are safe to repeat.
+      - Each retry waits for the service's C(Retry-After) (delta-seconds in ASCII digits, or an HTTP date), or an
+        exponential backoff with jitter when it sends none or one that cannot be read.
+      - No single wait is longer than 60 seconds, whatever C(Retry-After) says, so one request waits at most
+        O(max_retries) times 60 seconds between its attempts, each attempt bounded by O(timeout).
+      - Other errors are never retried, and neither is an untrusted TLS certificate (see O(ca_path)).
     type: int
     default: 4
   token_cache:

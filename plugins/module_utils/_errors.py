@@ -67,15 +67,21 @@ class AuthenticationError(O365AdminError):
 
 
 class GraphTransportError(O365AdminError):
-    """No HTTP answer at all (connection refused or reset, TLS failure, timeout) after the retries."""
+    """No usable HTTP answer (connection refused or reset, TLS failure, timeout, a body cut off) after the retries.
 
-    def __init__(self, message, url=None, attempts=1):
+    ``may_have_acted`` tells the two cases apart: False when no attempt's request reached the service (connection
+    refused, TLS refused, connect timeout), True when one may have been carried out and only its answer was lost
+    (reset after sending, read timeout, truncated body). Bulk runs report the latter as "unknown", never "failed".
+    """
+
+    def __init__(self, message, url=None, attempts=1, may_have_acted=False):
         super(GraphTransportError, self).__init__(message)
         self.url = url
         self.attempts = attempts
+        self.may_have_acted = may_have_acted
 
     def details(self):
-        return {"url": self.url, "attempts": self.attempts}
+        return {"url": self.url, "attempts": self.attempts, "may_have_acted": self.may_have_acted}
 
 
 class GraphApiError(O365AdminError):

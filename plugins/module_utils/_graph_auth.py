@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import hashlib
 import ipaddress
+import logging
 import os
 import re
 import threading
@@ -24,6 +25,17 @@ try:
     import msal
 except ImportError:  # the module base reports it with missing_required_lib
     msal = None
+else:
+    # msal logs a token answer it cannot parse, body and all, and Python prints unhandled log records on stderr:
+    # a truncated token answer must not end up there.
+    logging.getLogger("msal").addHandler(logging.NullHandler())
+    logging.getLogger("msal").propagate = False
+
+try:
+    import requests
+    import urllib3
+except ImportError:  # the module base reports it with missing_required_lib
+    requests = urllib3 = None
 
 try:
     import requests
@@ -39,9 +51,22 @@ try:
 except ImportError:  # cryptography comes with msal
     x509 = None
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError, clause
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError, clause)
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import describe_answer, safe_excerpt
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
+
+# What msal raises for an answer it will not use: MsalServiceError ("HTTP Error: 503", from its throttling
+# wrapper) or requests' HTTPError for a 5xx, ValueError (json's JSONDecodeError) for one that is not JSON,
+# KeyError/TypeError for JSON of the wrong shape, RuntimeError for a discovery it gave up on; and what requests,
+# urllib3 and the OS raise underneath.
+MSAL_FAILURES = (ValueError, KeyError, TypeError, AttributeError, RuntimeError, OSError)
+if requests is not None:
+    MSAL_FAILURES += (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
+if msal is not None:
+    MSAL_FAILURES += (msal.exceptions.MsalError,)
+
 
 # name -> (Entra authority host, Graph endpoint). Microsoft's national cloud deployments page.
 CLOUDS = {
@@ -268,12 +293,15 @@ class MsalHttpClient:
 
     def __init__(self, transport):
         self.transport = transport
+        self.last_response = None  # what Entra ID answered last, to explain an answer msal could not use
 
     def post(self, url, params=None, data=None, headers=None, **kwargs):
-        return self.transport.send("POST", url, headers=headers, params=params, data=data)
+        self.last_response = self.transport.send("POST", url, headers=headers, params=params, data=data)
+        return self.last_response
 
     def get(self, url, params=None, headers=None, **kwargs):
-        return self.transport.send("GET", url, headers=headers, params=params)
+        self.last_response = self.transport.send("GET", url, headers=headers, params=params)
+        return self.last_response
 
     def close(self):
         """msal may call this; the session belongs to the module."""
@@ -297,6 +325,7 @@ class MsalTokenSource:
         self.warnings = []
         self._cache = msal.SerializableTokenCache() if msal else None
         self._app = None
+        self._http_client = MsalHttpClient(transport)
         self._token = None  # (access token, expires_on): no lock or file read for every Graph call
         self._lock = threading.Lock()  # parallel $batch calls must not each request a token
         self._from_cache_file = False
@@ -307,13 +336,25 @@ class MsalTokenSource:
             if not self.settings.authority_is_microsoft:
                 # Instance discovery asks login.microsoftonline.com about the host: meaningless for others.
                 kwargs["instance_discovery"] = False
+            self._http_client.last_response = None
             try:
+                # msal reads the authority's OpenID configuration here: the first network call.
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_credential, authority=self.settings.authority,
-                    http_client=MsalHttpClient(self.transport), token_cache=self._cache, **kwargs)
-            except ValueError as exc:
-                raise AuthenticationError("Cannot use the Entra ID authority %s: %s"
-                                          % (self.settings.authority, self._scrub(str(exc))))
+                    http_client=self._http_client, token_cache=self._cache, **kwargs)
+            except GraphTransportError as error:
+                raise self._no_answer(error, "read the OpenID configuration of the authority %s"
+                                      % self.settings.authority)
+            except O365AdminError:
+                raise
+            except MSAL_FAILURES as exc:
+                response = self._http_client.last_response
+                if isinstance(exc, ValueError) and (response is None or 400 <= response.status_code < 500):
+                    # msal's own words for an unknown tenant or an authority it refuses.
+                    raise AuthenticationError("Cannot use the Entra ID authority %s: %s."
+                                              % (self.settings.authority, self._scrub(str(exc)).rstrip(".")))
+                raise self._unreadable_answer(exc, "read the OpenID configuration of the authority %s"
+                                              % self.settings.authority)
         return self._app
 
     def get_token(self):
@@ -351,13 +392,64 @@ class MsalTokenSource:
             return bool(token)
 
     def _acquire(self):
-        result = self._application().acquire_token_for_client(scopes=[self.settings.scope])
+        application = self._application()
+        self._http_client.last_response = None
+        try:
+            result = application.acquire_token_for_client(scopes=[self.settings.scope])
+        except GraphTransportError as error:
+            self.token_requests += 1
+            raise self._no_answer(error, "issue a token for client_id %s in tenant %s"
+                                  % (self.client_id, self.settings.tenant_id))
+        except O365AdminError:
+            raise
+        except MSAL_FAILURES as exc:
+            self.token_requests += 1
+            raise self._unreadable_answer(exc, "issue a token for client_id %s in tenant %s"
+                                          % (self.client_id, self.settings.tenant_id))
         if result.get("token_source") != "cache":
             self.token_requests += 1
         if "access_token" in result:
-            self._token = (result["access_token"], int(time.time()) + int(result.get("expires_in", 0)))
+            try:
+                lifetime_s = int(result.get("expires_in", 0))
+            except (TypeError, ValueError):
+                lifetime_s = 0  # used for this task only: the next call asks msal again
+            self._token = (result["access_token"], int(time.time()) + lifetime_s)
             return result["access_token"]
         raise self._error(result)
+
+    @staticmethod
+    def _no_answer(error, doing):
+        """A token that did not come is an AuthenticationError: nothing was sent to Graph, whatever Entra ID did."""
+        return AuthenticationError("Entra ID could not %s: %s" % (doing, error.message), error="no_answer")
+
+    def _unreadable_answer(self, exc, doing):
+        """An AuthenticationError for what msal raised: a 5xx it refuses to read, or an answer it cannot parse."""
+        response = getattr(exc, "response", None)
+        if response is None:
+            response = self._http_client.last_response
+        if response is None:
+            return AuthenticationError("Entra ID could not %s: %s (%s)." % (
+                doing, safe_excerpt(self._scrub(str(exc)), 300) or "no reason given", exc.__class__.__name__))
+        url = urlsplit(response.url or "")
+        where = "%s://%s%s" % (url.scheme, url.netloc, url.path) if url.netloc else "Entra ID"
+        attempts = getattr(response, "attempts", 1)
+        envelope = _json_or_none(response)
+        envelope = envelope if isinstance(envelope, dict) else {}
+        error_codes = envelope.get("error_codes") if isinstance(envelope.get("error_codes"), list) else []
+        error = envelope.get("error") if isinstance(envelope.get("error"), str) else None
+        if response.status_code >= 500:
+            message = ("Entra ID could not %s: %s answered HTTP %d after %d attempt(s) (%s). Entra ID or a proxy "
+                       "on the way is unavailable; try again later or raise max_retries."
+                       % (doing, where, response.status_code, attempts, self._scrub(describe_answer(response))))
+        else:
+            message = ("Entra ID could not %s: %s answered HTTP %d with something msal cannot read (%s; %s: %s). "
+                       "A proxy or a wrong authority_host may be answering: check HTTPS_PROXY, NO_PROXY and "
+                       "authority_host." % (doing, where, response.status_code,
+                                            self._scrub(describe_answer(response)), exc.__class__.__name__,
+                                            safe_excerpt(self._scrub(str(exc)), 120)))
+        correlation_id = envelope.get("correlation_id") if isinstance(envelope.get("correlation_id"), str) else None
+        return AuthenticationError(message, error=error or "unreadable_answer", error_codes=error_codes,
+                                   correlation_id=correlation_id)
 
     def _scrub(self, text):
         for secret in self.secrets:
@@ -379,6 +471,13 @@ class MsalTokenSource:
         message += "."
         return AuthenticationError(message, error=error, error_codes=codes,
                                    correlation_id=result.get("correlation_id"))
+
+
+def _json_or_none(response):
+    try:
+        return response.json()
+    except (ValueError, RecursionError):
+        return None
 
 
 def build_token_source(params, settings, transport):

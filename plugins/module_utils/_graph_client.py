@@ -13,17 +13,22 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import email.utils
+import http.client
 import json
 import random
+import re
+import ssl
 import threading
 import time
 import uuid
+from datetime import timezone
 from urllib.parse import urlsplit
 
 try:
     import requests
+    import urllib3
 except ImportError:  # the module base reports it with missing_required_lib
-    requests = None
+    requests = urllib3 = None
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     GraphApiError, GraphTransportError, O365AdminError)
@@ -35,35 +40,83 @@ RETRYABLE_STATUSES = frozenset([429, 503, 504])
 STALE_TOKEN_STATUSES = frozenset([401, 403])
 BACKOFF_BASE_S = 1.0
 BACKOFF_CAP_S = 32.0
+# No single wait is longer, whatever Retry-After says: a longer one is more likely a broken or hostile answer than
+# throttling worth sitting through in an incident, and max_retries times this bounds the waiting of any request.
+# Documented in the max_retries option (plugins/doc_fragments/graph.py) and the README.
+MAX_RETRY_WAIT_S = 60.0
+# delta-seconds longer than this are simply "very long" (and would overflow float() at a few hundred digits).
+_RETRY_AFTER_MAX_DIGITS = 9
+_ASCII_DIGITS = re.compile(r"\A[0-9]+\Z")
 USER_AGENT = "o365.admin/%s (Ansible collection)" % COLLECTION_VERSION
 
 
 def parse_retry_after(value, now=None):
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date), or None if absent/unreadable."""
-    if not value:
+    """Seconds to wait from a Retry-After value, or None if absent or unreadable.
+
+    Reads delta-seconds in ASCII digits or an HTTP date (RFC 9110), as a header string or, inside a $batch item's
+    JSON headers, a non-negative integer. Anything else (signs, fractions, "²", garbage) is as good as absent.
+    The result is not capped: retry_delay caps it.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if value >= 0 else None
+    if not isinstance(value, str):
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if not value:
+        return None
+    if _ASCII_DIGITS.match(value):
+        return float("inf") if len(value.lstrip("0")) > _RETRY_AFTER_MAX_DIGITS else float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
+    if when.tzinfo is None:  # "-0000" means UTC with no offset known (RFC 5322)
+        when = when.replace(tzinfo=timezone.utc)
     now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
+    try:
+        return max(0.0, when.timestamp() - now)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def backoff_delay(attempt, rng=random.random):
     """Full-jitter exponential backoff for a retry that has no Retry-After (attempt counts from 1)."""
-    return rng() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** (attempt - 1)))
+    return rng() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** min(attempt - 1, 16)))
 
 
 def retry_delay(retry_after, attempt, rng=random.random):
-    """Seconds before retry ``attempt``: the service's Retry-After if it sent a readable one, else backoff."""
+    """Seconds before retry ``attempt``: the service's Retry-After if it sent a readable one, else backoff.
+
+    Never more than MAX_RETRY_WAIT_S.
+    """
     delay = parse_retry_after(retry_after)
-    return backoff_delay(attempt, rng) if delay is None else delay
+    return min(MAX_RETRY_WAIT_S, backoff_delay(attempt, rng) if delay is None else delay)
+
+
+# Runs of characters that could be a token, a secret or a key: never quoted back to the user.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/=_~.-]{24,}")
+
+
+def safe_excerpt(text, limit=200):
+    """A short, single-line quote of an answer that was not what we expected, with anything secret-like masked."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = " ".join((text or "").split())
+    text = _SECRET_LIKE.sub("[...]", text)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def describe_answer(response):
+    """What an unexpected answer was: content type, size and a secret-free excerpt."""
+    content = response.content or b""
+    content_type = response.headers.get("Content-Type") or "no content type"
+    if not content:
+        return "%s, empty body" % content_type
+    return "%s, %d bytes: %r" % (content_type, len(content), safe_excerpt(content))
 
 
 def _header(headers, name):
@@ -92,7 +145,7 @@ def graph_error_from_response(status_code, body, headers, attempts=1, waited_s=0
         message += ": %s" % graph_message
     elif not code and raw_text:
         # Not Graph's envelope (a proxy or gateway answered): its own words are the best clue.
-        message += ": %s" % raw_text.strip()[:300]
+        message += ": %s" % safe_excerpt(raw_text, 300)
     if request_id:
         message += " (request-id %s)" % request_id
     message += "."
@@ -111,7 +164,7 @@ def _decode_json(response):
         return None
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None
 
 
@@ -132,8 +185,91 @@ class RetryStats:
         return {"retries": self.retries, "retry_wait_s": round(self.waited_s, 3)}
 
 
+def _exception_chain(exc):
+    """The exception and every exception it wraps (requests and urllib3 nest them in args, reason and context)."""
+    seen, pending = [], [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__])
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return seen
+
+
+class _Failure:
+    """How one attempt failed: whether to retry, whether the request may have been carried out, and why."""
+
+    def __init__(self, reason, retry, may_have_acted, untrusted_certificate=False):
+        self.reason = reason
+        self.retry = retry
+        self.may_have_acted = may_have_acted
+        self.untrusted_certificate = untrusted_certificate
+
+
+def _certificate_failure(chain):
+    for exc in chain:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            detail = getattr(exc, "verify_message", None)
+            return "certificate verify failed: %s" % detail if detail else str(exc)
+        if isinstance(exc, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return "certificate verify failed"
+    return None
+
+
+def classify_failure(exc, timeout):
+    """Turn what requests, urllib3, http.client or the OS raised for one attempt into a _Failure."""
+    chain = _exception_chain(exc)
+    untrusted = _certificate_failure(chain)
+    if untrusted is not None:
+        return _Failure(untrusted, retry=False, may_have_acted=False, untrusted_certificate=True)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return _Failure("no connection within %s s" % timeout, retry=True, may_have_acted=False)
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return _Failure("no answer within %s s (read timeout)" % timeout, retry=True, may_have_acted=True)
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+        return _Failure("the answer was cut off or could not be decoded (%s)" % _describe(exc), retry=True,
+                        may_have_acted=True)
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+        # The request could not even be built: sending again cannot help.
+        return _Failure(_describe(exc), retry=False, may_have_acted=False)
+    if isinstance(exc, (requests.exceptions.ConnectionError, http.client.HTTPException, urllib3.exceptions.HTTPError)) \
+            or (isinstance(exc, OSError) and not isinstance(exc, requests.exceptions.RequestException)):
+        # Refused, unresolvable or unreachable: the request never left. Anything else (a reset or a close after
+        # it was sent) may have come after the service acted.
+        never_sent = any(isinstance(e, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError,
+                                        requests.exceptions.ProxyError, requests.exceptions.SSLError))
+                         for e in chain)
+        return _Failure(_describe(exc), retry=True, may_have_acted=not never_sent)
+    # Too many redirects and the like: final, and what was sent may have acted.
+    return _Failure(_describe(exc), retry=False, may_have_acted=True)
+
+
+def transport_error(url, attempts, failure, may_have_acted):
+    """The GraphTransportError for a request that got no usable answer; says what to check and what it means."""
+    host = urlsplit(url).hostname or url
+    if failure.untrusted_certificate:
+        return GraphTransportError(
+            "The TLS certificate of %s is not trusted (%s). Behind a TLS-inspecting proxy, set ca_path to the "
+            "proxy's CA bundle.%s" % (host, failure.reason, "" if may_have_acted else " Nothing was sent."),
+            url, attempts, may_have_acted)
+    if may_have_acted:
+        return GraphTransportError(
+            "The answer from %s was lost after %d attempt(s): %s. The request may have been carried out; check the "
+            "network path, proxy settings (HTTPS_PROXY, NO_PROXY) and timeout, and run the task again to be sure."
+            % (url, attempts, failure.reason), url, attempts, True)
+    return GraphTransportError(
+        "No answer from %s after %d attempt(s): %s. Nothing reached the service; check the network path, proxy "
+        "settings (HTTPS_PROXY, NO_PROXY) and timeout." % (url, attempts, failure.reason), url, attempts, False)
+
+
 class HttpTransport:
-    """Sends requests on one session with a timeout, retrying throttling, 503/504 and connection errors."""
+    """Sends requests on one session with a timeout, retrying throttling, 503/504 and connection errors.
+
+    The one place where what requests, urllib3 and the OS raise becomes a typed error (GraphTransportError).
+    """
 
     def __init__(self, session, timeout, max_retries, verify=True, sleep=None, rng=None):
         self.session = session
@@ -151,6 +287,7 @@ class HttpTransport:
         headers.setdefault("User-Agent", USER_AGENT)
         attempt = 0
         waited_s = 0.0
+        may_have_acted = False  # once one attempt may have been carried out, the whole request may have been
         while True:
             attempt += 1
             # A fresh client-request-id per attempt lets Microsoft support find each one.
@@ -158,12 +295,13 @@ class HttpTransport:
             try:
                 response = self.session.request(method, url, headers=headers, timeout=self.timeout,
                                                 verify=self.verify, **kwargs)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                if attempt > self.max_retries:
-                    raise GraphTransportError(
-                        "No answer from %s after %d attempt(s): %s. Check the network path, proxy settings "
-                        "(HTTPS_PROXY, NO_PROXY) and timeout." % (url, attempt, _describe(exc)), url, attempt)
-                waited_s += self._wait(backoff_delay(attempt, self.rng))
+            except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
+                    OSError) as exc:
+                failure = classify_failure(exc, self.timeout)
+                may_have_acted = may_have_acted or failure.may_have_acted
+                if not failure.retry or attempt > self.max_retries:
+                    raise transport_error(url, attempt, failure, may_have_acted)
+                waited_s += self._wait(retry_delay(None, attempt, self.rng))
                 continue
             response.attempts = attempt
             response.waited_s = waited_s
@@ -180,22 +318,30 @@ class HttpTransport:
 def _describe(exc):
     # requests wraps urllib3 errors several levels deep; the innermost reason is the readable one.
     reason = exc
-    while getattr(reason, "reason", None) is not None and reason.reason is not reason:
-        reason = reason.reason
-    while reason.args and isinstance(reason.args[0], Exception):
-        reason = reason.args[0]
-    return str(reason) or exc.__class__.__name__
+    for dummy in range(20):  # a cycle or a deep chain ends here
+        if isinstance(getattr(reason, "reason", None), BaseException) and reason.reason is not reason:
+            reason = reason.reason
+        else:
+            # ProtocolError("Connection aborted.", RemoteDisconnected(...)): the wrapped exception says more.
+            wrapped = [arg for arg in reason.args if isinstance(arg, BaseException) and arg is not reason]
+            if not wrapped:
+                break
+            reason = wrapped[-1]
+    return str(reason) or reason.__class__.__name__
 
 
 class GraphResponse:
-    """A successful Graph answer."""
+    """A 2xx answer. ``body`` is the decoded JSON, None when there was no body or it was not JSON:
+    ``has_body`` and ``received`` (content type, size and a secret-free excerpt) tell those apart."""
 
-    def __init__(self, status_code, body, request_id, client_request_id, attempts):
+    def __init__(self, status_code, body, request_id, client_request_id, attempts, has_body=None, received=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.attempts = attempts
+        self.has_body = body is not None if has_body is None else has_body
+        self.received = received
 
 
 class GraphClient:
@@ -227,7 +373,8 @@ class GraphClient:
         body = _decode_json(response)
         if 200 <= response.status_code < 300:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
-                                 response.headers.get("client-request-id"), response.attempts)
+                                 response.headers.get("client-request-id"), response.attempts,
+                                 has_body=bool(response.content), received=describe_answer(response))
         raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
                                         response.waited_s, response.request.headers.get("client-request-id"),
                                         response.text)

@@ -81,6 +81,11 @@ def build_graph_client(params):
     return GraphClient(transport, settings.graph_endpoint, token_source)
 
 
+def _first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0][:300] if text else "no message"
+
+
 class GraphModule(AnsibleModule):
     """AnsibleModule with the shared Graph options merged in and a lazily built GraphClient."""
 
@@ -101,12 +106,23 @@ class GraphModule(AnsibleModule):
         return self._client
 
     def run_and_exit(self, run):
-        """Call ``run(module, client)``; exit with its result, or fail with a typed error's message and data."""
+        """Call ``run(module, client)``; exit with its result, or fail with a typed error's message and data.
+
+        Whatever else escapes still ends as a clear failure: never Ansible's "MODULE FAILURE" and a traceback in
+        the output, only in ``exception`` when tracebacks are asked for. fail_json masks the no_log values.
+        """
         try:
             result = run(self, self.client)
         except O365AdminError as error:
             self._warn_about_transport()
             self.fail_json(**error.fail_json_kwargs())
+        except Exception as error:  # pylint: disable=broad-except
+            self._warn_about_transport()
+            self.fail_json(msg="The module stopped on an unexpected error (%s: %s); requests sent before it may "
+                               "have been carried out. For the traceback set ANSIBLE_DISPLAY_TRACEBACK=error "
+                               "(ansible-core 2.19 and later; -vvv before), and report it to the o365.admin "
+                               "maintainers." % (error.__class__.__name__, _first_line(error)),
+                           exception=traceback.format_exc())
         self._warn_about_transport()
         self.exit_json(**result)
 

@@ -90,7 +90,9 @@ attributes:
 notes:
   - External (B2B) guests sign in at their home tenant; Graph does not revoke those sessions. The module
     succeeds and warns.
-  - Any 2xx answer is success, as Microsoft's known-issues page advises (Graph answers 200 with a Boolean).
+  - A revoke is confirmed only by Graph's answer, C(value) V(true) (Graph answers 200 with a Boolean), or by a 2xx
+    without a body (204, as Microsoft's known-issues page allows). Any other 2xx, such as an HTML page from a proxy
+    or Graph's error envelope, fails the task with what was received (content type and a short excerpt).
 seealso:
   - name: "Microsoft Graph: user: revokeSignInSessions"
     description: The API this module calls, its permissions and caveats.
@@ -176,7 +178,8 @@ changed:
 all_sessions_revoked:
   description:
     - Graph's answer (C(value)) to the revoke; V(true) when all the user's refresh tokens are revoked.
-    - A 2xx answer without a body counts as V(true). A V(false) answer fails the task.
+    - A 2xx answer without a body counts as V(true). A V(false) answer fails the task, and so does a 2xx that is
+      not Graph's answer (V(false) then).
     - V(null) in check mode.
     - With O(users), whether every user was revoked.
   returned: always
@@ -359,6 +362,14 @@ error:
   returned: on failure
   type: dict
   sample: {"code": "Authorization_RequestDenied", "message": "Insufficient privileges to complete the operation."}
+may_have_acted:
+  description:
+    - When no usable answer came (connection reset, read timeout, a body cut off), whether the request may still
+      have been carried out (V(true)), or certainly never reached the service (V(false), for example a refused
+      connection or an untrusted certificate). With V(true), run the task again; revoking again is harmless.
+  returned: when the task failed without an answer
+  type: bool
+  sample: true
 """
 
 import time
@@ -366,6 +377,7 @@ import time
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, O365AdminError, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import error_envelope
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._report import Report
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
@@ -415,11 +427,21 @@ def revoke(client, reference, result):
         response = client.request("POST", reference.path("/revokeSignInSessions"))
     except GraphApiError as error:
         raise explain(error, reference, REVOKE_PERMISSION)
-    body = response.body if isinstance(response.body, dict) else {}
-    # Microsoft's known issue: the action may answer without a Boolean; any 2xx is success.
-    revoked = body.get("value", True) is True
-    result.update(changed=True, all_sessions_revoked=revoked, status_code=response.status_code,
-                  request_id=response.request_id)
+    body = response.body
+    result.update(status_code=response.status_code, request_id=response.request_id)
+    # Graph answers {"value": true}; Microsoft's known issue lets it answer 204 or an empty 2xx instead.
+    empty_success = response.status_code == 204 or not response.has_body
+    if not empty_success and not (isinstance(body, dict) and isinstance(body.get("value"), bool)):
+        # An HTML page from a proxy, Graph's error envelope, JSON without value: not Graph saying it revoked.
+        code, graph_message, dummy = error_envelope(body)
+        result.update(changed=False, all_sessions_revoked=False,
+                      error={"code": code, "message": graph_message or "not Graph's answer: %s" % response.received})
+        raise TaskFailed("The revoke for %s is not confirmed: HTTP %s came back without Graph's answer (%s). A proxy "
+                         "or gateway may have answered instead of Graph (check HTTPS_PROXY, NO_PROXY and "
+                         "graph_endpoint); run the task again." % (reference.value, response.status_code,
+                                                                   response.received), result)
+    revoked = empty_success or body["value"] is True
+    result.update(changed=True, all_sessions_revoked=revoked)
     if not revoked:
         # Graph accepted the call but said not all sessions were revoked: never report that as success.
         raise TaskFailed("Microsoft Graph accepted the revoke for %s but answered value=false: not all sessions are "

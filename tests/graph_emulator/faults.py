@@ -2,12 +2,65 @@
 # Copyright (c) o365.admin contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Injected faults and load: latency, a write quota like Graph's, scripted error bursts, connection resets."""
+"""Injected faults and load: latency, a write quota like Graph's, scripted error bursts, connection resets,
+answers lost or cut off after the work was done, answers that are not Graph's, and $batch answers of wrong shapes."""
 
 import collections
+import json
 import math
 import threading
 import time
+
+# What a TLS-inspecting or filtering proxy answers instead of Graph.
+PROXY_PAGE = ("<html><head><title>Access blocked</title></head><body><h1>Blocked by proxy</h1>"
+              "<p>This site is blocked by your organisation's web filter.</p></body></html>")
+BATCH_SHAPES = ("html", "empty", "no_responses", "list", "responses_null", "non_object_item", "string_status",
+                "duplicate_ids", "missing_items")
+
+
+class RawAnswer:
+    """An answer sent byte for byte: status, content type (None: no Content-Type header) and payload."""
+
+    def __init__(self, status, content_type, payload):
+        self.status = status
+        self.content_type = content_type
+        self.payload = payload
+
+    @classmethod
+    def from_setting(cls, setting):
+        """{"status", "content_type", "body"}: a str body is sent as it is, anything else as JSON."""
+        body = setting.get("body", "")
+        payload = body.encode("utf-8") if isinstance(body, str) else json.dumps(body).encode("utf-8")
+        return cls(int(setting.get("status", 200)), setting.get("content_type", "application/json"), payload)
+
+
+def mangle_batch_answer(shape, document):
+    """The $batch answer ``document`` ({"responses": [...]}) turned into one of the wrong shapes in BATCH_SHAPES."""
+    responses = [dict(item) for item in document["responses"]]
+    if shape == "html":
+        return RawAnswer(200, "text/html", PROXY_PAGE.encode("utf-8"))
+    if shape == "empty":
+        return RawAnswer(200, None, b"")
+    if shape == "no_responses":
+        mangled = {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Null"}
+    elif shape == "list":
+        mangled = responses
+    elif shape == "responses_null":
+        mangled = {"responses": None}
+    elif shape == "non_object_item":
+        mangled = {"responses": ["unexpected"] + responses[1:]}
+    elif shape == "string_status":
+        mangled = {"responses": [dict(item, status=str(item["status"])) for item in responses]}
+    elif shape == "duplicate_ids":
+        first = responses[0]
+        twin = {"id": first["id"], "status": 500 if 200 <= first["status"] < 300 else 200,
+                "headers": {"Content-Type": "application/json"}, "body": {"value": True}}
+        mangled = {"responses": responses + [twin]}
+    elif shape == "missing_items":
+        mangled = {"responses": responses[:len(responses) // 2]}
+    else:
+        raise ValueError("unknown $batch answer shape %r; known: %s" % (shape, ", ".join(BATCH_SHAPES)))
+    return RawAnswer(200, "application/json", json.dumps(mangled).encode("utf-8"))
 
 
 class WriteQuota:
@@ -42,9 +95,15 @@ class Faults:
         with self._lock:
             self.latency_s = 0.0
             self.token_latency_s = 0.0
-            self.graph_failures = collections.deque()   # (status, retry_after) for the next Graph operations
+            self.graph_failures = collections.deque()   # (status, retry_after, as_number) for the next Graph operations
             self.token_failures = collections.deque()   # statuses for the next token requests
             self.connection_resets = 0                  # next HTTP requests answered with a TCP reset
+            self.resets_after_acting = 0                # next Graph requests carried out, then reset unanswered
+            self.truncations = 0                        # next Graph answers cut off half way
+            self.token_truncations = 0                  # next token answers cut off half way
+            self.graph_answers = collections.deque()    # (RawAnswer, act) instead of the next Graph answers
+            self.token_answers = collections.deque()    # RawAnswer instead of the next token answers
+            self.batch_shapes = collections.deque()     # shapes for the next $batch answers (after acting)
             self.quota = None
             self.public_origin = None                   # where clients reach Graph when a proxy (Prism) sits in
             #                                             front: the origin of @odata.nextLink (else the Host)
@@ -58,13 +117,24 @@ class Faults:
             if "token_latency_ms" in settings:
                 self.token_latency_s = float(settings["token_latency_ms"]) / 1000.0
             for failure in settings.get("fail_next", []):
-                self.graph_failures.append((int(failure["status"]), failure.get("retry_after")))
+                self.graph_failures.append((int(failure["status"]), failure.get("retry_after"),
+                                            bool(failure.get("retry_after_number"))))
             self.token_failures.extend(int(status) for status in settings.get("token_fail_next", []))
             self.connection_resets += int(settings.get("reset_next", 0))
             if "public_origin" in settings:
                 self.public_origin = settings["public_origin"]
             if "keep_sessions_valid_from" in settings:
                 self.frozen_timestamps = set(key.lower() for key in settings["keep_sessions_valid_from"] or [])
+            self.resets_after_acting += int(settings.get("reset_after_next", 0))
+            self.truncations += int(settings.get("truncate_next", 0))
+            self.token_truncations += int(settings.get("token_truncate_next", 0))
+            for answer in settings.get("answer_next", []):
+                self.graph_answers.append((RawAnswer.from_setting(answer), bool(answer.get("act"))))
+            self.token_answers.extend(RawAnswer.from_setting(answer) for answer in settings.get("token_answer_next", []))
+            for shape in settings.get("batch_answer_next", []):
+                if shape not in BATCH_SHAPES:
+                    raise ValueError("unknown $batch answer shape %r; known: %s" % (shape, ", ".join(BATCH_SHAPES)))
+                self.batch_shapes.append(shape)
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
@@ -78,9 +148,34 @@ class Faults:
             return self.token_failures.popleft() if self.token_failures else None
 
     def take_connection_reset(self):
+        return self._take_count("connection_resets")
+
+    def take_reset_after_acting(self):
+        return self._take_count("resets_after_acting")
+
+    def take_truncation(self):
+        return self._take_count("truncations")
+
+    def take_token_truncation(self):
+        return self._take_count("token_truncations")
+
+    def take_graph_answer(self):
+        """(RawAnswer, act) to send instead of the next Graph answer, or None."""
         with self._lock:
-            if self.connection_resets:
-                self.connection_resets -= 1
+            return self.graph_answers.popleft() if self.graph_answers else None
+
+    def take_token_answer(self):
+        with self._lock:
+            return self.token_answers.popleft() if self.token_answers else None
+
+    def take_batch_shape(self):
+        with self._lock:
+            return self.batch_shapes.popleft() if self.batch_shapes else None
+
+    def _take_count(self, name):
+        with self._lock:
+            if getattr(self, name):
+                setattr(self, name, getattr(self, name) - 1)
                 return True
             return False
 

@@ -92,8 +92,9 @@ class GraphService:
         operation = Operation(method, target, headers, body, claims, request_id, client_request_id, origin)
         failure = self.faults.take_graph_failure()
         if failure:
-            status, retry_after = failure
-            extra = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+            status, retry_after, as_number = failure
+            # A header is text; inside a $batch item's JSON headers a number can be asked for (retry_after_number).
+            extra = {"Retry-After": retry_after if as_number else str(retry_after)} if retry_after is not None else {}
             return operation.error(status, FAILURE_CODES.get(status, "UnknownError"),
                                    "Injected failure: the service answered %d." % status, extra)
         return self._route(operation)

@@ -20,6 +20,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from .faults import mangle_batch_answer
 from .tokens import ASSERTION_TYPE, EntraError
 
 CONTROL_PREFIX = "/_emulator"
@@ -108,15 +109,29 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         self.connection.close()
 
-    def _send(self, status, body, headers=None):
+    _truncate_next_answer = False
+
+    def _send(self, status, body, headers=None, truncate=False):
+        truncate = truncate or self._truncate_next_answer
+        self._truncate_next_answer = False
         payload = b"" if body is None else json.dumps(body).encode("utf-8")
+        self._send_raw(status, "application/json" if body is not None else None, payload, headers, truncate)
+
+    def _send_raw(self, status, content_type, payload, headers=None, truncate=False):
+        """Send an answer; with ``truncate``, announce the whole length, send half of it and close."""
         self.send_response(status)
         for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
+            if name.lower() != "content-type":
+                self.send_header(name, value)
+        if content_type:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if truncate:
+            self.wfile.write(payload[:len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
         self.wfile.write(payload)
 
     def _dispatch(self):
@@ -201,10 +216,18 @@ class Handler(BaseHTTPRequestHandler):
                                  "error_description": "AADSTS90033: Injected failure of the token endpoint.",
                                  "error_codes": [90033]})
             return failure, {"fault": "token_failure"}
+        answer = faults.take_token_answer()
+        if answer:
+            self._send_raw(answer.status, answer.content_type, answer.payload)
+            return answer.status, {"fault": "token_answer"}
+        self._truncate_next_answer = faults.take_token_truncation()
         try:
-            return self._issue_token(target, body)
+            status, extra = self._issue_token(target, body)
         except EntraError as error:
-            return self._entra_error(error)
+            status, extra = self._entra_error(error)
+        if self._truncate_next_answer:
+            extra = dict(extra or {}, fault="truncated")
+        return status, extra
 
     def _issue_token(self, target, body):
         name = self._tenant_name(target.path)
@@ -253,17 +276,26 @@ class Handler(BaseHTTPRequestHandler):
     # --- Graph ------------------------------------------------------------------------------------
     def _graph(self, target, body):
         emulator = self.emulator
-        if emulator.faults.latency_s:
-            time.sleep(emulator.faults.latency_s)
+        faults = emulator.faults
+        if faults.latency_s:
+            time.sleep(faults.latency_s)
         request_id = str(uuid.uuid4())
         client_request_id = self.headers.get("client-request-id")
+        headers = {"request-id": request_id, "client-request-id": client_request_id or request_id}
+        extra = {"request_id": request_id}
+        scripted = faults.take_graph_answer()
+        if scripted and not scripted[1]:
+            # Something in front of Graph answered (a proxy's page): nothing reached Graph.
+            answer = scripted[0]
+            self._send_raw(answer.status, answer.content_type, answer.payload, headers)
+            return answer.status, dict(extra, fault="scripted_answer")
         claims, refusal = emulator.graph.authenticate(self.headers.get("Authorization"), request_id,
                                                       client_request_id)
         relative = self.path[len(GRAPH_PREFIX):]
-        extra = {}
+        is_batch = urlsplit(relative).path == "/$batch" and self.command == "POST"
         if refusal is not None:
             reply = refusal
-        elif urlsplit(relative).path == "/$batch" and self.command == "POST":
+        elif is_batch:
             reply, items = emulator.graph.batch(body, claims, request_id, client_request_id)
             extra["batch_items"] = len(items)
             for item_id, method, url, status in items:
@@ -272,18 +304,34 @@ class Handler(BaseHTTPRequestHandler):
         else:
             reply = emulator.graph.handle(self.command, relative, dict(self.headers.items()), body or None, claims,
                                           request_id, client_request_id, origin=self._origin())
-        headers = {"request-id": request_id, "client-request-id": client_request_id or request_id}
         headers.update(reply.headers)
-        self._send(reply.status, reply.body, headers)
-        extra["request_id"] = request_id
-        return reply.status, extra
+        # The faults below come after Graph did the work: the request was carried out, its answer is lost or wrong.
+        if faults.take_reset_after_acting():
+            self._reset_connection()
+            return reply.status, dict(extra, fault="reset_after_acting")
+        if scripted:
+            answer = scripted[0]
+            self._send_raw(answer.status, answer.content_type, answer.payload, headers)
+            return answer.status, dict(extra, fault="scripted_answer_after_acting", real_status=reply.status)
+        shape = faults.take_batch_shape() if is_batch and reply.status == 200 else None
+        if shape:
+            answer = mangle_batch_answer(shape, reply.body)
+            self._send_raw(answer.status, answer.content_type, answer.payload, headers)
+            return answer.status, dict(extra, fault="batch_shape_" + shape)
+        truncate = faults.take_truncation()
+        self._send(reply.status, reply.body, headers, truncate=truncate)
+        return reply.status, dict(extra, fault="truncated") if truncate else extra
 
     # --- control (tests and benchmarks; never through Prism) --------------------------------------
     def _control(self, target, body):
         emulator = self.emulator
         action = target.path[len(CONTROL_PREFIX):]
         if action == "/faults" and self.command == "POST":
-            emulator.faults.configure(json.loads(body or b"{}"))
+            try:
+                emulator.faults.configure(json.loads(body or b"{}"))
+            except (ValueError, KeyError, TypeError) as exc:
+                self._send(400, {"error": {"code": "BadFaults", "message": str(exc)}})
+                return 400, None
             self._send(204, None)
             return 204, None
         if action == "/reset" and self.command == "POST":

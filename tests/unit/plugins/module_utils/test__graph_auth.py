@@ -10,16 +10,20 @@ __metaclass__ = type
 import datetime
 
 import pytest
+import requests
+import responses
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    AuthenticationError, ConfigurationError, GraphTransportError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import (
     ConnectionSettings, MsalTokenSource, StaticTokenSource, build_token_source, is_loopback_host,
     load_certificate_credential)
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import HttpTransport
 
 SECRET = "s3cr3t~value"
 
@@ -250,3 +254,119 @@ def test_entra_refusal_is_readable_and_never_shows_the_secret():
     assert ".." not in message and message.endswith(".")
     assert error.value.fail_json_kwargs()["error"] == {"code": "invalid_client", "aadsts_codes": [7000215],
                                                        "correlation_id": "corr-1"}
+
+
+# --- Every failure of the token endpoint is a typed error with a clear message (issue 10 #1) --------------------
+
+AUTHORITY = "https://login.example.test"
+OPENID_URL = AUTHORITY + "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+TOKEN_URL = AUTHORITY + "/contoso.onmicrosoft.com/oauth2/v2.0/token"
+LEAKED_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoIn0"
+
+
+def openid_configuration():
+    return {"token_endpoint": TOKEN_URL, "authorization_endpoint": AUTHORITY + "/contoso.onmicrosoft.com/authorize",
+            "issuer": AUTHORITY + "/contoso.onmicrosoft.com/v2.0"}
+
+
+def msal_token_source(max_retries=0):
+    settings = ConnectionSettings(params(authority_host=AUTHORITY), environ={})
+    transport = HttpTransport(requests.Session(), timeout=5, max_retries=max_retries, sleep=lambda s: None,
+                              rng=lambda: 0.5)
+    return MsalTokenSource(settings, "app-1", SECRET, transport, secrets=(SECRET,))
+
+
+@responses.activate
+def test_a_token_from_real_msal_through_our_transport():
+    responses.get(OPENID_URL, json=openid_configuration())
+    responses.post(TOKEN_URL, json={"token_type": "Bearer", "expires_in": 3599, "access_token": "tok"})
+    assert msal_token_source().get_token() == "tok"
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [500, 503, 504])
+def test_a_5xx_from_the_token_endpoint_is_an_authentication_error(status):
+    responses.get(OPENID_URL, json=openid_configuration())
+    envelope = {"error": "temporarily_unavailable", "error_codes": [90033], "correlation_id": "corr-9"}
+    responses.post(TOKEN_URL, status=status, json=envelope)
+    with pytest.raises(AuthenticationError) as error:
+        msal_token_source().get_token()
+    message = error.value.message
+    assert "Entra ID could not issue a token for client_id app-1" in message
+    assert "%s answered HTTP %d after 1 attempt(s)" % (TOKEN_URL, status) in message
+    assert "try again later or raise max_retries" in message
+    assert error.value.fail_json_kwargs()["error"] == {"code": "temporarily_unavailable", "aadsts_codes": [90033],
+                                                       "correlation_id": "corr-9"}
+
+
+@responses.activate
+@pytest.mark.parametrize("content_type, body", [
+    ("text/html", "<html><body>Blocked by proxy</body></html>"),
+    ("application/json", '{"token_type": "Bearer", "access_token": "%s' % LEAKED_TOKEN),  # cut off
+    ("application/json", ""),
+    ("application/json", "[1, 2]"),
+])
+def test_a_token_answer_msal_cannot_read_is_an_authentication_error(content_type, body):
+    responses.get(OPENID_URL, json=openid_configuration())
+    responses.post(TOKEN_URL, status=200, content_type=content_type, body=body)
+    with pytest.raises(AuthenticationError) as error:
+        msal_token_source().get_token()
+    message = error.value.message
+    assert "answered HTTP 200 with something msal cannot read (%s" % content_type in message
+    assert "authority_host" in message
+    assert LEAKED_TOKEN not in message and LEAKED_TOKEN[:24] not in message and SECRET not in message
+
+
+@responses.activate
+def test_a_token_answer_cut_off_in_transfer_is_a_typed_error():
+    responses.get(OPENID_URL, json=openid_configuration())
+    responses.post(TOKEN_URL, body=requests.exceptions.ChunkedEncodingError(
+        "Connection broken: IncompleteRead(40 bytes read, 900 more expected)"))
+    with pytest.raises(AuthenticationError) as error:
+        msal_token_source().get_token()
+    # Not a GraphTransportError: nothing went to Graph, so no bulk item may be reported "unknown" for it.
+    assert not isinstance(error.value, GraphTransportError)
+    assert error.value.message.startswith("Entra ID could not issue a token for client_id app-1 in tenant "
+                                          "contoso.onmicrosoft.com: The answer from %s was lost" % TOKEN_URL)
+
+
+@responses.activate
+def test_a_slow_token_endpoint_is_a_typed_error():
+    responses.get(OPENID_URL, json=openid_configuration())
+    responses.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    responses.post(TOKEN_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(AuthenticationError, match="could not issue a token .* no answer within 5 s"):
+        msal_token_source(max_retries=1).get_token()
+
+
+@responses.activate
+def test_an_unreachable_authority_is_an_authentication_error():
+    responses.get(OPENID_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    with pytest.raises(AuthenticationError, match="could not read the OpenID configuration .* Nothing reached"):
+        msal_token_source().get_token()
+
+
+@responses.activate
+@pytest.mark.parametrize("answer", [
+    dict(status=503, body="Service Unavailable", content_type="text/plain"),
+    dict(status=200, body="<html>Blocked</html>", content_type="text/html"),
+])
+def test_an_openid_configuration_that_cannot_be_read_is_an_authentication_error(answer):
+    responses.get(OPENID_URL, **answer)
+    with pytest.raises(AuthenticationError) as error:
+        msal_token_source().get_token()
+    assert "Entra ID could not read the OpenID configuration of the authority %s/contoso.onmicrosoft.com" % AUTHORITY \
+        in error.value.message
+    assert "answered HTTP %d" % answer["status"] in error.value.message
+
+
+@responses.activate
+def test_an_unknown_tenant_keeps_msal_s_explanation():
+    responses.get(OPENID_URL, status=400, json={"error": "invalid_tenant", "error_description": "AADSTS90002: no"})
+    with pytest.raises(AuthenticationError, match="Cannot use the Entra ID authority .*check your tenant name"):
+        msal_token_source().get_token()
+
+
+def test_a_token_with_an_unreadable_lifetime_is_used_for_this_task_only():
+    source = token_source_answering({"access_token": "abc", "expires_in": "soon"})
+    assert source.get_token() == "abc"

@@ -8,15 +8,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import email.utils
+import http.client
+import ssl
 
 import pytest
 import requests
 import responses
+import urllib3
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    BACKOFF_CAP_S, USER_AGENT, GraphClient, HttpTransport, backoff_delay, graph_error_from_response,
-    parse_retry_after)
+    BACKOFF_CAP_S, MAX_RETRY_WAIT_S, USER_AGENT, GraphClient, HttpTransport, backoff_delay, graph_error_from_response,
+    parse_retry_after, retry_delay, safe_excerpt)
 from ansible_collections.o365.admin.plugins.module_utils._version import COLLECTION_VERSION
 
 GRAPH = "https://graph.example.test"
@@ -197,3 +200,159 @@ def test_a_refused_cached_token_is_renewed_once(status):
     response = make_client(token=FixedToken(renewable=True)).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
     assert response.status_code == 200
     assert [c.request.headers["Authorization"] for c in responses.calls] == ["Bearer token-1", "Bearer token-2"]
+
+
+# --- Retry-After: ASCII digits or an HTTP date, every wait capped (issue 10 #3) --------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    (7, 7.0),                   # an integer, as in a $batch item's JSON headers
+    (0, 0.0),
+    ("0007", 7.0),
+    (-1, None),
+    (True, None),
+    (1.5, None),
+    ("1.5", None),
+    ("+3", None),
+    ("\u00b2", None),           # passes str.isdigit(), fails float()
+    ("\u0663", None),           # an Arabic-Indic digit
+    ("7 seconds", None),
+    (b"7", None),
+    ({"seconds": 7}, None),
+    ("9" * 400, float("inf")),  # readable, and longer than any wait
+    ("99999999999", float("inf")),
+])
+def test_retry_after_reads_ascii_digits_and_ints_only(value, expected):
+    assert parse_retry_after(value) == expected
+
+
+@pytest.mark.parametrize("value", ["99999999999", "9" * 400, 10 ** 12, "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_every_wait_is_capped(value):
+    assert retry_delay(value, 1, rng=lambda: 0.5) == MAX_RETRY_WAIT_S
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "garbage", "Sun, 99 Foo 2026 99:99:99 GMT", 1.5, -4, None])
+def test_unreadable_retry_after_is_as_good_as_absent(value):
+    assert retry_delay(value, 3, rng=lambda: 0.5) == backoff_delay(3, rng=lambda: 0.5)
+
+
+def test_backoff_is_capped_even_for_a_huge_attempt_number():
+    assert retry_delay(None, 10 ** 6, rng=lambda: 1.0) == BACKOFF_CAP_S
+
+
+def test_http_date_without_an_offset_counts_as_utc():
+    now = 1_800_000_000
+    value = email.utils.formatdate(now + 20, usegmt=False).rsplit(" ", 1)[0] + " -0000"
+    assert parse_retry_after(value, now=now) == pytest.approx(20.0, abs=1.0)
+
+
+@responses.activate
+@pytest.mark.parametrize("value", ["99999999999", "9" * 400, "\u00b2", "garbage"])
+def test_transport_survives_any_retry_after_header(value):
+    responses.post(REVOKE_URL, status=429, headers={"Retry-After": value}, json=graph_error("TooManyRequests", "x"))
+    responses.post(REVOKE_URL, status=200, json={"value": True})
+    waits = []
+    response = make_client(max_retries=1, waits=waits).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert response.body == {"value": True}
+    assert len(waits) == 1 and 0 <= waits[0] <= MAX_RETRY_WAIT_S
+
+
+# --- Transport failures become typed errors that say whether the request may have acted -------------------------
+
+def untrusted_certificate_error():
+    reason = ssl.SSLCertVerificationError(
+        1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer certificate")
+    return requests.exceptions.SSLError(
+        urllib3.exceptions.MaxRetryError(None, REVOKE_URL, urllib3.exceptions.SSLError(reason)))
+
+
+@responses.activate
+def test_an_untrusted_certificate_is_final_at_once_and_names_ca_path():
+    responses.post(REVOKE_URL, body=untrusted_certificate_error())
+    waits = []
+    with pytest.raises(GraphTransportError) as error:
+        make_client(max_retries=4, waits=waits).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert len(responses.calls) == 1 and waits == []
+    message = error.value.message
+    assert "The TLS certificate of graph.example.test is not trusted" in message
+    assert "set ca_path" in message and "unable to get local issuer certificate" in message
+    assert error.value.may_have_acted is False
+
+
+def refused():
+    return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(
+        None, REVOKE_URL, urllib3.exceptions.NewConnectionError(None, "Failed to establish a new connection: "
+                                                                      "[Errno 111] Connection refused")))
+
+
+def reset_after_sending():
+    return requests.exceptions.ConnectionError(urllib3.exceptions.ProtocolError(
+        "Connection aborted.", ConnectionResetError(104, "Connection reset by peer")))
+
+
+@responses.activate
+@pytest.mark.parametrize("make_exception, may_have_acted, words", [
+    (refused, False, "Nothing reached the service"),
+    (lambda: requests.exceptions.ConnectTimeout("connect timed out"), False, "no connection within 5 s"),
+    (lambda: requests.exceptions.ProxyError("Cannot connect to proxy."), False, "Nothing reached the service"),
+    (reset_after_sending, True, "may have been carried out"),
+    (lambda: requests.exceptions.ReadTimeout("read timed out"), True, "no answer within 5 s (read timeout)"),
+    (lambda: requests.exceptions.ChunkedEncodingError(urllib3.exceptions.ProtocolError(
+        "Connection broken: IncompleteRead(10 bytes read, 20 more expected)")), True, "cut off"),
+    (lambda: requests.exceptions.ContentDecodingError("Received response with content-encoding: gzip"), True,
+     "cut off or could not be decoded"),
+    (lambda: http.client.RemoteDisconnected("Remote end closed connection without response"), True,
+     "may have been carried out"),
+    (lambda: OSError(113, "No route to host"), True, "No route to host"),
+])
+def test_transport_failures_are_typed_and_say_whether_the_request_may_have_acted(
+        make_exception, may_have_acted, words):
+    responses.post(REVOKE_URL, body=make_exception())
+    responses.post(REVOKE_URL, body=make_exception())
+    waits = []
+    with pytest.raises(GraphTransportError) as error:
+        make_client(max_retries=1, waits=waits).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert len(responses.calls) == 2 and len(waits) == 1
+    assert error.value.may_have_acted is may_have_acted
+    assert words in error.value.message and "after 2 attempt(s)" in error.value.message
+    assert error.value.fail_json_kwargs()["may_have_acted"] is may_have_acted
+
+
+@responses.activate
+def test_one_attempt_that_may_have_acted_taints_the_whole_request():
+    responses.post(REVOKE_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    responses.post(REVOKE_URL, body=refused())
+    with pytest.raises(GraphTransportError) as error:
+        make_client(max_retries=1).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert error.value.may_have_acted is True
+
+
+@responses.activate
+def test_a_request_that_cannot_be_sent_is_not_retried():
+    responses.post(REVOKE_URL, body=requests.exceptions.InvalidHeader("Invalid leading whitespace"))
+    waits = []
+    with pytest.raises(GraphTransportError) as error:
+        make_client(max_retries=3, waits=waits).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert len(responses.calls) == 1 and waits == [] and error.value.may_have_acted is False
+
+
+@responses.activate
+def test_a_2xx_that_is_not_json_is_told_apart_from_an_empty_one():
+    responses.post(REVOKE_URL, status=200, content_type="text/html",
+                   body="<html><body><h1>Blocked by proxy</h1>  token eyJhbGciOiJSUzI1NiJ9abcdefghijklmnop</body></html>")
+    response = make_client().request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert response.body is None and response.has_body is True
+    assert response.received.startswith("text/html") and "Blocked by proxy" in response.received
+    assert "eyJhbGciOiJSUzI1NiJ9abcdefghijklmnop" not in response.received
+
+
+@responses.activate
+def test_an_empty_2xx_has_no_body():
+    responses.post(REVOKE_URL, status=204)
+    response = make_client().request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert response.body is None and response.has_body is False
+
+
+def test_safe_excerpt_is_short_single_line_and_masks_secret_like_runs():
+    text = "line one\n\n  line two " + "A" * 30 + " " + "x" * 500
+    excerpt = safe_excerpt(text, 60)
+    assert "\n" not in excerpt and "A" * 24 not in excerpt and len(excerpt) <= 63

@@ -10,6 +10,7 @@ __metaclass__ = type
 import json
 
 import pytest
+import requests
 import responses
 
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
@@ -271,3 +272,74 @@ def test_value_false_in_a_batch_is_a_failed_user_never_a_revoked_one(run_module)
     entry = result["results"][0]
     assert failed and result["failed_users"] == ["adele@contoso.com"] and result["revoked_count"] == 0
     assert entry["changed"] is True and entry["all_sessions_revoked"] is False and "value=false" in entry["error"]["message"]
+
+
+# --- Only Graph's answer is a revoke; nothing ends as MODULE FAILURE (issue 10 #4 and the last-resort net) -------
+
+@responses.activate
+def test_an_empty_200_counts_as_revoked(run_module):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=200, body=b"")
+    failed, result = run_module(main, args())
+    assert not failed and result["all_sessions_revoked"] is True and result["changed"] is True
+
+
+@responses.activate
+@pytest.mark.parametrize("status, content_type, body, received", [
+    (200, "text/html", "<html><body><h1>Blocked by proxy</h1></body></html>", "text/html"),
+    (200, "application/json", json.dumps(graph_error("Request_BadRequest", "nope")), "application/json"),
+    (200, "application/json", '{"@odata.context": "x"}', "application/json"),
+    (200, "application/json", '{"value": "true"}', "application/json"),
+    (200, "application/json", "null", "application/json"),
+    (200, "application/json", "[true]", "application/json"),
+    (201, "text/plain", "OK", "text/plain"),
+])
+def test_a_2xx_that_is_not_graph_s_answer_is_never_a_revoke(run_module, status, content_type, body, received):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=status, content_type=content_type,
+                   body=body, headers={"request-id": "r-odd"})
+    failed, result = run_module(main, args())
+    assert failed
+    assert (result["changed"], result["all_sessions_revoked"], result["status_code"]) == (False, False, status)
+    assert "The revoke for adele@contoso.com is not confirmed" in result["msg"]
+    assert "HTTP %d came back without Graph's answer (%s" % (status, received) in result["msg"]
+    assert result["request_id"] == "r-odd" and "error" in result
+
+
+@responses.activate
+def test_a_graph_error_body_in_a_200_keeps_graph_s_code(run_module):
+    responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions", status=200,
+                   json=graph_error("Request_BadRequest", "nope"))
+    failed, result = run_module(main, args())
+    assert failed and result["error"] == {"code": "Request_BadRequest", "message": "nope"}
+
+
+@responses.activate
+def test_an_unexpected_exception_is_a_clear_failure_with_the_traceback_apart(run_module, monkeypatch):
+    def broken(*unused, **unused_too):
+        raise ZeroDivisionError("an escaped bug")
+    monkeypatch.setattr("ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions.revoke", broken)
+    # What ansible-playbook passes with ANSIBLE_DISPLAY_TRACEBACK=error; ansible-core caches it once per process.
+    monkeypatch.setattr("ansible.module_utils._internal._traceback._module_tracebacks_enabled_events", None)
+    failed, result = run_module(main, args(_ansible_tracebacks_for=["error"]))
+    assert failed
+    assert result["msg"].startswith("The module stopped on an unexpected error (ZeroDivisionError: an escaped bug)")
+    assert "ANSIBLE_DISPLAY_TRACEBACK=error" in result["msg"] and "Traceback" not in result["msg"]
+    assert "Traceback" in result["exception"]
+
+
+@responses.activate
+def test_an_unexpected_exception_never_shows_a_secret(run_module, monkeypatch):
+    def broken(*unused, **unused_too):
+        raise RuntimeError("bad token %s" % TOKEN)
+    monkeypatch.setattr("ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions.revoke", broken)
+    failed, result = run_module(main, args())
+    assert failed and TOKEN not in json.dumps(result)
+
+
+@responses.activate
+def test_a_lost_answer_to_the_revoke_says_it_may_have_happened(run_module, no_sleep):
+    for dummy in range(2):
+        responses.post(GRAPH + "/users/adele@contoso.com/revokeSignInSessions",
+                       body=requests.exceptions.ReadTimeout("read timed out"))
+    failed, result = run_module(main, args(max_retries=1))
+    assert failed and result["may_have_acted"] is True
+    assert "may have been carried out" in result["msg"] and result["attempts"] == 2
