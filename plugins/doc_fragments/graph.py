@@ -56,8 +56,14 @@ options:
       - V(public) is login.microsoftonline.com and graph.microsoft.com; V(usgov) (GCC High) is
         login.microsoftonline.us and graph.microsoft.us; V(usgovdod) is login.microsoftonline.us and
         dod-graph.microsoft.us; V(china) is login.chinacloudapi.cn and microsoftgraph.chinacloudapi.cn.
-      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used (V(AzureCloud),
-        V(AzureUSGovernment) or V(AzureChinaCloud), as AWX injects it, or one of the choices); otherwise V(public).
+      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used; otherwise V(public). It takes
+        Azure's names as the AWX/Automation Controller "Microsoft Azure Resource Manager" credential injects them
+        (V(AzureCloud) is V(public), V(AzureUSGovernment) is V(usgov), V(AzureChinaCloud) is V(china)),
+        Microsoft Graph PowerShell's environment names (V(Global), V(USGov), V(USGovDoD), V(China)), or one of
+        the choices, in any case.
+      - Azure has no name for the DoD cloud, so V(AzureUSGovernment) always means GCC High. To reach DoD, set
+        O(cloud=usgovdod), or E(AZURE_CLOUD_ENVIRONMENT=USGovDoD), or keep V(AzureUSGovernment) and set
+        O(graph_endpoint=https://dod-graph.microsoft.us).
     type: str
     choices: [public, usgov, usgovdod, china]
   authority_host:
@@ -74,6 +80,7 @@ options:
         V(https://graph.microsoft.us). The token scope is this endpoint followed by C(/.default).
       - Must be https; plain http is accepted only for a loopback host (127.0.0.0/8, ::1, localhost), such as a
         local test server or validating proxy.
+      - If not set, the environment variable E(O365_GRAPH_ENDPOINT) is used (an empty value counts as not set).
     type: str
   validate_certs:
     description:
@@ -84,6 +91,8 @@ options:
     description:
       - A PEM bundle of CA certificates to trust instead of the system's, for Entra ID and Graph alike
         (for example behind a TLS-inspecting proxy).
+      - If not set, the environment variable E(O365_CA_PATH) is used (an empty value counts as not set), so that
+        an AWX credential type or an Execution Environment can set it.
       - The standard proxy variables E(HTTPS_PROXY) and E(NO_PROXY) apply to both as well.
     type: path
   timeout:
