@@ -100,14 +100,14 @@ def graph_endpoint_credential(emulator, private_data_dir):
 class Job:
     """One AWX-style job: private data directory, `ansible-runner run`, and its artifacts."""
 
-    def __init__(self, root, installed_collections, playbook_text, ident):
+    def __init__(self, root, installed_collections, playbook, ident):
         self.dir = os.path.join(root, "private_data_dir")
         self.ident = ident
         self.installed_collections = installed_collections
         for sub in ("env", "project", "inventory"):
             os.makedirs(os.path.join(self.dir, sub))
         with open(os.path.join(self.dir, "project", "revoke_sessions.yml"), "w") as handle:
-            handle.write(playbook_text)
+            handle.write(playbook)
         # As the AWX recipe says: localhost, local connection, the Python that runs ansible-playbook.
         with open(os.path.join(self.dir, "inventory", "hosts"), "w") as handle:
             handle.write('localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"\n')
@@ -150,8 +150,10 @@ class Job:
             return handle.read().strip()
 
 
-def playbook_text(gather_facts=False):
-    with open(os.path.join(ROOT, "playbooks", "revoke_sessions.yml")) as handle:
+def playbook_text(installed_collections, gather_facts=False):
+    """The example playbook, as the installed collection ships it."""
+    with open(os.path.join(installed_collections, "ansible_collections", "o365", "admin", "playbooks",
+                           "revoke_sessions.yml")) as handle:
         text = handle.read()
     assert "gather_facts: false" in text
     return text if not gather_facts else text.replace("gather_facts: false", "gather_facts: true")
@@ -178,7 +180,7 @@ def secret_lines(pem_path):
 
 def test_builtin_azure_resource_manager_credential_revokes_and_leaks_nothing(
         emulator, installed_collections, tmp_path):
-    job = Job(str(tmp_path), installed_collections, playbook_text(), "job-secret")
+    job = Job(str(tmp_path), installed_collections, playbook_text(installed_collections), "job-secret")
     envvars = dict(azure_resource_manager(emulator), **graph_endpoint_credential(emulator, job.dir))
     offset = emulator.log_size()
     completed = job.run(envvars, {"o365_revoke_users": USERS})
@@ -193,7 +195,7 @@ def test_builtin_azure_resource_manager_credential_revokes_and_leaks_nothing(
 
 
 def test_certificate_credential_type_revokes_and_leaks_nothing(emulator, installed_collections, tmp_path):
-    job = Job(str(tmp_path), installed_collections, playbook_text(), "job-certificate")
+    job = Job(str(tmp_path), installed_collections, playbook_text(installed_collections), "job-certificate")
     with open(emulator["client_certificate_path"]) as handle:
         certificate = handle.read()
     envvars = inject("credential_type_o365_certificate.yml",
@@ -202,7 +204,8 @@ def test_certificate_credential_type_revokes_and_leaks_nothing(emulator, install
     assert os.path.dirname(envvars["AZURE_CLIENT_CERTIFICATE_PATH"]) == os.path.join(job.dir, "env")
     envvars.update(graph_endpoint_credential(emulator, job.dir))
     offset = emulator.log_size()
-    completed = job.run(envvars, {"o365_revoke_users": USERS})
+    # As an AWX survey's textarea gives it: one user per line.
+    completed = job.run(envvars, {"o365_revoke_users": "\n".join(USERS) + "\n"})
     assert completed.returncode == 0 and job.status() == "successful", completed.stdout + completed.stderr
     assert revoked(emulator, offset) == sorted(USERS)
     assert [e.get("credential") for e in emulator.log_since(offset) if e["kind"] == "token"] == ["certificate"]
@@ -211,7 +214,8 @@ def test_certificate_credential_type_revokes_and_leaks_nothing(emulator, install
 
 def test_gathering_facts_would_store_the_secret_in_the_fact_cache(emulator, installed_collections, tmp_path):
     """Why the playbooks and the recipe say gather_facts: false; also shows the leak check finds a leak."""
-    job = Job(str(tmp_path), installed_collections, playbook_text(gather_facts=True), "job-facts")
+    job = Job(str(tmp_path), installed_collections, playbook_text(installed_collections, gather_facts=True),
+              "job-facts")
     envvars = dict(azure_resource_manager(emulator), **graph_endpoint_credential(emulator, job.dir))
     completed = job.run(envvars, {"o365_revoke_users": USERS[:1]})
     assert completed.returncode == 0, completed.stdout + completed.stderr
