@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import argparse
 import glob
+import json
 import os
 import re
 import subprocess
@@ -141,19 +142,35 @@ def main():
         sys.exit("Run through `make matrix`: the collection link under build/collections is missing.")
     os.makedirs(MATRIX_DIR, exist_ok=True)
     requirements = pins()
-    rows = []
+    # Results of earlier runs stay for the cells not run this time (--only), each with the date it ran.
+    results_file = os.path.join(MATRIX_DIR, "results.json")
+    results = {}
+    if os.path.exists(results_file):
+        with open(results_file) as handle:
+            results = json.load(handle)
+    ran = []
     for core, python, interpreter in cells(only):
         if interpreter is None:
-            rows.append(("ansible-core %s" % core, "", "not run: no supported Python in pyenv", "", 0.0))
+            row = ("ansible-core %s" % core, "", "not run: no supported Python in pyenv", "", 0.0)
         else:
-            rows.append(run_cell(core, python, interpreter, requirements))
-        print("| %s | %s | %s | %s | %.0f s |" % rows[-1], flush=True)
-    table = ["| cell | ansible-core / Python | result | tests | time |", "| --- | --- | --- | --- | ---: |"]
-    table += ["| %s | %s | %s | %s | %.0f s |" % row for row in rows]
+            row = run_cell(core, python, interpreter, requirements)
+        results[row[0]] = list(row) + [time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())]
+        ran.append(row)
+        print("| %s | %s | %s | %s | %.0f s |" % row, flush=True)
+        with open(results_file, "w") as handle:
+            json.dump(results, handle, indent=1)
+    table = ["| cell | ansible-core / Python | result | tests | time | run |",
+             "| --- | --- | --- | --- | ---: | --- |"]
+    table += ["| %s | %s | %s | %s | %.0f s | %s |" % tuple(results[name])
+              for name in sorted(results, key=_cell_order)]
     with open(os.path.join(MATRIX_DIR, "results.md"), "w") as handle:
         handle.write("\n".join(table) + "\n")
     print("\n".join(table))
-    return 0 if all(row[2] == "passed" for row in rows) else 1
+    return 0 if all(row[2] == "passed" for row in ran) else 1
+
+
+def _cell_order(name):
+    return [int(part) for part in re.findall(r"\d+", name)]
 
 
 if __name__ == "__main__":
