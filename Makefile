@@ -99,7 +99,8 @@ endef
 artifact: setup
 	rm -rf $(ARTIFACT) && mkdir -p $(ARTIFACT)/dist $(ARTIFACT)/collections
 	$(BIN)/ansible-galaxy collection build --output-path $(ARTIFACT)/dist .
-	ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections $(BIN)/ansible-galaxy collection install --offline -p $(ARTIFACT)/collections $(ARTIFACT)/dist/o365-admin-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections $(BIN)/ansible-galaxy collection install --offline \
+	  -p $(ARTIFACT)/collections $(ARTIFACT)/dist/o365-admin-*.tar.gz
 	@ls -l $(ARTIFACT)/dist/o365-admin-*.tar.gz
 	$(call artifact_pytest,tests/artifact)
 	$(call artifact_pytest,tests/integration -k "$(ARTIFACT_E2E)")
@@ -122,7 +123,7 @@ bench: setup
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
 
 # Unit tests and the direct end-to-end suite on every supported ansible-core, each on the oldest and newest
-# Python of pyenv's that it supports (one virtualenv each under build/matrix). Not part of `make test`: ~30 min.
+# Python of pyenv's that it supports (one virtualenv each under build/matrix). Not part of `make test`: ~20 min.
 # MATRIX_ARGS="--only 2.16,2.21" for some minors.
 matrix: setup
 	$(BIN)/python tools/matrix.py $(MATRIX_ARGS)
