@@ -61,6 +61,7 @@ docs-lint: setup
 	  cp build/CHANGELOG.rst.committed CHANGELOG.rst; \
 	  echo "CHANGELOG.rst is not what changelogs/changelog.yaml generates: run make changelog"; exit 1; }
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	@echo "docs-lint: changelog fragments, CHANGELOG.rst and collection docs passed"
 
 # Fold the changelog fragments into the release being prepared (galaxy.yml's version) and regenerate CHANGELOG.rst.
 changelog: setup
