@@ -1,4 +1,4 @@
-# o365.admin: `make test` and `make demo` work on a fresh machine (Python 3 with venv; npm for the contract check).
+# o365.admin: `make test` and `make demo` work on a fresh clone (Python 3.11+ with venv, git; npm for Prism).
 SHELL := /bin/bash
 PYTHON ?= python3
 ROOT := $(CURDIR)
@@ -17,11 +17,13 @@ define pytest
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit integration prism sanity lint build clean demo bench
+.PHONY: setup test unit integration artifact prism sanity lint docs-lint changelog docs build clean demo bench matrix
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
 $(VENV)/.installed: requirements-dev.txt requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make needs Python 3.11 or later" \
+	  "for the pinned ansible-core 2.19 ($(PYTHON) is $$($(PYTHON) -V 2>&1)): run make PYTHON=python3.11 ..." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
@@ -30,7 +32,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn ../../../.. $(COLLECTION_LINK)
 
-test: unit integration sanity lint
+test: unit integration artifact sanity lint docs-lint
 
 unit: setup
 	$(call pytest,tests/unit)
@@ -46,13 +48,63 @@ sanity: setup
 	  --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint: setup
-	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/ benchmarks/playbooks/
+	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
+	  execution-environment/
+
+# Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, and every plugin's
+# and role's docs pass the checks the Ansible package runs on its collections.
+docs-lint: setup
+	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
+	cp CHANGELOG.rst build/CHANGELOG.rst.committed
+	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog generate
+	@cmp -s CHANGELOG.rst build/CHANGELOG.rst.committed || { diff -u build/CHANGELOG.rst.committed CHANGELOG.rst; \
+	  cp build/CHANGELOG.rst.committed CHANGELOG.rst; \
+	  echo "CHANGELOG.rst is not what changelogs/changelog.yaml generates: run make changelog"; exit 1; }
+	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+	@echo "docs-lint: changelog fragments, CHANGELOG.rst and collection docs passed"
+
+# Fold the changelog fragments into the release being prepared (galaxy.yml's version) and regenerate CHANGELOG.rst.
+changelog: setup
+	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --update-existing \
+	  --version $$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
+
+# The HTML documentation site in build/docs/html: the README as the guide, and antsibull-docs' pages for every
+# module, role and plugin. Offline; warnings are errors.
+DOCS := $(ROOT)/build/docs
+docs: setup
+	rm -rf $(DOCS) && mkdir -p $(DOCS)/rst && chmod 755 $(DOCS) $(DOCS)/rst
+	cp docs/rst/*.rst $(DOCS)/rst/ && cp README.md $(DOCS)/rst/guide.md
+	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS)/rst --fail-on-error o365.admin
+	$(BIN)/sphinx-build -q -b html -c docs -W --keep-going $(DOCS)/rst $(DOCS)/html
+	@echo "Documentation site: $(DOCS)/html/index.html"
 
 build: setup
 	mkdir -p build/dist && $(BIN)/ansible-galaxy collection build --force --output-path build/dist .
 
 clean:
 	rm -rf build .venv
+
+# The artifact is what gets tested: build the Galaxy tarball, install it into an empty collections path, check
+# its contents, then run a representative part of the end-to-end suite against the INSTALLED copy (PYTHONPATH
+# holds the checkout's tests, not build/collections, so nothing can reach the checkout's plugins).
+ARTIFACT := $(ROOT)/build/artifact
+ARTIFACT_E2E := test_revoke_succeeds_and_the_user_is_revoked or test_bulk_revoke_in_batches_of_twenty \
+	or test_check_mode_reads_the_user_and_sends_no_post or test_check_mode_with_users_reads_them_and_revokes_nothing \
+	or test_certificate_credential or test_environment_names_of_the_awx_azure_credential
+define artifact_pytest
+	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections O365_TEST_COLLECTIONS_PATH=$(ARTIFACT)/collections \
+	  O365_TEST_TARBALL=$$(ls $(ARTIFACT)/dist/o365-admin-*.tar.gz) O365_TEST_ROUTES=direct \
+	  PYTHONPATH=$(ROOT) $(BIN)/python -m pytest -p no:cacheprovider $(1)
+endef
+
+artifact: setup
+	rm -rf $(ARTIFACT) && mkdir -p $(ARTIFACT)/dist $(ARTIFACT)/collections
+	$(BIN)/ansible-galaxy collection build --output-path $(ARTIFACT)/dist .
+	ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections $(BIN)/ansible-galaxy collection install --offline \
+	  -p $(ARTIFACT)/collections $(ARTIFACT)/dist/o365-admin-*.tar.gz
+	@ls -l $(ARTIFACT)/dist/o365-admin-*.tar.gz
+	$(call artifact_pytest,tests/artifact)
+	$(call artifact_pytest,tests/integration -k "$(ARTIFACT_E2E)")
 
 # Prism validates the module's requests and the emulator's answers against tests/contract/graph-v1.0-subset.yaml.
 PRISM_VERSION := 5.14.2
@@ -70,6 +122,12 @@ demo: setup
 # Figures, not a test: see benchmarks/revoke_bulk.py. BENCH_ARGS="--sizes 1,100" for a quicker run.
 bench: setup
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
+
+# Unit tests and the direct end-to-end suite on every supported ansible-core, each on the oldest and newest
+# Python of pyenv's that it supports (one virtualenv each under build/matrix). Not part of `make test`: ~20 min.
+# MATRIX_ARGS="--only 2.16,2.21" for some minors.
+matrix: setup
+	$(BIN)/python tools/matrix.py $(MATRIX_ARGS)
 
 # The property-based tests of the user reference encoder at full size (`make test` runs them small).
 .PHONY: fuzz

@@ -56,8 +56,14 @@ options:
       - V(public) is login.microsoftonline.com and graph.microsoft.com; V(usgov) (GCC High) is
         login.microsoftonline.us and graph.microsoft.us; V(usgovdod) is login.microsoftonline.us and
         dod-graph.microsoft.us; V(china) is login.chinacloudapi.cn and microsoftgraph.chinacloudapi.cn.
-      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used (V(AzureCloud),
-        V(AzureUSGovernment) or V(AzureChinaCloud), as AWX injects it, or one of the choices); otherwise V(public).
+      - If not set, the environment variable E(AZURE_CLOUD_ENVIRONMENT) is used; otherwise V(public). It takes
+        Azure's names as the AWX/Automation Controller "Microsoft Azure Resource Manager" credential injects them
+        (V(AzureCloud) is V(public), V(AzureUSGovernment) is V(usgov), V(AzureChinaCloud) is V(china)),
+        Microsoft Graph PowerShell's environment names (V(Global), V(USGov), V(USGovDoD), V(China)), or one of
+        the choices, in any case.
+      - Azure has no name for the DoD cloud, so V(AzureUSGovernment) always means GCC High. To reach DoD, set
+        O(cloud=usgovdod), or E(AZURE_CLOUD_ENVIRONMENT=USGovDoD), or keep V(AzureUSGovernment) and set
+        O(graph_endpoint=https://dod-graph.microsoft.us).
     type: str
     choices: [public, usgov, usgovdod, china]
   authority_host:
@@ -80,6 +86,7 @@ options:
       - A trailing C(/v1.0), as Microsoft's documentation writes it, is accepted and dropped (the module adds the
         version to each call). Any other path, and a query, fragment, user information (C(name@) before the host),
         percent-encoding, backslash or whitespace, is refused before any network call.
+      - If not set, the environment variable E(O365_GRAPH_ENDPOINT) is used (an empty value counts as not set).
     type: str
   validate_certs:
     description:
@@ -91,6 +98,8 @@ options:
       - A PEM bundle of CA certificates to trust instead of the system's, for Entra ID and Graph alike
         (for example behind a TLS-inspecting proxy).
       - A certificate that cannot be verified fails the task at once, naming the host, without retries.
+      - If not set, the environment variable E(O365_CA_PATH) is used (an empty value counts as not set), so that
+        an AWX credential type or an Execution Environment can set it.
       - The standard proxy variables E(HTTPS_PROXY) and E(NO_PROXY) apply to both as well.
     type: path
   timeout:

@@ -76,11 +76,14 @@ CLOUDS = {
     "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
 }
 DEFAULT_CLOUD = "public"
-# AWX's "Microsoft Azure Resource Manager" credential injects AZURE_CLOUD_ENVIRONMENT with these names.
+# AWX's "Microsoft Azure Resource Manager" credential injects AZURE_CLOUD_ENVIRONMENT with Azure's names, which
+# have no DoD cloud: AzureUSGovernment is GCC High. Graph PowerShell's -Environment names (Global, USGov, USGovDoD,
+# China) are accepted as well, so DoD is reachable as AZURE_CLOUD_ENVIRONMENT=USGovDoD.
 AZURE_CLOUD_ENVIRONMENT_NAMES = {
     "azurecloud": "public",
     "azureusgovernment": "usgov",
     "azurechinacloud": "china",
+    "global": "public",
 }
 MICROSOFT_AUTHORITY_HOSTS = frozenset(urlsplit(authority).hostname for authority, dummy in CLOUDS.values())
 PEM_BLOCK_RE = re.compile(rb"-----BEGIN (?P<label>[A-Z0-9 ]+)-----.*?-----END (?P=label)-----", re.DOTALL)
@@ -204,8 +207,9 @@ class ConnectionSettings:
                 return AZURE_CLOUD_ENVIRONMENT_NAMES[key]
             raise ConfigurationError(
                 "AZURE_CLOUD_ENVIRONMENT=%r is not a cloud this collection knows: use one of %s, or %s."
-                % (environment_value, ", ".join(sorted(CLOUDS)), ", ".join(["AzureCloud", "AzureUSGovernment",
-                                                                            "AzureChinaCloud"])))
+                % (environment_value, ", ".join(sorted(CLOUDS)),
+                   ", ".join(["AzureCloud", "AzureUSGovernment (GCC High)", "AzureChinaCloud", "Global", "USGov",
+                              "USGovDoD", "China"])))
         return DEFAULT_CLOUD
 
     @property

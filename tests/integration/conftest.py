@@ -14,16 +14,44 @@ import pytest
 from tests.graph_emulator.process import ROOT, RunningEmulator
 from tests.integration.prism import PrismProxy
 
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks")
 CALLBACK_PLUGINS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 
+# Which o365.admin the playbooks run: the checkout (linked by `make`), or an installed copy of the built tarball.
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
+# Which ways to Graph each scenario takes; `make matrix` and the installed-copy run take only "direct".
+ROUTES = ("direct", "prism")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--collections-path", default=os.environ.get("O365_TEST_COLLECTIONS_PATH") or COLLECTIONS,
+                     help="collections path holding ansible_collections/o365/admin (default: the checkout's link; "
+                          "environment: O365_TEST_COLLECTIONS_PATH)")
+    parser.addoption("--routes", default=os.environ.get("O365_TEST_ROUTES") or ",".join(ROUTES),
+                     help="comma-separated routes to Graph: direct, prism (environment: O365_TEST_ROUTES)")
+
+
+def pytest_generate_tests(metafunc):
+    if "graph_route" in metafunc.fixturenames:
+        routes = [r.strip() for r in metafunc.config.getoption("--routes").split(",") if r.strip()]
+        unknown = set(routes) - set(ROUTES)
+        if unknown or not routes:
+            raise pytest.UsageError("--routes takes a list of %s, not %r" % (", ".join(ROUTES), routes))
+        metafunc.parametrize("graph_route", routes, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def emulator():
-    if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "o365", "admin")):
-        pytest.fail("The collection is not on %s: run the tests through `make`." % COLLECTIONS)
+def collections_path(request):
+    path = os.path.abspath(request.config.getoption("--collections-path"))
+    if not os.path.isdir(os.path.join(path, "ansible_collections", "o365", "admin")):
+        pytest.fail("o365.admin is not under %s: run the tests through `make`." % path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def emulator(collections_path):
     with RunningEmulator("--http", "--extra-users", "120") as running:
         yield running
 
@@ -41,7 +69,7 @@ class GraphRoute:
             pytest.skip("not through Prism: " + why)
 
 
-@pytest.fixture(scope="session", params=["direct", "prism"])
+@pytest.fixture(scope="session")
 def graph_route(request, emulator, tmp_path_factory):
     if request.param == "direct":
         yield GraphRoute("direct", emulator["authority_host"])
@@ -69,15 +97,30 @@ class PlaybookRun:
         return next(iter(self.tasks.values()))
 
     def warnings(self):
-        """The [WARNING] lines ansible-playbook printed."""
-        return [line for line in (self.stdout + self.stderr).splitlines() if "[WARNING]" in line]
+        """The warnings ansible-playbook printed, one string each.
+
+        ansible-core before 2.19 wraps a warning on stderr at 80 columns: its text goes on up to a blank line or
+        the next line that starts with '['.
+        """
+        found = [line for line in self.stdout.splitlines() if "[WARNING]" in line]
+        continuing = False
+        for line in self.stderr.splitlines():
+            if "[WARNING]" in line:
+                found.append(line)
+                continuing = True
+            elif continuing and line.strip() and not line.startswith("["):
+                found[-1] += " " + line.strip()
+            else:
+                continuing = False
+        return found
 
 
 class Scenario:
     """One test's view: a clean fault set, the request log from its start, and a playbook runner."""
 
-    def __init__(self, emulator, route, work_dir):
+    def __init__(self, emulator, route, work_dir, collections_path):
         self.emulator = emulator
+        self.collections_path = collections_path
         self.route = route
         self.work_dir = work_dir
         emulator.control("reset")
@@ -112,7 +155,7 @@ class Scenario:
         results_file = os.path.join(self.work_dir, "results.json")
         if os.path.exists(results_file):
             os.remove(results_file)
-        environment.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
+        environment.update(ANSIBLE_COLLECTIONS_PATH=self.collections_path, ANSIBLE_CALLBACK_PLUGINS=CALLBACK_PLUGINS,
                            ANSIBLE_CALLBACKS_ENABLED="task_results", O365_TEST_RESULTS=results_file,
                            ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
                            ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=os.path.join(self.work_dir, "ansible-tmp"))
@@ -136,8 +179,8 @@ class Scenario:
 
 
 @pytest.fixture
-def scenario(emulator, graph_route, tmp_path):
-    current = Scenario(emulator, graph_route, str(tmp_path))
+def scenario(emulator, graph_route, tmp_path, collections_path):
+    current = Scenario(emulator, graph_route, str(tmp_path), collections_path)
     yield current
     violations = current.new_contract_violations()
     assert not violations, "Prism found contract violations:\n" + "\n".join(violations)

@@ -53,6 +53,7 @@ def test_cloud_presets_set_authority_and_graph(cloud, authority, graph):
 
 @pytest.mark.parametrize("environment, cloud", [
     ("AzureCloud", "public"), ("AzureUSGovernment", "usgov"), ("AzureChinaCloud", "china"), ("usgovdod", "usgovdod"),
+    ("Global", "public"), ("USGov", "usgov"), ("USGovDoD", "usgovdod"), ("China", "china"),
 ])
 def test_awx_cloud_environment_is_understood(environment, cloud):
     assert ConnectionSettings(params(), environ={"AZURE_CLOUD_ENVIRONMENT": environment}).cloud == cloud
