@@ -188,12 +188,14 @@ def _describe(exc):
 class GraphResponse:
     """A successful Graph answer."""
 
-    def __init__(self, status_code, body, request_id, client_request_id, attempts):
+    def __init__(self, status_code, body, request_id, client_request_id, attempts, token_generation=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.attempts = attempts
+        # Which token the answered request carried (see the token source's renew_stale).
+        self.token_generation = token_generation
 
 
 class GraphClient:
@@ -212,15 +214,17 @@ class GraphClient:
             headers["Content-Type"] = "application/json"
             kwargs["data"] = json.dumps(json_body)
         url = self.base_url + path
-        headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
+        token, generation = self.token_source.current_token()
+        headers["Authorization"] = "Bearer %s" % token
         response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
-        if response.status_code in STALE_TOKEN_STATUSES and self.token_source.renew_stale():
-            headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
+        if response.status_code in STALE_TOKEN_STATUSES and self.token_source.renew_stale(generation):
+            token, generation = self.token_source.current_token()
+            headers["Authorization"] = "Bearer %s" % token
             response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
         body = _decode_json(response)
         if 200 <= response.status_code < 300:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
-                                 response.headers.get("client-request-id"), response.attempts)
+                                 response.headers.get("client-request-id"), response.attempts, generation)
         raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
                                         response.waited_s, response.request.headers.get("client-request-id"),
                                         response.text)

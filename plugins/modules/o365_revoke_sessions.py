@@ -41,12 +41,14 @@ options:
         Items Graph answers with 429, 503 or 504 are sent again in a later batch after their own C(Retry-After),
         within O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
         itself at the rate that was accepted before, instead of sending requests that would come back 429.
-      - The task fails if any user failed, and still returns every user's outcome in RV(results).
+      - The task fails if any user failed or has an unknown outcome, and still returns every user's outcome in
+        RV(results), in input order.
     type: list
     elements: str
   batch_concurrency:
     description:
-      - With O(users), how many C($batch) calls (of up to 20 revokes each) are in flight at once.
+      - With O(users), how many C($batch) calls (of up to 20 revokes each) are kept in flight: when one is answered,
+        the next goes, so a slow call does not hold up the others.
     type: int
     default: 4
 extends_documentation_fragment:
@@ -64,7 +66,8 @@ attributes:
 notes:
   - External (B2B) guests sign in at their home tenant; Graph does not revoke those sessions. The module
     succeeds and warns.
-  - Any 2xx answer is success, as Microsoft's known-issues page advises (Graph answers 200 with a Boolean).
+  - A 2xx answer is a revoke only when it is Graph's answer, C(value) V(true), or empty as Microsoft's known-issues
+    page describes. With O(users), any other 2xx gives the user the outcome V(unknown).
 seealso:
   - name: "Microsoft Graph: user: revokeSignInSessions"
     description: The API this module calls, its permissions and caveats.
@@ -171,10 +174,12 @@ results:
       description: The user as given.
       type: str
     changed:
-      description: Whether this user was revoked (check mode, would be).
+      description: Whether this user's revoke was sent and accepted (check mode, would be sent); V(false) when the
+        outcome is unknown.
       type: bool
     all_sessions_revoked:
-      description: Graph's C(value) for this user; V(false) when it failed; V(null) in check mode.
+      description: Graph's C(value) for this user; V(false) when it failed; V(null) when the outcome is unknown and
+        in check mode.
       type: bool
     status_code:
       description: HTTP status of this user's item in the batch answer; V(null) in check mode.
@@ -185,24 +190,60 @@ results:
     user_confirmed:
       description: Check mode only, whether the user could be read.
       type: bool
+    outcome:
+      description:
+        - V(revoked) when Graph answered this user's revoke with C(value) V(true) (or the documented empty 2xx).
+        - V(failed) when Graph refused it (RV(results[].error) has Graph's code and message), answered
+          C(value) V(false), or it was never sent (RV(results[].status_code) is then V(null) and the message says
+          why).
+        - V(unknown) when the revoke may have been carried out but its answer was lost or could not be read (a
+          connection cut, a gateway timeout, a C($batch) answer of the wrong shape, a 2xx that is not Graph's
+          answer). It is not a failure to revoke: running the task again is safe.
+        - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(failed)
+          or V(unknown).
+      type: str
+      choices: [revoked, failed, unknown, would_revoke]
     error:
-      description: On failure, Graph's C(code) and C(message) for this user.
+      description: Unless the outcome is V(revoked) or V(would_revoke), Graph's C(code) and C(message) for this user,
+        or (C(code) V(null)) what happened instead.
       type: dict
   sample:
-    - {user: adele@contoso.com, changed: true, all_sessions_revoked: true, status_code: 200, request_id: 1b2c-...}
-    - {user: ghost@contoso.com, changed: false, all_sessions_revoked: false, status_code: 404, request_id: 9d8e-...,
-       error: {code: Request_ResourceNotFound, message: "Resource 'ghost@contoso.com' does not exist ..."}}
+    - {user: adele@contoso.com, outcome: revoked, changed: true, all_sessions_revoked: true, status_code: 200,
+       request_id: 1b2c-...}
+    - {user: ghost@contoso.com, outcome: failed, changed: false, all_sessions_revoked: false, status_code: 404,
+       request_id: 9d8e-..., error: {code: Request_ResourceNotFound, message: "Resource 'ghost@contoso.com' ..."}}
+    - {user: megan@contoso.com, outcome: unknown, changed: false, all_sessions_revoked: null, status_code: null,
+       request_id: null, error: {code: null, message: "The $batch call's answer was lost (...); the request may
+       have acted; sending it again is safe."}}
 revoked_count:
-  description: With O(users), how many distinct users were revoked.
+  description: With O(users), how many distinct users were revoked (outcome V(revoked)).
   returned: with O(users)
   type: int
   sample: 998
+failed_count:
+  description: With O(users), how many distinct users failed (outcome V(failed)).
+  returned: with O(users)
+  type: int
+  sample: 1
+unknown_count:
+  description: With O(users), how many distinct users have an unknown outcome (answer lost or unreadable).
+  returned: with O(users)
+  type: int
+  sample: 1
 failed_users:
-  description: With O(users), the users (as given) that failed, in input order.
+  description: With O(users), the users (as given) whose outcome is V(failed), in input order.
   returned: with O(users)
   type: list
   elements: str
   sample: [ghost@contoso.com]
+unknown_users:
+  description:
+    - With O(users), the users (as given) whose outcome is V(unknown), in input order.
+    - Their revoke may have been carried out; run the task again for them.
+  returned: with O(users)
+  type: list
+  elements: str
+  sample: [megan@contoso.com]
 batches:
   description: With O(users), how many C($batch) calls were made, retries included.
   returned: with O(users)
@@ -231,11 +272,15 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, InvalidUserReference, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
+    FAILED, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
 
 REVOKE_PERMISSION = "User.RevokeSessions.All"
 READ_PERMISSION = "User.Read.All"
 SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
+REVOKED = "revoked"
+WOULD_REVOKE = "would_revoke"
 
 
 def explain(error, reference, permission):
@@ -309,39 +354,46 @@ def parse_all(users):
     return references
 
 
+def revoke_answer(outcome):
+    """A 2xx to a revoke item: Graph's Boolean, or the documented empty answer; anything else is not a revoke."""
+    body = outcome.body
+    if body is None or body == "":
+        return REVOKED, None  # Microsoft's known issue: the action may answer without a Boolean
+    if isinstance(body, dict) and body.get("value") is True:
+        return REVOKED, None
+    if isinstance(body, dict) and body.get("value") is False:
+        return FAILED, {"code": None, "message": "Graph accepted the revoke but answered value=false: not all "
+                                                 "sessions are confirmed revoked."}
+    return unreadable(outcome, "Graph's answer {\"value\": true}")
+
+
+def read_answer(outcome):
+    """A 2xx to a check-mode read: the user, as a JSON object."""
+    if isinstance(outcome.body, dict):
+        return WOULD_REVOKE, None
+    return unreadable(outcome, "the user as a JSON object")
+
+
 def user_result(user, outcome, check_mode):
     """One entry of ``results`` from the batch outcome of the user's reference."""
-    entry = dict(user=user, changed=False, all_sessions_revoked=None if check_mode else False,
-                 status_code=outcome.status_code, request_id=outcome.request_id)
-    if check_mode and (outcome.ok or outcome.status_code == 403):
-        # A 403 on the read only means the app may not read users: the revoke would still be sent.
-        entry.update(changed=True, status_code=None, user_confirmed=outcome.ok)
-        if outcome.ok:
-            entry["user_id"] = (outcome.body or {}).get("id")
+    if check_mode:
+        word, error = judge(outcome, read_answer)
+        if word == FAILED and outcome.status_code == 403:
+            # A 403 on the read only means the app may not read users: the revoke would still be sent.
+            word, error = WOULD_REVOKE, None
+        entry = base_entry(user, word, error, outcome)
+        entry.update(changed=word == WOULD_REVOKE, all_sessions_revoked=None)
+        if word == WOULD_REVOKE:
+            entry.update(status_code=None, user_confirmed=outcome.ok)
+            if outcome.ok:
+                entry["user_id"] = outcome.body.get("id")
         return entry
-    if not check_mode and outcome.ok:
-        body = outcome.body if isinstance(outcome.body, dict) else {}
-        entry.update(changed=True, all_sessions_revoked=body.get("value", True) is True)
-        if not entry["all_sessions_revoked"]:
-            entry["error"] = {"code": None, "message": "Graph accepted the revoke but answered value=false."}
-        return entry
-    entry["error"] = outcome.error
+    word, error = judge(outcome, revoke_answer)
+    entry = base_entry(user, word, error, outcome)
+    # value=false: sent and accepted (changed), but not confirmed. Unknown: never reported as revoked or not.
+    accepted = word == REVOKED or (word == FAILED and outcome.ok)
+    entry.update(changed=accepted, all_sessions_revoked={REVOKED: True, FAILED: False}.get(word))
     return entry
-
-
-def summarise_failures(results, check_mode):
-    failed = [entry for entry in results if "error" in entry]
-    listed = ", ".join("%s (%s %s)" % (e["user"], e["status_code"], e["error"]["code"] or e["error"]["message"])
-                       for e in failed[:10])
-    more = " and %d more" % (len(failed) - 10) if len(failed) > 10 else ""
-    message = "%d of %d users could not be %s: %s%s. Every user's outcome is in results." % (
-        len(failed), len(results), "confirmed" if check_mode else "revoked", listed, more)
-    if any(e["status_code"] == 403 for e in failed):
-        message += (" Grant the app the Microsoft Graph application permission %s with admin consent."
-                    % (READ_PERMISSION if check_mode else REVOKE_PERMISSION))
-    if any(e["status_code"] == 404 for e in failed):
-        message += " A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."
-    return message
 
 
 def run_many(module, client):
@@ -362,16 +414,19 @@ def run_many(module, client):
     if module.check_mode and any(entry.get("user_confirmed") is False for entry in results):
         module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes would "
                     "still be sent." % READ_PERMISSION)
-    failed_users = list(dict.fromkeys(entry["user"] for entry in results if "error" in entry))
     stats = batch.stats()
     result = dict(
         changed=any(entry["changed"] for entry in results),
-        all_sessions_revoked=None if module.check_mode else all(entry["all_sessions_revoked"] for entry in results),
-        revoked_count=len(set(r for r, entry in zip(references, results) if entry["all_sessions_revoked"])),
-        failed_users=failed_users, results=results, batches=stats["batches"], retries=stats["retries"],
+        all_sessions_revoked=None if module.check_mode else all(entry["outcome"] == REVOKED for entry in results),
+        results=results, batches=stats["batches"], retries=stats["retries"],
         elapsed_s=round(time.monotonic() - started, 3))
-    if failed_users:
-        raise TaskFailed(summarise_failures(results, module.check_mode), result)
+    result.update(summarise(results, references, REVOKED, "revoked_count"))
+    if result["failed_users"] or result["unknown_users"]:
+        hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
+                      % (READ_PERMISSION if module.check_mode else REVOKE_PERMISSION),
+                 404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
+        raise TaskFailed(failure_message(results, "confirmed" if module.check_mode else "revoked",
+                                         "read them" if module.check_mode else "revoked them", hints), result)
     return result
 
 
