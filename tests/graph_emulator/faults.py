@@ -46,6 +46,8 @@ class Faults:
             self.token_failures = collections.deque()   # statuses for the next token requests
             self.connection_resets = 0                  # next HTTP requests answered with a TCP reset
             self.quota = None
+            self.slow_every = None                      # latency tail: (nth, extra seconds, path), and a count
+            self.slow_count = 0
 
     def configure(self, settings):
         with self._lock:
@@ -57,9 +59,25 @@ class Faults:
                 self.graph_failures.append((int(failure["status"]), failure.get("retry_after")))
             self.token_failures.extend(int(status) for status in settings.get("token_fail_next", []))
             self.connection_resets += int(settings.get("reset_next", 0))
+            if "slow_every" in settings:
+                slow = settings["slow_every"]
+                self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path")) \
+                    if slow else None
+                self.slow_count = 0
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
+
+    def extra_latency(self, path):
+        """Seconds added to this Graph request: every nth request (to ``path``, if given) is slow."""
+        with self._lock:
+            if self.slow_every is None:
+                return 0.0
+            nth, extra_s, only_path = self.slow_every
+            if only_path and path != only_path:
+                return 0.0
+            self.slow_count += 1
+            return extra_s if self.slow_count % nth == 0 else 0.0
 
     def take_graph_failure(self):
         with self._lock:

@@ -253,8 +253,9 @@ class Handler(BaseHTTPRequestHandler):
     # --- Graph ------------------------------------------------------------------------------------
     def _graph(self, target, body):
         emulator = self.emulator
-        if emulator.faults.latency_s:
-            time.sleep(emulator.faults.latency_s)
+        extra_s = emulator.faults.extra_latency(urlsplit(self.path[len(GRAPH_PREFIX):]).path)
+        if emulator.faults.latency_s or extra_s:
+            time.sleep(emulator.faults.latency_s + extra_s)
         request_id = str(uuid.uuid4())
         client_request_id = self.headers.get("client-request-id")
         claims, refusal = emulator.graph.authenticate(self.headers.get("Authorization"), request_id,
@@ -276,6 +277,8 @@ class Handler(BaseHTTPRequestHandler):
         headers.update(reply.headers)
         self._send(reply.status, reply.body, headers)
         extra["request_id"] = request_id
+        if extra_s:
+            extra["fault"] = "slow"
         return reply.status, extra
 
     # --- control (tests and benchmarks; never through Prism) --------------------------------------
