@@ -47,7 +47,7 @@ options:
     elements: str
   batch_concurrency:
     description:
-      - With O(users), how many C($batch) calls (of up to 20 revokes each) are kept in flight: when one is answered,
+      - With O(users), how many C($batch) calls (of up to 20 revokes each) are kept in flight. When one is answered,
         the next goes, so a slow call does not hold up the others.
     type: int
     default: 4
@@ -198,7 +198,7 @@ results:
           why).
         - V(unknown) when the revoke may have been carried out but its answer was lost or could not be read (a
           connection cut, a gateway timeout, a C($batch) answer of the wrong shape, a 2xx that is not Graph's
-          answer). It is not a failure to revoke: running the task again is safe.
+          answer). It is not a failure to revoke, and running the task again is safe.
         - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(failed)
           or V(unknown).
       type: str

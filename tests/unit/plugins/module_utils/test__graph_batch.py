@@ -495,6 +495,10 @@ CALL_ERRORS = [
 ]
 
 
+def is_status(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class ArbitraryGraph(FakeGraph):
     """Answers each $batch call with what hypothesis draws: a call error, any JSON, or per-item answers of any
     status, id, headers and body (some items missing, some twice). Records each item's last answer."""
@@ -529,7 +533,7 @@ class ArbitraryGraph(FakeGraph):
                         "headers": {"Retry-After": self.data.draw(RETRY_AFTER)}, "body": self.data.draw(JSON)}
                        for dummy in range(copies)]
             responses.extend(answers)
-            valid = len(answers) == 1 and type(answers[0]["status"]) is int and 100 <= answers[0]["status"] <= 599
+            valid = len(answers) == 1 and is_status(answers[0]["status"]) and 100 <= answers[0]["status"] <= 599
             self.last[item["id"]] = answers[0]["status"] if valid else "unreadable"
         if self.data.draw(st.booleans()):
             responses.append(self.data.draw(JSON))  # junk beside the answers
@@ -554,7 +558,7 @@ def test_every_request_gets_exactly_one_true_outcome_whatever_graph_answers(data
         assert outcome.attempts <= max_retries + 1
         assert graph.sends.get(item_id, 0) <= max_retries + 2  # one more if resent with a renewed token
         if outcome.ok:  # only Graph's own 2xx answer to this very request
-            assert type(last) is int and 200 <= last < 300 and outcome.status_code == last
+            assert is_status(last) and 200 <= last < 300 and outcome.status_code == last
         if outcome.unknown:
             assert outcome.status_code is None and not outcome.ok
         if last is None:  # never sent: failed, with the reason, never unknown
@@ -563,7 +567,7 @@ def test_every_request_gets_exactly_one_true_outcome_whatever_graph_answers(data
         elif last == "unreadable" or isinstance(last, (GraphTransportError, RuntimeError)) or \
                 isinstance(last, GraphApiError) and last.status_code == 502:
             assert outcome.unknown  # the answer was lost: never "failed", never "ok"
-        elif type(last) is int:
+        elif is_status(last):
             assert outcome.status_code == last and not outcome.unknown
         else:  # Graph refused the call, or no token: failed
             assert not outcome.unknown and not outcome.ok
