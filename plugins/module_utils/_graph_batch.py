@@ -235,7 +235,7 @@ class BatchRun:
         items = [_Item(index, BatchRequest.of(request)) for index, request in enumerate(requests)]
         fresh = collections.deque(items)
         retries = []  # heap of (not_before, item)
-        in_flight = {}  # handle -> (items, sent at)
+        in_flight = {}  # handle -> the items its $batch call carries
         items_in_flight = 0
         pacer = Pacer(self.clock())
         dispatcher = self.dispatcher or ThreadDispatcher(self.concurrency, self.sleep)

@@ -224,7 +224,8 @@ class GraphClient:
         body = _decode_json(response)
         if 200 <= response.status_code < 300:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
-                                 response.headers.get("client-request-id"), response.attempts, generation)
+                                 response.headers.get("client-request-id"), response.attempts,
+                                 token_generation=generation)
         raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
                                         response.waited_s, response.request.headers.get("client-request-id"),
                                         response.text)

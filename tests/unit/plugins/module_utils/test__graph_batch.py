@@ -73,6 +73,13 @@ class SimulatedCalls:
         """Nothing to release."""
 
 
+def answer_lost(message):
+    """A transport error after the request went out (e.g. a read timeout): it may have acted."""
+    error = GraphTransportError(message)
+    error.may_have_acted = True
+    return error
+
+
 class FakeTransport:
     def __init__(self):
         self.stats = RetryStats()
@@ -125,7 +132,7 @@ class FakeGraph:
             status, headers, body = self.answer(item, generation)
             responses.append({"id": item["id"], "status": status, "headers": headers, "body": body})
         random.shuffle(responses)  # Graph answers in any order
-        return GraphResponse(200, {"responses": responses}, "batch-rid", None, 1, generation)
+        return GraphResponse(200, {"responses": responses}, "batch-rid", None, 1, token_generation=generation)
 
 
 def ok(item, generation=1):
@@ -311,7 +318,7 @@ def test_a_refused_batch_call_gives_every_item_its_error():
 
 
 @pytest.mark.parametrize("error", [
-    GraphTransportError("No answer from https://graph.example.test/v1.0/$batch after 5 attempt(s): Read timed out."),
+    answer_lost("No answer from https://graph.example.test/v1.0/$batch after 5 attempt(s): Read timed out."),
     GraphApiError("Microsoft Graph answered HTTP 504.", 504),
     ValueError("something nobody foresaw"),
 ])
@@ -331,7 +338,7 @@ def test_a_call_that_went_nowhere_fails_its_items_as_not_sent():
 
 
 def test_many_failed_calls_in_a_row_stop_the_run_and_every_request_still_gets_an_outcome():
-    graph = FailingCalls(GraphTransportError("No answer: connection reset."))
+    graph = FailingCalls(answer_lost("No answer: connection reset."))
     run, dummy, dummy = make_run(graph)
     outcomes = run.run(revokes(100 * BATCH_SIZE))
     assert len(outcomes) == 100 * BATCH_SIZE
@@ -440,7 +447,7 @@ class ShapedAnswers(FakeGraph):
 
     def request(self, method, path, params=None, json_body=None):
         self.calls.append(json_body["requests"])
-        return GraphResponse(200, self.shape(json_body["requests"]), "batch-rid", None, 1, 1)
+        return GraphResponse(200, self.shape(json_body["requests"]), "batch-rid", None, 1, token_generation=1)
 
 
 def item_answer(item, **changes):
@@ -489,7 +496,7 @@ RETRY_AFTER = st.none() | st.integers(-5, 10 ** 7) | st.sampled_from(["1", "0", 
 CALL_ERRORS = [
     GraphApiError("Microsoft Graph answered HTTP 400.", 400, code="BadRequest"),
     GraphApiError("Microsoft Graph answered HTTP 502.", 502),
-    GraphTransportError("No answer: read timed out."),
+    answer_lost("No answer: read timed out."),
     AuthenticationError("Entra ID refused a token."),
     RuntimeError("unforeseen"),
 ]
@@ -525,7 +532,7 @@ class ArbitraryGraph(FakeGraph):
             body = self.data.draw(JSON)
             for item in items:
                 self.last[item["id"]] = "unreadable"
-            return GraphResponse(200, body, "batch-rid", None, 1, generation)
+            return GraphResponse(200, body, "batch-rid", None, 1, token_generation=generation)
         responses = []
         for item in items:
             copies = self.data.draw(st.sampled_from([1, 1, 1, 1, 0, 2]))
@@ -538,7 +545,7 @@ class ArbitraryGraph(FakeGraph):
         if self.data.draw(st.booleans()):
             responses.append(self.data.draw(JSON))  # junk beside the answers
         random.shuffle(responses)
-        return GraphResponse(200, {"responses": responses}, "batch-rid", None, 1, generation)
+        return GraphResponse(200, {"responses": responses}, "batch-rid", None, 1, token_generation=generation)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
