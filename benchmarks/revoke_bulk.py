@@ -10,10 +10,14 @@ then for each N runs real ansible-playbook three ways:
   baseline      ansible.builtin.uri: a token request and a revoke per user, in a loop
   module-loop   o365_revoke_sessions with user, in a loop (token cache on)
   module-users  o365_revoke_sessions with users (JSON batching)
-and counts the HTTP calls each made from the emulator's request log. Then it runs module-users under a write
-quota like Graph's identity limit, scaled down (default 300 writes per 15 s), and compares its wall time with
-the minimum the quota itself forces. Prints a table and writes it as JSON. A script that prints figures, not a
-test: nothing here asserts a time.
+and counts the HTTP calls each made, by kind, from the emulator's request log. It also runs module-users
+  - with a latency tail (every 10th $batch call 1 s slower), beside the even run of the same size;
+  - over 10,000 users;
+  - for one user again with the token cache the first run left (a later task or run: no token request);
+and the module process's peak memory comes from an interpreter wrapper that reads its resource usage. Then it
+runs module-users under a write quota like Graph's identity limit, scaled down (default 300 writes per 15 s),
+and compares its wall time with the minimum the quota itself forces. Prints a table and writes it as JSON. A
+script that prints figures, not a test: nothing here asserts a time.
 """
 
 import argparse
@@ -44,9 +48,24 @@ def parse_args():
     parser.add_argument("--quota", default="300/15", help="WRITES/SECONDS for the throttled run ('' to skip)")
     parser.add_argument("--throttled-users", type=int, default=1000)
     parser.add_argument("--ways", default=",".join(WAYS), help="which of %s to run" % ", ".join(WAYS))
+    parser.add_argument("--loops-up-to", type=int, default=None,
+                        help="run baseline and module-loop only for N up to this (default: every N)")
+    parser.add_argument("--tail-users", type=int, default=1000, help="users in the latency-tail run (0: skip)")
+    parser.add_argument("--tail", default="10/1000", help="NTH/EXTRA_MS: every NTH $batch call EXTRA_MS slower")
+    parser.add_argument("--large-users", type=int, default=10000, help="users in the large run (0: skip)")
     parser.add_argument("--batch-concurrency", type=int, default=None, help="default: the module's")
     parser.add_argument("--output", default=os.path.join(ROOT, "build", "bench", "revoke_bulk.json"))
     return parser.parse_args()
+
+
+# Runs the module under the real interpreter and logs that process's peak resident memory (ru_maxrss, KiB).
+INTERPRETER_WRAPPER = """#!%(python)s
+import os, resource, subprocess, sys
+status = subprocess.call([%(python)r] + sys.argv[1:])
+with open(os.environ["O365_BENCH_RSS_LOG"], "a") as log:
+    log.write("%%d\\n" %% resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(status)
+"""
 
 
 class Bench:
@@ -54,17 +73,27 @@ class Bench:
         self.emulator = emulator
         self.work_dir = work_dir
         self.batch_concurrency = batch_concurrency
+        self.interpreter = os.path.join(work_dir, "python-measured")
+        with open(self.interpreter, "w") as handle:
+            handle.write(INTERPRETER_WRAPPER % {"python": sys.executable})
+        os.chmod(self.interpreter, 0o700)
 
-    def run(self, playbook, users):
-        """Run one playbook over ``users``; return wall time, HTTP calls by kind, and the module's result."""
-        cache_dir = tempfile.mkdtemp(dir=self.work_dir)  # every way starts without a cached token
+    def run(self, playbook, users, cache_dir=None):
+        """Run one playbook over ``users``; return wall time, HTTP calls by kind, the module process's peak memory
+        and the module's result. Each run starts without a cached token unless given the ``cache_dir`` of another."""
+        cache_dir = cache_dir or tempfile.mkdtemp(dir=self.work_dir)
         result_path = os.path.join(cache_dir, "result.json")
+        rss_log = os.path.join(cache_dir, "peak_rss_kb.log")
+        if os.path.exists(rss_log):
+            os.remove(rss_log)
         variables = {
             "bench_users": users, "bench_graph_endpoint": self.emulator["graph_endpoint"],
             "bench_authority_host": self.emulator["authority_host"], "bench_ca_path": self.emulator["ca_path"],
             "bench_tenant_id": self.emulator["tenant_id"], "bench_client_id": self.emulator["client_id"],
             "bench_client_secret": self.emulator["client_secret"],
             "bench_token_cache_path": os.path.join(cache_dir, "token_cache.json"),
+            # Extra vars beat the play's own: the module runs under the wrapper that measures it.
+            "ansible_python_interpreter": self.interpreter,
         }
         if self.batch_concurrency:
             variables["bench_batch_concurrency"] = self.batch_concurrency
@@ -78,7 +107,7 @@ class Bench:
                            ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_INVENTORY_UNPARSED_WARNING="False",
                            # The module's result comes through the test suite's results callback, not an extra task.
                            ANSIBLE_CALLBACK_PLUGINS=RESULTS_CALLBACK, ANSIBLE_CALLBACKS_ENABLED="task_results",
-                           O365_TEST_RESULTS=result_path)
+                           O365_TEST_RESULTS=result_path, O365_BENCH_RSS_LOG=rss_log)
         offset = self.emulator.log_size()
         started = time.monotonic()
         completed = subprocess.run([ANSIBLE_PLAYBOOK, os.path.join(PLAYBOOKS, playbook), "-e", "@" + vars_path],
@@ -89,13 +118,20 @@ class Bench:
         log = self.emulator.log_since(offset)
         with open(result_path) as handle:
             module_result = json.load(handle)[-1]["result"]
+        with open(rss_log) as handle:
+            peak_kb = max(int(line) for line in handle if line.strip())
+        graph = [e for e in log if e["kind"] == "graph"]
         return {
             "wall_s": round(wall, 3),
-            "graph_calls": sum(1 for e in log if e["kind"] == "graph"),
+            "graph_calls": len(graph),
+            "batch_calls": sum(1 for e in graph if e["path"].endswith("/$batch")),
             "token_calls": sum(1 for e in log if e["kind"] == "token"),
             "openid_calls": sum(1 for e in log if e["kind"] == "openid"),
             "http_429": sum(1 for e in log if e.get("status") == 429),
+            "slow_calls": sum(1 for e in graph if e.get("fault") == "slow"),
+            "peak_module_mb": round(peak_kb / 1024.0, 1),
             "module_result": module_result,
+            "cache_dir": cache_dir,
         }
 
 
@@ -104,29 +140,44 @@ def users_for(count):
 
 
 def print_table(rows, throttled):
-    header = "%-6s %-13s %10s %12s %12s %12s %14s" % ("N", "way", "wall s", "Graph calls", "token calls",
-                                                      "other calls", "speed-up")
+    header = "%-6s %-27s %9s %8s %8s %7s %7s %8s %9s" % ("N", "way", "wall s", "$batch", "other", "token",
+                                                         "OpenID", "peak MB", "speed-up")
     print(header)
     print("-" * len(header))
     for row in rows:
-        speedup = "%.1fx" % row["speedup_vs_baseline"] if row["speedup_vs_baseline"] else "-"
-        print("%-6d %-13s %10.2f %12d %12d %12d %14s" % (
-            row["n"], row["way"], row["wall_s"], row["graph_calls"], row["token_calls"], row["openid_calls"], speedup))
+        speedup = "%.1fx" % row["speedup_vs_baseline"] if row.get("speedup_vs_baseline") else "-"
+        print("%-6d %-27s %9.2f %8d %8d %7d %7d %8.1f %9s" % (
+            row["n"], row["way"], row["wall_s"], row["batch_calls"], row["graph_calls"] - row["batch_calls"],
+            row["token_calls"], row["openid_calls"], row["peak_module_mb"], speedup))
+        if row.get("revoked_count") is not None and row["revoked_count"] != row["n"]:
+            print("       ^ revoked %d of %d" % (row["revoked_count"], row["n"]))
     if throttled:
         print()
         print("Throttled: %d users, quota %d writes per %g s, latency %g ms" % (
             throttled["n"], throttled["quota_writes"], throttled["quota_window_s"], throttled["latency_ms"]))
         print("  wall %.2f s vs quota-bound minimum %.1f s (%.2fx); %d answers 429; %d Graph calls; "
-              "revoked %d of %d; batches %d, retries %d" % (
+              "revoked %d of %d; batches %d, retries %d; peak %.1f MB" % (
                   throttled["wall_s"], throttled["quota_bound_minimum_s"], throttled["wall_vs_minimum"],
                   throttled["http_429"], throttled["graph_calls"], throttled["revoked_count"], throttled["n"],
-                  throttled["batches"], throttled["retries"]))
+                  throttled["batches"], throttled["retries"], throttled["peak_module_mb"]))
+
+
+def row(figures, n, way, baseline=None):
+    result = figures.pop("module_result")
+    figures.pop("cache_dir")
+    return dict(figures, n=n, way=way, revoked_count=result.get("revoked_count"),
+                speedup_vs_baseline=round(baseline["wall_s"] / figures["wall_s"], 2) if baseline else None)
+
+
+def measure(bench, label, playbook, users, cache_dir=None):
+    print("N=%d %s ..." % (len(users), label), file=sys.stderr, flush=True)
+    return bench.run(playbook, users, cache_dir)
 
 
 def main():
     args = parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
-    extra_users = max(sizes + [args.throttled_users if args.quota else 0])
+    extra_users = max(sizes + [args.throttled_users if args.quota else 0, args.tail_users, args.large_users])
     rows, throttled = [], None
     with tempfile.TemporaryDirectory(prefix="o365-bench-") as work_dir:
         with RunningEmulator("--latency-ms", str(args.latency_ms), "--extra-users", str(extra_users)) as emulator:
@@ -135,21 +186,35 @@ def main():
                 users = users_for(size)
                 measured = {}
                 for way in [w for w in WAYS if w in args.ways.split(",")]:
-                    print("N=%d %s ..." % (size, way), file=sys.stderr, flush=True)
-                    measured[way] = bench.run(WAYS[way], users)
+                    if way != "module-users" and args.loops_up_to is not None and size > args.loops_up_to:
+                        continue
+                    measured[way] = measure(bench, way, WAYS[way], users)
                 baseline = measured.get("baseline")
+                if size == 1 and "module-users" in measured:
+                    # A later task or run within the token's life: the cache file serves it.
+                    measured["module-users, cached token"] = measure(
+                        bench, "module-users, cached token", WAYS["module-users"], users,
+                        measured["module-users"]["cache_dir"])
+                if size == args.tail_users and "module-users" in measured:
+                    nth, extra_ms = args.tail.split("/")
+                    emulator.control("faults", {"slow_every": {"nth": int(nth), "extra_ms": float(extra_ms),
+                                                               "path": "/$batch"}})
+                    measured["module-users, latency tail"] = measure(bench, "module-users, latency tail",
+                                                                     WAYS["module-users"], users)
+                    emulator.control("faults", {"slow_every": None})
                 for way, figures in measured.items():
-                    figures.pop("module_result")
-                    rows.append(dict(figures, n=size, way=way, speedup_vs_baseline=round(
-                        baseline["wall_s"] / figures["wall_s"], 2) if baseline else None))
+                    rows.append(row(figures, size, way, baseline))
+            if args.large_users:
+                figures = measure(bench, "module-users", WAYS["module-users"], users_for(args.large_users))
+                rows.append(row(figures, args.large_users, "module-users"))
             if args.quota:
                 writes, window = args.quota.split("/")
                 writes, window = int(writes), float(window)
                 emulator.control("faults", {"quota": {"limit": writes, "window_s": window}})
-                print("N=%d module-users under quota %s ..." % (args.throttled_users, args.quota), file=sys.stderr,
-                      flush=True)
-                figures = bench.run("module_users.yml", users_for(args.throttled_users))
+                figures = measure(bench, "module-users under quota %s" % args.quota, "module_users.yml",
+                                  users_for(args.throttled_users))
                 result = figures.pop("module_result")
+                figures.pop("cache_dir")
                 # Writes beyond the first window must wait for one window each: the quota forces this much.
                 minimum = (math.ceil(args.throttled_users / float(writes)) - 1) * window
                 throttled = dict(figures, n=args.throttled_users, quota_writes=writes, quota_window_s=window,
@@ -160,7 +225,8 @@ def main():
     print_table(rows, throttled)
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as handle:
-        json.dump({"latency_ms": args.latency_ms, "rows": rows, "throttled": throttled}, handle, indent=2)
+        json.dump({"latency_ms": args.latency_ms, "rows": rows, "throttled": throttled,
+                   "load_average": os.getloadavg()}, handle, indent=2)
     print("\nwritten: %s" % args.output)
     return 0
 

@@ -287,7 +287,11 @@ class StaticTokenSource:
     def get_token(self):
         return self._access_token
 
-    def renew_stale(self):
+    def current_token(self):
+        """(access token, generation); a given token never changes."""
+        return self._access_token, 1
+
+    def renew_stale(self, generation=None):
         """A token given by the user cannot be renewed."""
         return False
 
@@ -333,6 +337,10 @@ class MsalTokenSource:
         self._token = None  # (access token, expires_on): no lock or file read for every Graph call
         self._lock = threading.Lock()  # parallel $batch calls must not each request a token
         self._from_cache_file = False
+        # Which token a request carried: it grows each time a different token is served, so a 401/403 can be
+        # told apart as "refused the token still in use" or "refused an older one, resend with the current".
+        self._generation = 0
+        self._served = None
 
     def _application(self):
         if self._app is None:
@@ -362,8 +370,18 @@ class MsalTokenSource:
         return self._app
 
     def get_token(self):
+        return self.current_token()[0]
+
+    def current_token(self):
+        """(access token, generation) of the token to send now."""
         with self._lock:
-            return self._get_token()
+            return self._serve(self._get_token())
+
+    def _serve(self, token):
+        if token != self._served:
+            self._served = token
+            self._generation += 1
+        return token, self._generation
 
     def _get_token(self):
         if self._token and self._token[1] - time.time() > MIN_REMAINING_S:
@@ -380,10 +398,16 @@ class MsalTokenSource:
             self.cache_file.save(self._cache)
             return token
 
-    def renew_stale(self):
-        """After a 401/403, replace a token that came from the cache file (it may predate a permission just
-        granted, or have been revoked) with a new one, once. True if there is a new token to try."""
+    def renew_stale(self, generation=None):
+        """A request carrying token ``generation`` (None: the current one) was answered 401/403. True if the
+        request is worth sending again with the current token: it carried an older token, or the current one
+        came from the cache file (it may predate a permission just granted, or have been revoked) and has just
+        been replaced by a new one. A token this source requested itself is never renewed: its 401/403 stands.
+
+        Thread-safe: parallel $batch calls that all carried the stale token renew it once, and all resend."""
         with self._lock:
+            if generation is not None and generation != self._generation:
+                return True
             if not self._from_cache_file:
                 return False
             self._from_cache_file = False
@@ -393,6 +417,7 @@ class MsalTokenSource:
             with self.cache_file.locked():
                 token = self._acquire()
                 self.cache_file.save(self._cache)
+            self._serve(token)
             return bool(token)
 
     def _acquire(self):

@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Many Graph requests through JSON batching ($batch): 20 per call, several calls in flight, per-item retries
-after each item's own Retry-After, and pacing at the rate Graph's throttling reveals.
+"""Many Graph requests (GET, POST, PATCH, ...) through JSON batching ($batch): 20 per call, up to
+``concurrency`` calls in flight at every moment, per-item retries after each item's own Retry-After, pacing at
+the rate Graph's throttling reveals, and one outcome per request, in input order, whatever Graph or the network
+does.
 
 Internal to this collection, may change without notice.
 """
@@ -14,55 +16,116 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import concurrent.futures
+import heapq
+import math
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
     RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
+WRITE_METHODS = frozenset(["POST", "PATCH", "PUT"])
+EXCERPT_CHARS = 200
+# Whole $batch calls failing in a row (no answer, or refused) before the rest is not sent: with the network or
+# the token endpoint gone, thousands of users must not each wait out their retries.
+CONSECUTIVE_CALL_FAILURES_LIMIT = 8
+UNREADABLE = "Graph's answer could not be read"
+# Something due within this much of now goes now: clocks and timers are not finer, and waiting for less than
+# this could spin.
+DUE_SLACK_S = 0.001
+LOST_HINT = "the request may have acted; sending it again is safe"
+
+
+def excerpt(value):
+    """A short, printable description of something Graph (or whatever answered) sent."""
+    text = value if isinstance(value, str) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
 
 
 class BatchOutcome:
-    """The final answer to one request of the batch run."""
+    """The final answer to one request of the batch run.
 
-    def __init__(self, status_code, body, request_id, attempts):
+    ``ok``: Graph answered this very request with a 2xx. ``unknown``: the request may have acted but its answer
+    was lost or unreadable (``status_code`` is then None: no status is invented). Otherwise it failed: Graph's
+    status and error, or (``status_code`` None, not unknown) it was never sent.
+    """
+
+    def __init__(self, status_code, body, request_id, attempts, unknown=False, reason=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
         self.attempts = attempts
+        self.unknown = unknown
+        self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
 
     @property
     def ok(self):
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return not self.unknown and isinstance(self.status_code, int) and 200 <= self.status_code < 300
 
     @property
     def error(self):
-        """Graph's {code, message} for a failed request."""
+        """{code, message}: Graph's for a failed request, ours when there is no Graph answer."""
+        if self.reason:
+            return {"code": None, "message": self.reason}
         code, message, dummy = error_envelope(self.body)
         if code or message:
             return {"code": code, "message": message}
         return {"code": None, "message": "HTTP %s" % self.status_code}
 
+    def __repr__(self):
+        return "BatchOutcome(%r, unknown=%r, attempts=%r)" % (self.status_code, self.unknown, self.attempts)
+
+
+class BatchRequest:
+    """One request for the run; ``(method, url)`` and ``(method, url, body)`` tuples are turned into these.
+
+    ``url`` is relative to the version root, query string included (``/users/x?$select=id``).
+    """
+
+    def __init__(self, method, url, body=None, headers=None):
+        self.method = method.upper()
+        self.url = url
+        self.body = body
+        self.headers = dict(headers or {})
+
+    @classmethod
+    def of(cls, request):
+        if isinstance(request, cls):
+            return request
+        return cls(*request)
+
+    def as_item(self, item_id):
+        item = {"id": item_id, "method": self.method, "url": self.url}
+        headers = dict(self.headers)
+        body = self.body
+        if self.method in WRITE_METHODS and body is None:
+            # Graph rejects a write item without a Content-Type header and a body, even an action's empty one.
+            body = {}
+        if body is not None:
+            headers.setdefault("Content-Type", "application/json")
+            item["body"] = body
+        if headers:
+            item["headers"] = headers
+        return item
+
 
 class _Item:
-    def __init__(self, index, method, url):
+    def __init__(self, index, request):
         self.index = index
-        self.method = method
-        self.url = url
-        self.wave = None
+        self.request = request
         self.attempts = 0
         self.not_before = 0.0
+        self.resent_for_token = False
+        self.last_answer = None  # Graph's answer that sent it round again: its outcome if it cannot go again
         self.outcome = None
 
-    def as_request(self):
-        request = {"id": str(self.index), "method": self.method, "url": self.url}
-        if self.method in ("POST", "PATCH", "PUT"):
-            # Graph rejects a write item without a Content-Type header and a body, even an action's empty one.
-            request.update(headers={"Content-Type": "application/json"}, body={})
-        return request
+    def __lt__(self, other):  # heap order among equal times: input order
+        return self.index < other.index
 
 
 class Pacer:
@@ -71,146 +134,316 @@ class Pacer:
     Graph's write quotas (e.g. 3,000 identity writes per 150 s per app and tenant) are not announced; the first
     429 reveals both how much fits (what was accepted so far) and how long a window lasts (its Retry-After).
     Pacing at that rate keeps the run near the time the quota forces, without a storm of requests answered 429.
-    Accepted writes are logged at the time their answer came (never earlier than Graph counted them), and the
-    window slides over that log.
+    Accepted requests are logged at the time their answer came (never earlier than Graph counted them), and the
+    window slides over that log; requests in flight count against the allowance until they are answered.
     """
 
     def __init__(self, now):
         self.limit = None
         self.window_s = None
         self.blocked_until = now
-        self._accepted = collections.deque()  # (answer time, writes accepted)
+        self._accepted = collections.deque()  # (answer time, requests accepted)
+        self._accepted_total = 0
 
     def _in_window(self, now):
         if self.window_s is not None:
-            while self._accepted and self._accepted[0][0] <= now - self.window_s:
-                self._accepted.popleft()
-        return sum(count for dummy, count in self._accepted)
+            while self._accepted and self._accepted[0][0] <= now - self.window_s + DUE_SLACK_S:
+                self._accepted_total -= self._accepted.popleft()[1]
+        return self._accepted_total
 
-    def allowance(self, now):
-        """How many requests may go now (None: no limit learned yet)."""
+    def allowance(self, now, in_flight=0):
+        """How many more requests may go now (None: no limit learned yet)."""
         if self.limit is None:
             return None
-        if now < self.blocked_until:
+        if now + DUE_SLACK_S < self.blocked_until:
             return 0
-        return max(0, self.limit - self._in_window(now))
+        return max(0, self.limit - self._in_window(now) - in_flight)
 
     def next_opening(self, now):
-        """When the allowance grows again (only asked when it is 0)."""
-        if now < self.blocked_until:
+        """When the allowance grows again without any answer coming (only asked when it is 0)."""
+        if now + DUE_SLACK_S < self.blocked_until:
             return self.blocked_until
         return self._accepted[0][0] + self.window_s if self._accepted else now
 
     def record(self, now, accepted, retry_after):
-        """One wave's answers came at ``now``: ``accepted`` writes, and the largest Retry-After of its 429s."""
+        """One call's answer came at ``now``: ``accepted`` requests, and the largest Retry-After of its 429s."""
         if accepted:
             self._accepted.append((now, accepted))
+            self._accepted_total += accepted
         if retry_after is not None:
             self.window_s = max(self.window_s or 0.0, retry_after, 1.0)
             self.limit = max(BATCH_SIZE, self._in_window(now))
-            self.blocked_until = now + retry_after
+            self.blocked_until = max(self.blocked_until, now + retry_after)
+
+
+class ThreadDispatcher:
+    """Runs $batch calls on a thread pool; the runner waits for whichever finishes first."""
+
+    def __init__(self, workers, sleep):
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+        self._sleep = sleep
+
+    def submit(self, call, chunk):
+        return self._pool.submit(call, chunk)
+
+    def wait(self, handles, timeout):
+        """The handles that finished, waiting at most ``timeout`` s (None: until one does) for the first."""
+        if not handles:
+            self._sleep(timeout)
+            return set()
+        done, dummy = concurrent.futures.wait(handles, timeout=timeout,
+                                              return_when=concurrent.futures.FIRST_COMPLETED)
+        return done
+
+    @staticmethod
+    def result(handle):
+        return handle.result()
+
+    def close(self):
+        self._pool.shutdown(wait=True)
 
 
 class BatchRun:
-    """Sends ``requests`` [(method, relative url)] and returns one BatchOutcome per request, in order."""
+    """Sends ``requests`` and returns one BatchOutcome per request, in order. Never raises for what Graph, the
+    network or the token endpoint does: every request gets an outcome.
 
-    def __init__(self, client, concurrency, max_retries, clock=time.monotonic, sleep=None, rng=random.random):
+    A request is a ``(method, url)`` or ``(method, url, body)`` tuple or a BatchRequest. ``concurrency`` $batch
+    calls are kept in flight: when one answers, the next goes. Items answered 429/503/504 go again after their
+    own Retry-After (at most ``max_retries`` times) while the rest keep flowing; 401/403 answers to a request that
+    carried a stale token are sent again with the new one.
+    """
+
+    def __init__(self, client, concurrency, max_retries, clock=time.monotonic, sleep=None, rng=random.random,
+                 dispatcher=None):
         self.client = client
         self.concurrency = max(1, concurrency)
         self.max_retries = max_retries
         self.clock = clock
         self.sleep = sleep or time.sleep
         self.rng = rng
+        self.dispatcher = dispatcher
         self.batches = 0
         self.item_retries = 0
         self.throttled = 0
-        self.waves = 0
-        self.renewed_after_wave = None
+        self.resent_for_token = 0
+        self.max_in_flight = 0
+        self._renewals = {}  # token generation -> whether its 401/403s are worth resending
+        self._halt_reason = None
+        self._call_failures_in_a_row = 0
 
     def run(self, requests):
-        items = [_Item(index, method, url) for index, (method, url) in enumerate(requests)]
+        items = [_Item(index, BatchRequest.of(request)) for index, request in enumerate(requests)]
+        fresh = collections.deque(items)
+        retries = []  # heap of (not_before, item)
+        in_flight = {}  # handle -> the items its $batch call carries
+        items_in_flight = 0
         pacer = Pacer(self.clock())
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            waiting = list(items)
-            while waiting:
+        dispatcher = self.dispatcher or ThreadDispatcher(self.concurrency, self.sleep)
+        try:
+            while fresh or retries or in_flight:
                 now = self.clock()
-                allowance = pacer.allowance(now)
-                if allowance == 0:
-                    self.sleep(max(0.0, pacer.next_opening(now) - now))
-                    continue
-                wave = [item for item in waiting if item.not_before <= now][:self.concurrency * BATCH_SIZE]
-                if allowance is not None:
-                    wave = wave[:allowance]
-                if not wave:
-                    self.sleep(max(0.0, min(item.not_before for item in waiting) - now))
-                    continue
-                self.waves += 1
-                for item in wave:
-                    item.wave = self.waves
-                chunks = [wave[start:start + BATCH_SIZE] for start in range(0, len(wave), BATCH_SIZE)]
-                self.batches += len(chunks)
-                answers = list(pool.map(self._send, chunks))
+                if self._halt_reason is not None:
+                    self._never_send(fresh, retries)
+                # Keep every slot busy, as far as the pacing allows.
+                while len(in_flight) < self.concurrency:
+                    allowance = pacer.allowance(now, items_in_flight)
+                    size = BATCH_SIZE if allowance is None else min(BATCH_SIZE, allowance)
+                    chunk = self._take_ready(fresh, retries, now, size)
+                    if not chunk:
+                        break
+                    for item in chunk:
+                        item.attempts += 1
+                    in_flight[dispatcher.submit(self._send, chunk)] = chunk
+                    items_in_flight += len(chunk)
+                    self.batches += 1
+                    self.max_in_flight = max(self.max_in_flight, len(in_flight))
+                if not in_flight and not fresh and not retries:
+                    break
+                done = dispatcher.wait(set(in_flight), self._timeout(fresh, retries, pacer, now, len(in_flight),
+                                                                     items_in_flight))
                 now = self.clock()
-                accepted, retry_after = 0, None
-                for chunk, answer in zip(chunks, answers):
-                    chunk_accepted, chunk_retry_after = self._settle(chunk, answer, now)
-                    accepted += chunk_accepted
-                    if chunk_retry_after is not None:
-                        retry_after = max(retry_after or 0.0, chunk_retry_after)
-                pacer.record(now, accepted, retry_after)
-                waiting = [item for item in waiting if item.outcome is None]
+                for handle in sorted(done, key=lambda h: in_flight[h][0].index):
+                    chunk = in_flight.pop(handle)
+                    items_in_flight -= len(chunk)
+                    accepted, retry_after = self._settle(chunk, dispatcher.result(handle), now, fresh, retries)
+                    pacer.record(now, accepted, retry_after)
+        finally:
+            if self.dispatcher is None:
+                dispatcher.close()
         return [item.outcome for item in items]
 
+    @staticmethod
+    def _take_ready(fresh, retries, now, size):
+        """Up to ``size`` items that may go now: retries that are due first (they are the oldest), then new ones."""
+        chunk = []
+        while retries and len(chunk) < size and retries[0][0] <= now + DUE_SLACK_S:
+            chunk.append(heapq.heappop(retries)[1])
+        while fresh and len(chunk) < size:
+            chunk.append(fresh.popleft())
+        return chunk
+
+    def _timeout(self, fresh, retries, pacer, now, calls_in_flight, items_in_flight):
+        """How long to wait for an answer before something else may be sent (None: until an answer comes)."""
+        if calls_in_flight >= self.concurrency or not (fresh or retries):
+            return None
+        if pacer.allowance(now, items_in_flight) == 0:
+            wake = pacer.next_opening(now)  # may be now: then only an answer frees the allowance
+        else:
+            wake = retries[0][0]  # with an allowance, only retries not yet due are left
+        if wake <= now + DUE_SLACK_S:
+            return None if calls_in_flight else DUE_SLACK_S
+        return wake - now
+
     def _send(self, chunk):
+        """Runs on a worker thread: one $batch call; any error comes back as the answer, never raised."""
         try:
-            return self.client.request("POST", "/$batch", json_body={"requests": [i.as_request() for i in chunk]})
-        except O365AdminError as error:  # the whole call failed: every item of it shares that answer
+            return self.client.request("POST", "/$batch", json_body={
+                "requests": [item.request.as_item(str(item.index)) for item in chunk]})
+        except O365AdminError as error:
+            return error
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            # Whatever it was, the items it touched get an outcome and the run goes on.
             return error
 
-    def _settle(self, chunk, answer, now):
-        """Record final outcomes, schedule retries; return (accepted count, largest throttling Retry-After)."""
-        if isinstance(answer, O365AdminError):
-            for item in chunk:
-                item.attempts += 1
-                item.outcome = BatchOutcome(getattr(answer, "status_code", None),
-                                            {"error": {"code": getattr(answer, "code", None),
-                                                       "message": answer.message}},
-                                            getattr(answer, "request_id", None), item.attempts)
+    # --- answers ---------------------------------------------------------------------------------
+
+    def _settle(self, chunk, answer, now, fresh, retries):
+        """Give each item of an answered call its outcome or its next attempt; return (accepted, 429 Retry-After)."""
+        if isinstance(answer, BaseException):
+            self._settle_failed_call(chunk, answer)
             return 0, None
-        by_id = {}
-        for response in (answer.body or {}).get("responses", []):
-            by_id[str(response.get("id"))] = response
+        self._call_failures_in_a_row = 0
+        responses, problem = self._responses_by_id(chunk, answer.body)
         accepted, throttled_retry_after = 0, None
         for item in chunk:
-            item.attempts += 1
-            response = by_id.get(str(item.index), {"status": 503, "headers": {}, "body": None})
-            status = response.get("status")
-            headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-            body = response.get("body")
-            if status in STALE_TOKEN_STATUSES and self._sent_with_stale_token(item):
-                item.attempts -= 1  # not the item's fault: it goes again, now, with the new token
-                item.not_before = now
+            response = responses.get(str(item.index))
+            if response is None or isinstance(response, str):
+                why = response or problem or "it holds no answer for this request"
+                item.outcome = BatchOutcome(None, None, answer.request_id, item.attempts, unknown=True,
+                                            reason="%s: %s; %s." % (UNREADABLE, why, LOST_HINT))
                 continue
-            if status in RETRYABLE_STATUSES and item.attempts <= self.max_retries:
-                delay = retry_delay(headers.get("retry-after"), item.attempts, self.rng)
+            status = response["status"]
+            headers = response.get("headers")
+            headers = dict((str(k).lower(), v) for k, v in headers.items()) if isinstance(headers, dict) else {}
+            body = response.get("body")
+            if status in STALE_TOKEN_STATUSES and not item.resent_for_token and \
+                    self._stale_token(getattr(answer, "token_generation", None)):
+                # Not the item's fault: it goes again at once, with the new token.
+                item.resent_for_token = True
+                item.last_answer = (status, body, headers.get("request-id") or answer.request_id)
+                item.attempts -= 1
+                self.resent_for_token += 1
+                heapq.heappush(retries, (now, item))
+                continue
+            if self._halt_reason is None and status in RETRYABLE_STATUSES and item.attempts <= self.max_retries:
+                delay = self._item_delay(headers.get("retry-after"), item.attempts)
                 if status == 429:
                     self.throttled += 1
                     throttled_retry_after = max(throttled_retry_after or 0.0, delay)
-                item.not_before = now + delay
                 self.item_retries += 1
+                item.last_answer = (status, body, headers.get("request-id") or answer.request_id)
+                heapq.heappush(retries, (now + delay, item))
                 continue
-            request_id = headers.get("request-id") or error_envelope(body)[2].get("request-id") or answer.request_id
-            item.outcome = BatchOutcome(status, body, request_id, item.attempts)
+            inner_request_id = error_envelope(body)[2].get("request-id")
+            request_id = headers.get("request-id") or inner_request_id or answer.request_id
+            item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
+                                        item.attempts)
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after
 
-    def _sent_with_stale_token(self, item):
-        """A 401/403 from a token out of the cache file: renew it once per run; resend what the old one carried."""
-        if self.renewed_after_wave is None and self.client.token_source.renew_stale():
-            self.renewed_after_wave = self.waves
-        return self.renewed_after_wave is not None and item.wave <= self.renewed_after_wave
+    @staticmethod
+    def _responses_by_id(chunk, body):
+        """{item id: Graph's answer dict, or why it cannot be used}, and what is wrong with the whole answer."""
+        if not isinstance(body, dict):
+            return {}, "a 2xx answer to the $batch call that is %s" % (
+                "empty or not JSON" if body is None else "JSON but not an object: %s" % excerpt(body))
+        answers = body.get("responses")
+        if not isinstance(answers, list):
+            return {}, "a 2xx answer to the $batch call without a list of responses: %s" % excerpt(body)
+        wanted = set(str(item.index) for item in chunk)
+        by_id = {}
+        for answer in answers:
+            if not isinstance(answer, dict) or not isinstance(answer.get("id"), str) or answer["id"] not in wanted:
+                continue
+            item_id = answer["id"]
+            status = answer.get("status")
+            if item_id in by_id:
+                by_id[item_id] = "Graph answered this request more than once"
+            elif isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+                by_id[item_id] = "its answer has no valid HTTP status: %s" % excerpt(answer)
+            else:
+                by_id[item_id] = answer
+        return by_id, None
+
+    def _settle_failed_call(self, chunk, error):
+        """The whole call failed: every item shares what is known of its fate."""
+        self._call_failures_in_a_row += 1
+        message = getattr(error, "message", None) or "%s: %s" % (type(error).__name__, error)
+        fate = self._call_fate(error)
+        if fate == "refused":  # Graph refused the call as a whole: no item of it was carried out
+            outcome = dict(status_code=error.status_code, request_id=error.request_id,
+                           body={"error": {"code": error.code, "message": error.message}})
+        elif fate == "lost":
+            outcome = dict(status_code=None, body=None, request_id=getattr(error, "request_id", None), unknown=True,
+                           reason="The $batch call's answer was lost (%s); %s." % (message.rstrip("."), LOST_HINT))
+        else:
+            outcome = dict(status_code=None, body=None, request_id=None, reason="not sent: %s" % message)
+            if not isinstance(error, GraphTransportError):
+                # No token, say: the same cause would stop every call after this one.
+                self._halt_reason = self._halt_reason or message
+        for item in chunk:
+            item.outcome = BatchOutcome(attempts=item.attempts, **outcome)
+        if self._call_failures_in_a_row >= CONSECUTIVE_CALL_FAILURES_LIMIT and self._halt_reason is None:
+            self._halt_reason = "%d $batch calls in a row failed, the last with: %s" % (
+                self._call_failures_in_a_row, message)
+
+    @staticmethod
+    def _call_fate(error):
+        """'refused' (Graph answered no), 'lost' (it may have acted, the answer is gone) or 'not_sent'."""
+        if isinstance(error, GraphApiError):
+            # A 5xx other than 503 may come from a gateway after Graph carried the items out.
+            return "refused" if error.status_code < 500 or error.status_code == 503 else "lost"
+        if isinstance(error, GraphTransportError):
+            return "lost" if getattr(error, "may_have_acted", True) else "not_sent"
+        if isinstance(error, O365AdminError):
+            return "not_sent"  # raised before sending: the token, the configuration
+        return "lost"  # anything unforeseen: assume the worst that is still true
+
+    def _never_send(self, fresh, retries):
+        """The run stops: what was never sent fails with the reason; what waits to go again keeps Graph's answer."""
+        reason = "not sent: %s" % self._halt_reason
+        while fresh:
+            item = fresh.popleft()
+            item.outcome = BatchOutcome(None, None, None, item.attempts, reason=reason)
+        while retries:
+            item = heapq.heappop(retries)[1]
+            status, body, request_id = item.last_answer
+            item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
+                                        max(1, item.attempts))
+
+    def _stale_token(self, generation):
+        """A 401/403 to a request carrying token ``generation``: resend it? Asks the token source once per
+        generation; if renewing fails, the 401/403 stands and nothing more is sent."""
+        if generation not in self._renewals:
+            try:
+                self._renewals[generation] = bool(self.client.token_source.renew_stale(generation))
+            except O365AdminError as error:
+                self._renewals[generation] = False
+                self._halt_reason = "a new access token could not be obtained: %s" % error.message
+        return self._renewals[generation]
+
+    def _item_delay(self, retry_after, attempt):
+        # An item's headers are JSON: Retry-After may come as a number.
+        try:
+            delay = retry_delay(None if retry_after is None else str(retry_after), attempt, self.rng)
+        except (ValueError, OverflowError):
+            delay = None
+        if delay is None or not math.isfinite(delay) or delay < 0:
+            delay = retry_delay(None, attempt, self.rng)
+        return delay
 
     def stats(self):
         return {"batches": self.batches, "retries": self.item_retries + self.client.transport.stats.retries,
-                "throttled": self.throttled}
+                "throttled": self.throttled, "resent_for_token": self.resent_for_token,
+                "max_in_flight": self.max_in_flight}

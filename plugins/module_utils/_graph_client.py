@@ -334,7 +334,8 @@ class GraphResponse:
     """A 2xx answer. ``body`` is the decoded JSON, None when there was no body or it was not JSON:
     ``has_body`` and ``received`` (content type, size and a secret-free excerpt) tell those apart."""
 
-    def __init__(self, status_code, body, request_id, client_request_id, attempts, has_body=None, received=None):
+    def __init__(self, status_code, body, request_id, client_request_id, attempts, has_body=None, received=None,
+                 token_generation=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -342,6 +343,8 @@ class GraphResponse:
         self.attempts = attempts
         self.has_body = body is not None if has_body is None else has_body
         self.received = received
+        # Which token the answered request carried (see the token source's renew_stale).
+        self.token_generation = token_generation
 
 
 class GraphClient:
@@ -365,16 +368,19 @@ class GraphClient:
             headers["Content-Type"] = "application/json"
             kwargs["data"] = json.dumps(json_body)
         url = self._url(path)
-        headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
+        token, generation = self.token_source.current_token()
+        headers["Authorization"] = "Bearer %s" % token
         response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
-        if response.status_code in STALE_TOKEN_STATUSES and self.token_source.renew_stale():
-            headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
+        if response.status_code in STALE_TOKEN_STATUSES and self.token_source.renew_stale(generation):
+            token, generation = self.token_source.current_token()
+            headers["Authorization"] = "Bearer %s" % token
             response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
         body = _decode_json(response)
         if 200 <= response.status_code < 300:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
                                  response.headers.get("client-request-id"), response.attempts,
-                                 has_body=bool(response.content), received=describe_answer(response))
+                                 has_body=bool(response.content), received=describe_answer(response),
+                                 token_generation=generation)
         raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
                                         response.waited_s, response.request.headers.get("client-request-id"),
                                         response.text)

@@ -28,11 +28,13 @@ description:
 options:
   batch_concurrency:
     description:
-      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are in flight at once,
-        from 1 to 32.
-      - The revokes go through Microsoft Graph JSON batching. Items Graph answers with 429, 503 or 504 are sent
-        again in a later batch after their own C(Retry-After), within O(max_retries); items that succeeded are never
-        sent again. Once Graph throttles, the module paces itself at the rate that was accepted before.
+      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are kept in flight,
+        from 1 to 32. When one is answered, the next goes, so a slow call does not hold up the others.
+      - Items Graph answers with 429, 503 or 504 are sent again after their own C(Retry-After), within
+        O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
+        itself at the rate that was accepted before.
+      - The task fails if any user failed or has an unknown outcome, and still returns every user's outcome
+        in RV(results), in input order.
     type: int
     default: 4
   verify:
@@ -93,6 +95,7 @@ notes:
   - A revoke is confirmed only by Graph's answer, C(value) V(true) (Graph answers 200 with a Boolean), or by a 2xx
     without a body (204, as Microsoft's known-issues page allows). Any other 2xx, such as an HTML page from a proxy
     or Graph's error envelope, fails the task with what was received (content type and a short excerpt).
+    With O(users) or O(groups), any other 2xx gives the user the outcome V(unknown).
 seealso:
   - name: "Microsoft Graph: user: revokeSignInSessions"
     description: The API this module calls, its permissions and caveats.
@@ -249,10 +252,12 @@ results:
       description: The user as given.
       type: str
     changed:
-      description: Whether this user was revoked (check mode, would be).
+      description: Whether this user's revoke was sent and accepted (check mode, would be sent); V(false) when the
+        outcome is unknown.
       type: bool
     all_sessions_revoked:
-      description: Graph's C(value) for this user; V(false) when it failed; V(null) in check mode.
+      description: Graph's C(value) for this user; V(false) when it failed; V(null) when the outcome is unknown and
+        in check mode.
       type: bool
     status_code:
       description: HTTP status of this user's item in the batch answer; V(null) in check mode.
@@ -263,8 +268,22 @@ results:
     user_confirmed:
       description: Check mode only, whether the user could be read.
       type: bool
+    outcome:
+      description:
+        - V(revoked) when Graph answered this user's revoke with C(value) V(true) (or the documented empty 2xx).
+        - V(failed) when Graph refused it (RV(results[].error) has Graph's code and message), answered
+          C(value) V(false), or it was never sent (RV(results[].status_code) is then V(null) and the message says
+          why).
+        - V(unknown) when the revoke may have been carried out but its answer was lost or could not be read (a
+          connection cut, a gateway timeout, a C($batch) answer of the wrong shape, a 2xx that is not Graph's
+          answer). It is not a failure to revoke, and running the task again is safe.
+        - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(failed)
+          or V(unknown).
+      type: str
+      choices: [revoked, failed, unknown, would_revoke]
     error:
-      description: On failure, Graph's C(code) and C(message) for this user.
+      description: Unless the outcome is V(revoked) or V(would_revoke), Graph's C(code) and C(message) for this user,
+        or (C(code) V(null)) what happened instead.
       type: dict
     outcome:
       description:
@@ -307,9 +326,13 @@ results:
       description: When the module recorded this user's outcome (UTC).
       type: str
   sample:
-    - {user: adele@contoso.com, changed: true, all_sessions_revoked: true, status_code: 200, request_id: 1b2c-...}
-    - {user: ghost@contoso.com, changed: false, all_sessions_revoked: false, status_code: 404, request_id: 9d8e-...,
-       error: {code: Request_ResourceNotFound, message: "Resource 'ghost@contoso.com' does not exist ..."}}
+    - {user: adele@contoso.com, outcome: revoked, changed: true, all_sessions_revoked: true, status_code: 200,
+       request_id: 1b2c-...}
+    - {user: ghost@contoso.com, outcome: failed, changed: false, all_sessions_revoked: false, status_code: 404,
+       request_id: 9d8e-..., error: {code: Request_ResourceNotFound, message: "Resource 'ghost@contoso.com' ..."}}
+    - {user: megan@contoso.com, outcome: unknown, changed: false, all_sessions_revoked: null, status_code: null,
+       request_id: null, error: {code: null, message: "The $batch call's answer was lost (...); the request may
+       have acted; sending it again is safe."}}
 resolved_groups:
   description: With O(groups), each group as given, its object ID, display name and how many user members it has.
   returned: with O(groups)
@@ -332,16 +355,34 @@ report_path:
   type: str
   sample: /var/lib/awx/incidents/INC-4711-revocations.json
 revoked_count:
-  description: With O(users), how many distinct users were revoked.
+  description: With O(users), how many distinct users were revoked (outcome V(revoked)).
   returned: with O(users)
   type: int
   sample: 998
+failed_count:
+  description: With O(users), how many distinct users failed (outcome V(failed)).
+  returned: with O(users)
+  type: int
+  sample: 1
+unknown_count:
+  description: With O(users), how many distinct users have an unknown outcome (answer lost or unreadable).
+  returned: with O(users)
+  type: int
+  sample: 1
 failed_users:
-  description: With O(users), the users (as given) that failed, in input order.
+  description: With O(users), the users (as given) whose outcome is V(failed), in input order.
   returned: with O(users)
   type: list
   elements: str
   sample: [ghost@contoso.com]
+unknown_users:
+  description:
+    - With O(users), the users (as given) whose outcome is V(unknown), in input order.
+    - Their revoke may have been carried out; run the task again for them.
+  returned: with O(users)
+  type: list
+  elements: str
+  sample: [megan@contoso.com]
 batches:
   description: With O(users), how many C($batch) calls were made, retries included.
   returned: with O(users)
@@ -379,6 +420,8 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import error_envelope
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
+    FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._report import Report
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
     describe_read_failure, format_time, parse_since, read_many, read_one, utc_now)
@@ -391,6 +434,9 @@ READ_PERMISSION = "User.Read.All"
 SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
 # More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
 MAX_BATCH_CONCURRENCY = 32
+REVOKED = "revoked"
+WOULD_REVOKE = "would_revoke"
+SKIPPED = "skipped"
 
 
 def explain(error, reference, permission):
@@ -457,59 +503,57 @@ def warn_about_guests(module, targets):
                     "guest's home tenant." % (len(guests), "" if len(guests) == 1 else "s", listed))
 
 
+def revoke_answer(outcome):
+    """A 2xx to a revoke item: Graph's Boolean, or the documented empty answer; anything else is not a revoke."""
+    body = outcome.body
+    if body is None or body == "":
+        return REVOKED, None  # Microsoft's known issue: the action may answer without a Boolean
+    if isinstance(body, dict) and body.get("value") is True:
+        return REVOKED, None
+    if isinstance(body, dict) and body.get("value") is False:
+        return FAILED, {"code": None, "message": "Graph accepted the revoke but answered value=false: not all "
+                                                 "sessions are confirmed revoked."}
+    return unreadable(outcome, "Graph's answer {\"value\": true}")
+
+
+def read_answer(outcome):
+    """A 2xx to a check-mode read: the user, as a JSON object."""
+    if isinstance(outcome.body, dict):
+        return WOULD_REVOKE, None
+    return unreadable(outcome, "the user as a JSON object")
+
+
 def user_result(user, outcome, check_mode):
     """One entry of ``results`` from the batch outcome of the user's reference."""
-    entry = dict(user=user, changed=False, all_sessions_revoked=None if check_mode else False,
-                 status_code=outcome.status_code, request_id=outcome.request_id)
-    if check_mode and (outcome.ok or outcome.status_code == 403):
-        # A 403 on the read only means the app may not read users: the revoke would still be sent.
-        entry.update(changed=True, status_code=None, user_confirmed=outcome.ok)
-        if outcome.ok:
-            entry["user_id"] = (outcome.body or {}).get("id")
-        return entry
-    if not check_mode and outcome.ok:
-        body = outcome.body if isinstance(outcome.body, dict) else {}
-        entry.update(changed=True, all_sessions_revoked=body.get("value", True) is True)
-        if not entry["all_sessions_revoked"]:
-            entry["error"] = {"code": None, "message": "Graph accepted the revoke but answered value=false."}
-        return entry
-    entry["error"] = outcome.error
-    return entry
-
-
-def summarise_failures(results, check_mode):
-    failed = [entry for entry in results if "error" in entry]
-    listed = ", ".join("%s (%s %s)" % (e["user"], e["status_code"], e["error"]["code"] or e["error"]["message"])
-                       for e in failed[:10])
-    more = " and %d more" % (len(failed) - 10) if len(failed) > 10 else ""
-    message = "%d of %d users could not be %s: %s%s. Every user's outcome is in results." % (
-        len(failed), len(results), "confirmed" if check_mode else "revoked", listed, more)
-    if any(e["status_code"] == 403 for e in failed):
-        message += (" Grant the app the Microsoft Graph application permission %s with admin consent."
-                    % (READ_PERMISSION if check_mode else REVOKE_PERMISSION))
-    if any(e["status_code"] == 404 for e in failed):
-        message += " A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."
-    return message
-
-
-def outcome_of(entry, check_mode):
-    """The entry's outcome: revoked | failed | would_revoke | skipped (kept if already set)."""
-    if "error" in entry:
-        return "failed"
     if check_mode:
-        return "would_revoke" if entry["changed"] else "skipped"
-    return "revoked" if entry["changed"] and entry["all_sessions_revoked"] else "failed"
+        word, error = judge(outcome, read_answer)
+        if word == FAILED and outcome.status_code == 403:
+            # A 403 on the read only means the app may not read users: the revoke would still be sent.
+            word, error = WOULD_REVOKE, None
+        entry = base_entry(user, word, error, outcome)
+        entry.update(changed=word == WOULD_REVOKE, all_sessions_revoked=None)
+        if word == WOULD_REVOKE:
+            entry.update(status_code=None, user_confirmed=outcome.ok)
+            if outcome.ok:
+                entry["user_id"] = outcome.body.get("id")
+        return entry
+    word, error = judge(outcome, revoke_answer)
+    entry = base_entry(user, word, error, outcome)
+    # value=false: sent and accepted (changed), but not confirmed. Unknown: never reported as revoked or not.
+    accepted = word == REVOKED or (word == FAILED and outcome.ok)
+    entry.update(changed=accepted, all_sessions_revoked={REVOKED: True, FAILED: False}.get(word))
+    return entry
 
 
 def skipped_entry(user, reason):
     return dict(user=user, changed=False, all_sessions_revoked=None, status_code=None, request_id=None,
-                outcome="skipped", skipped=reason)
+                outcome=SKIPPED, skipped=reason)
 
 
 def read_failure_entry(user, reading, check_mode):
     """revoked_since could not be read: nothing is sent for this user."""
     entry = dict(user=user, changed=False, all_sessions_revoked=None if check_mode else False,
-                 status_code=reading.status_code, request_id=reading.request_id, outcome="failed",
+                 status_code=reading.status_code, request_id=reading.request_id, outcome=FAILED,
                  error=dict(reading.error or {}))
     entry["error"]["message"] = "Not revoked: %s. %s" % (describe_read_failure(reading, "revoked_since"),
                                                          entry["error"].get("message") or "")
@@ -531,13 +575,13 @@ def apply_verification(entry, reading, sent_at):
         entry.update(verified=False, error=dict(reading.error or {}))
         entry["error"]["message"] = "Revoke sent but not verified: %s. %s" % (
             describe_read_failure(reading, "verify"), entry["error"].get("message") or "")
-        entry["outcome"] = "failed"
+        entry["outcome"] = FAILED
         return False
     record_reading(entry, reading, "sessions_valid_from")
     if reading.confirms_revoke_sent_at(sent_at):
         entry["verified"] = True
         return True
-    entry.update(verified=False, all_sessions_revoked=False, outcome="failed", error={
+    entry.update(verified=False, all_sessions_revoked=False, outcome=FAILED, error={
         "code": None, "message": "Graph accepted the revoke, but signInSessionsValidFromDateTime read back is %s, "
                                  "before the revoke was sent at %s (allowing 60 s of clock skew): the sessions are "
                                  "not shown revoked." % (reading.text, format_time(sent_at))})
@@ -548,6 +592,33 @@ def verification_message(failed):
     listed = "; ".join("%s: %s" % (e["user"], e["error"]["message"]) for e in failed[:10])
     more = " and %d more" % (len(failed) - 10) if len(failed) > 10 else ""
     return "%d user(s) failed verification: %s%s." % (len(failed), listed, more)
+
+
+def distinct_count(target_set, results, predicate):
+    """How many distinct users (not entries: duplicates count once) have a result matching ``predicate``."""
+    return len(set(t.key for t, entry in zip(target_set.targets, results) if predicate(entry)))
+
+
+def failure_summary(target_set, results, phase_failed, check_mode):
+    """Why a bulk run fails: the revokes (or check-mode reads), then revoked_since reads, then verification."""
+    failed_keys = set(phase_failed["read"]) | set(phase_failed["verify"])
+    others = [e for t, e in zip(target_set.targets, results) if t.key not in failed_keys]
+    messages = []
+    if any(e["outcome"] in (FAILED, UNKNOWN) for e in others):
+        hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
+                      % (READ_PERMISSION if check_mode else REVOKE_PERMISSION),
+                 404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
+        messages.append(failure_message(others, "confirmed" if check_mode else "revoked",
+                                        "read them" if check_mode else "revoked them", hints))
+    reads = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["read"]]
+    if reads:
+        messages.append("%d user(s) were not %s because revoked_since could not be checked: %s." % (
+            len(reads), "confirmed" if check_mode else "revoked",
+            "; ".join("%s (%s)" % (e["user"], e["error"]["message"]) for e in reads[:10])))
+    verifies = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["verify"]]
+    if verifies:
+        messages.append(verification_message(verifies))
+    return " ".join(messages)
 
 
 def retries_of(runs, client):
@@ -597,14 +668,15 @@ def run_many(module, client, since):
     for target, outcome in zip(to_send, outcomes):
         entries[target.key] = user_result(target.user, outcome, check_mode)
     for target in to_send[len(outcomes):]:  # check mode with revoked_since: read, not revoked since
-        entries[target.key] = dict(user=target.user, changed=True, all_sessions_revoked=None, status_code=None,
-                                   request_id=readings[target.reference].request_id, user_confirmed=True)
+        entries[target.key] = dict(user=target.user, outcome=WOULD_REVOKE, changed=True, all_sessions_revoked=None,
+                                   status_code=None, request_id=readings[target.reference].request_id,
+                                   user_confirmed=True)
     for target in to_send:
         if target.reference in readings:
             record_reading(entries[target.key], readings[target.reference], "sessions_valid_from_before")
 
     if module.params["verify"] and not check_mode:
-        revoked = [t for t in to_send if entries[t.key].get("all_sessions_revoked") and "error" not in entries[t.key]]
+        revoked = [t for t in to_send if entries[t.key]["outcome"] == REVOKED]
         after = read_many(batch(), [t.reference for t in revoked]) if revoked else {}
         for target in revoked:
             if not apply_verification(entries[target.key], after[target.reference], sent_at):
@@ -619,46 +691,25 @@ def run_many(module, client, since):
             entry = dict(entries[target.key], user=target.user)
         for name, value in target.describe().items():
             entry.setdefault(name, value)
-        entry.setdefault("outcome", outcome_of(entry, check_mode))
         entry["time"] = recorded_at
         results.append(entry)
 
     if check_mode and any(entry.get("user_confirmed") is False for entry in results):
         module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes would "
                     "still be sent." % READ_PERMISSION)
-    failed_users = list(dict.fromkeys(entry["user"] for entry in results if "error" in entry))
-
-    def distinct_count(predicate):
-        return len(set(t.key for t, entry in zip(target_set.targets, results) if predicate(entry)))
-
-    acted = [entry for entry in results if entry["outcome"] != "skipped"]
+    acted = [entry for entry in results if entry["outcome"] != SKIPPED]
     result = dict(
         changed=any(entry["changed"] for entry in results),
-        all_sessions_revoked=None if check_mode else all(entry["all_sessions_revoked"] for entry in acted),
-        revoked_count=distinct_count(lambda e: e["outcome"] == "revoked"),
-        skipped_count=distinct_count(lambda e: e["outcome"] == "skipped"),
-        verified_count=distinct_count(lambda e: e.get("verified") is True),
-        failed_users=failed_users, results=results,
-        batches=sum(run.stats()["batches"] for run in runs),
-        retries=retries_of(runs, client),
+        all_sessions_revoked=None if check_mode else all(entry["outcome"] == REVOKED for entry in acted),
+        results=results, batches=sum(run.stats()["batches"] for run in runs), retries=retries_of(runs, client),
         elapsed_s=round(time.monotonic() - started, 3))
+    result.update(summarise(results, [t.key for t in target_set.targets], REVOKED, "revoked_count"))
+    result.update(skipped_count=distinct_count(target_set, results, lambda e: e["outcome"] == SKIPPED),
+                  verified_count=distinct_count(target_set, results, lambda e: e.get("verified") is True))
     if target_set.groups:
         result["resolved_groups"] = target_set.groups
-    if failed_users:
-        failed_keys = set(phase_failed["read"]) | set(phase_failed["verify"])
-        others = [e for t, e in zip(target_set.targets, results) if t.key not in failed_keys]
-        messages = []
-        if any("error" in e for e in others):
-            messages.append(summarise_failures(others, check_mode))
-        reads = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["read"]]
-        if reads:
-            messages.append("%d user(s) were not %s because revoked_since could not be checked: %s." % (
-                len(reads), "confirmed" if check_mode else "revoked",
-                "; ".join("%s (%s)" % (e["user"], e["error"]["message"]) for e in reads[:10])))
-        verifies = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["verify"]]
-        if verifies:
-            messages.append(verification_message(verifies))
-        raise TaskFailed(" ".join(messages), result)
+    if result["failed_users"] or result["unknown_users"]:
+        raise TaskFailed(failure_summary(target_set, results, phase_failed, check_mode), result)
     return result
 
 
@@ -714,8 +765,9 @@ def single_entry(result):
 
 def summary_of(result):
     return dict((name, result[name]) for name in (
-        "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_users",
-        "resolved_groups", "batches", "retries", "elapsed_s") if name in result)
+        "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_count",
+        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s")
+        if name in result)
 
 
 def write_report(report, result=None, failure=None):
@@ -728,6 +780,18 @@ def write_report(report, result=None, failure=None):
     else:
         results = []
     report.write(MODULE_NAME, format_time(utc_now()), results, summary_of(result), failure)
+
+
+def error_row(user, error):
+    """The report row of a one-user run that ended on an error; None for a bulk run (no user was reached)."""
+    if user is None:
+        return None
+    lost = getattr(error, "may_have_acted", False)  # the revoke went out and its answer was lost
+    return dict(user=user, changed=False, all_sessions_revoked=None if lost else False,
+                outcome=UNKNOWN if lost else FAILED, status_code=getattr(error, "status_code", None),
+                request_id=getattr(error, "request_id", None),
+                error={"code": getattr(error, "code", None),
+                       "message": getattr(error, "graph_message", None) or error.message})
 
 
 def run(module, client):
@@ -744,18 +808,9 @@ def run(module, client):
             write_report(report, failure.result, failure.message)
             failure.result["report_path"] = report.path
         raise
-    except GraphApiError as error:
-        if report and module.params["user"] is not None:
-            row = dict(changed=False, user=module.params["user"], all_sessions_revoked=False,
-                       status_code=error.status_code, request_id=error.request_id,
-                       error={"code": error.code, "message": error.graph_message or error.message})
-            write_report(report, row, error.message)
-        elif report:
-            write_report(report, None, error.message)
-        raise
     except O365AdminError as error:
         if report:
-            write_report(report, None, error.message)
+            write_report(report, error_row(module.params["user"], error), error.message)
         raise
     if report:
         write_report(report, result)

@@ -109,6 +109,8 @@ class Faults:
             #                                             front: the origin of @odata.nextLink (else the Host)
             self.frozen_timestamps = set()              # users (ID or UPN, lower case; "*" all) whose revoke is
             #                                             answered but leaves signInSessionsValidFromDateTime as it was
+            self.slow_every = None                      # latency tail: (nth, extra seconds, path), and a count
+            self.slow_count = 0
 
     def configure(self, settings):
         with self._lock:
@@ -135,9 +137,25 @@ class Faults:
                 if shape not in BATCH_SHAPES:
                     raise ValueError("unknown $batch answer shape %r; known: %s" % (shape, ", ".join(BATCH_SHAPES)))
                 self.batch_shapes.append(shape)
+            if "slow_every" in settings:
+                slow = settings["slow_every"]
+                self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path")) \
+                    if slow else None
+                self.slow_count = 0
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
+
+    def extra_latency(self, path):
+        """Seconds added to this Graph request: every nth request (to ``path``, if given) is slow."""
+        with self._lock:
+            if self.slow_every is None:
+                return 0.0
+            nth, extra_s, only_path = self.slow_every
+            if only_path and path != only_path:
+                return 0.0
+            self.slow_count += 1
+            return extra_s if self.slow_count % nth == 0 else 0.0
 
     def take_graph_failure(self):
         with self._lock:

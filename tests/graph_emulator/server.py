@@ -277,8 +277,9 @@ class Handler(BaseHTTPRequestHandler):
     def _graph(self, target, body):
         emulator = self.emulator
         faults = emulator.faults
-        if faults.latency_s:
-            time.sleep(faults.latency_s)
+        extra_s = faults.extra_latency(urlsplit(self.path[len(GRAPH_PREFIX):]).path)
+        if faults.latency_s or extra_s:
+            time.sleep(faults.latency_s + extra_s)
         request_id = str(uuid.uuid4())
         client_request_id = self.headers.get("client-request-id")
         headers = {"request-id": request_id, "client-request-id": client_request_id or request_id}
@@ -320,7 +321,11 @@ class Handler(BaseHTTPRequestHandler):
             return answer.status, dict(extra, fault="batch_shape_" + shape)
         truncate = faults.take_truncation()
         self._send(reply.status, reply.body, headers, truncate=truncate)
-        return reply.status, dict(extra, fault="truncated") if truncate else extra
+        if truncate:
+            extra["fault"] = "truncated"
+        elif extra_s:
+            extra["fault"] = "slow"
+        return reply.status, extra
 
     # --- control (tests and benchmarks; never through Prism) --------------------------------------
     def _control(self, target, body):

@@ -15,14 +15,22 @@ def batch_items(scenario, method=None):
     return [e for e in scenario.requests("batch_item") if method is None or e["method"] == method]
 
 
+def revocation_counts(scenario, users):
+    counts = {u["userPrincipalName"]: u["revocations"]
+              for u in scenario.emulator.control("users", method="GET")["users"]}
+    return [counts[user] for user in users]
+
+
 def test_bulk_revoke_in_batches_of_twenty(scenario):
     users = LOAD_USERS[:45]
     run = scenario.run("revoke_many.yml", {"o365_users": users})
     assert run.rc == 0, run.stdout + run.stderr
     result = run.result
     assert [entry["user"] for entry in result["results"]] == users
-    assert all(e["changed"] and e["all_sessions_revoked"] and e["status_code"] == 200 for e in result["results"])
+    assert all(e["changed"] and e["all_sessions_revoked"] and e["status_code"] == 200 and e["outcome"] == "revoked"
+               for e in result["results"])
     assert (result["revoked_count"], result["failed_users"], result["batches"], result["retries"]) == (45, [], 3, 0)
+    assert (result["failed_count"], result["unknown_count"], result["unknown_users"]) == (0, 0, [])
     batch_calls = [e for e in scenario.requests("graph") if e["path"] == "/v1.0/$batch"]
     assert sorted(e["batch_items"] for e in batch_calls) == [5, 20, 20]
     assert len(batch_items(scenario, "POST")) == 45 and len(scenario.requests("token")) == 1
@@ -38,7 +46,7 @@ def test_mixed_failures_keep_every_outcome_and_fail_the_task(scenario):
     assert result["failed_users"] == ["ghost@contoso.onmicrosoft.com"]
     ghost = result["results"][1]
     assert ghost["status_code"] == 404 and ghost["error"]["code"] == "Request_ResourceNotFound"
-    assert ghost["changed"] is False and ghost["all_sessions_revoked"] is False
+    assert ghost["changed"] is False and ghost["all_sessions_revoked"] is False and ghost["outcome"] == "failed"
     assert result["results"][-1]["all_sessions_revoked"] is True  # the duplicate shares user0001's outcome
     assert "could not be revoked: ghost@contoso.onmicrosoft.com (404 Request_ResourceNotFound)" in result["msg"]
     assert len(batch_items(scenario, "POST")) == len(users) - 1  # the duplicate was sent once
@@ -108,3 +116,25 @@ def test_parallel_forks_share_one_token(scenario):
     assert len(scenario.requests("token")) == 1
     with open(scenario.token_cache_path) as handle:
         assert len(json.load(handle)["partitions"]) == 1
+
+
+def test_every_item_sent_with_a_stale_cached_token_is_resent_in_every_call_in_flight(scenario):
+    """Issue 10, #2: 60 users, 3 $batch calls out at once with a cached token that predates the permission. The
+    token is renewed once and all 60 items are sent again (before, only the call that renewed got real answers)."""
+    app = scenario.emulator["apps"]["reader-only"]
+    env = dict(scenario.default_environment(), AZURE_CLIENT_ID=app["client_id"], AZURE_CLIENT_SECRET=app["client_secret"])
+    users = LOAD_USERS[60:120]
+    before = revocation_counts(scenario, users)
+    dry_run = scenario.run("revoke_many.yml", {"o365_users": users}, env=env, check=True)  # caches a read-only token
+    assert dry_run.rc == 0, dry_run.stdout + dry_run.stderr
+    scenario.emulator.control("apps", {"client_id": app["client_id"], "roles": app["roles"] + ["User.RevokeSessions.All"]})
+    try:
+        run = scenario.run("revoke_many.yml", {"o365_users": users, "o365_batch_concurrency": 4}, env=env)
+    finally:
+        scenario.emulator.control("apps", {"client_id": app["client_id"], "roles": app["roles"]})
+    assert run.rc == 0, run.stdout + run.stderr
+    assert [e["outcome"] for e in run.result["results"]] == ["revoked"] * 60 and run.result["revoked_count"] == 60
+    statuses = [e["status"] for e in batch_items(scenario, "POST")]
+    assert sorted(statuses) == [200] * 60 + [403] * 60
+    assert len(scenario.requests("token")) == 2  # one per run: the cached one was renewed once
+    assert revocation_counts(scenario, users) == [count + 1 for count in before]  # the emulator's own record

@@ -8,9 +8,6 @@ Every scenario checks the same invariant against the emulator's own record of wh
 every user reported revoked was revoked; no user is missing from results; a user whose revoke happened but whose
 answer was lost is "unknown", never "not revoked"; retries stay within max_retries; the wall time stays within the
 documented bound (every wait capped at MAX_RETRY_WAIT_S); no traceback and no MODULE FAILURE reach the output.
-
-Bulk scenarios that need the pipelined runner (per-user ``outcome``; the runner items of issue 10) are marked
-xfail(strict=True) until that branch is merged.
 """
 
 import email.utils
@@ -28,13 +25,6 @@ OVERHEAD_S = 45.0
 PROXY_PAGE = "<html><body><h1>Blocked by proxy</h1><p>Your organisation's web filter blocked this site.</p></body></html>"
 GRAPH_ERROR_BODY = {"error": {"code": "Request_BadRequest", "message": "Invalid request.",
                               "innerError": {"request-id": "0f8e3a24-95a8-4a6e-bb6a-1d0f7a0f5f9e"}}}
-
-
-def runner_item(item):
-    return pytest.mark.xfail(strict=True, reason="runner branch: %s" % item)
-
-
-NEEDS_OUTCOME = "per-user outcome (revoked / failed / unknown)"
 
 
 def revocations(scenario):
@@ -256,7 +246,6 @@ def test_single_untrusted_certificate_fails_at_once_naming_ca_path(scenario, tmp
 # Many users: the batch runner under the same faults. Outcomes come from the pipelined runner's vocabulary.
 # ================================================================================================================
 
-@runner_item(NEEDS_OUTCOME)
 def test_bulk_429_with_retry_after_of_every_kind_revokes_everyone(scenario):
     users = USERS[:6]
     scenario.faults(fail_next=[{"status": 429, "retry_after": "1"}, {"status": 429, "retry_after": http_date(1)},
@@ -268,7 +257,6 @@ def test_bulk_429_with_retry_after_of_every_kind_revokes_everyone(scenario):
     fault.assert_within(2)
 
 
-@runner_item(NEEDS_OUTCOME)
 def test_bulk_integer_retry_after_in_a_batch_item(scenario):
     scenario.route.require_direct("a number where the contract wants a string header")
     users = USERS[6:9]
@@ -278,7 +266,6 @@ def test_bulk_integer_retry_after_in_a_batch_item(scenario):
     assert fault.outcomes() == ["revoked"] * 3
 
 
-@runner_item(NEEDS_OUTCOME)
 def test_bulk_huge_retry_after_waits_the_documented_cap_only(scenario):
     scenario.route.require_direct("one capped wait is enough")
     users = USERS[9:12]
@@ -291,7 +278,6 @@ def test_bulk_huge_retry_after_waits_the_documented_cap_only(scenario):
     fault.assert_within(1)
 
 
-@runner_item(NEEDS_OUTCOME)
 def test_bulk_503_504_bursts_on_calls_and_items(scenario):
     users = USERS[12:52]
     unavailable = {"status": 503, "content_type": "application/json",
@@ -306,7 +292,6 @@ def test_bulk_503_504_bursts_on_calls_and_items(scenario):
     fault.assert_within(2)
 
 
-@runner_item(NEEDS_OUTCOME + "; mixed per-item failures")
 def test_bulk_mixed_per_item_failures(scenario):
     users = USERS[52:56] + [GHOST]
     scenario.faults(fail_next=[{"status": 429, "retry_after": "1"}, {"status": 500}])
@@ -317,7 +302,6 @@ def test_bulk_mixed_per_item_failures(scenario):
     assert fault.outcomes().count("failed") == 2  # the ghost, and the item answered 500 (not retried)
 
 
-@runner_item(NEEDS_OUTCOME + "; #4 bulk side: a lost answer is unknown")
 @pytest.mark.parametrize("fault_settings, extra, settle_s", [
     ({"reset_after_next": 1}, {}, 0.0),
     ({"truncate_next": 1}, {}, 0.0),
@@ -332,7 +316,6 @@ def test_bulk_answer_lost_after_graph_acted_is_unknown(scenario, fault_settings,
     assert fault.outcomes() == ["unknown"] * 5 and all(fault.revoked_by_emulator.values())
 
 
-@runner_item(NEEDS_OUTCOME + "; #6 token failures keep every result")
 @pytest.mark.parametrize("fault_settings, extra", [
     ({"token_fail_next": [503]}, {}),
     ({"token_answer_next": [{"status": 200, "content_type": "text/html", "body": PROXY_PAGE}]}, {}),
@@ -349,7 +332,6 @@ def test_bulk_token_endpoint_failure_fails_every_user_and_loses_none(scenario, f
     assert "Entra ID could not issue a token" in fault.result["msg"]
 
 
-@runner_item(NEEDS_OUTCOME + "; #2 a stale token is renewed for every chunk in flight")
 def test_bulk_stale_cached_token_with_several_chunks_in_flight(scenario):
     scenario.route.require_direct("the permission change is the emulator's, not the contract's")
     app = scenario.emulator["apps"]["reader-only"]
@@ -376,7 +358,6 @@ def test_bulk_stale_cached_token_with_several_chunks_in_flight(scenario):
     {"status": 200, "content_type": "text/html", "body": PROXY_PAGE},
     {"status": 200, "content_type": "application/json", "body": GRAPH_ERROR_BODY},
 ], ids=["proxy-page", "graph-error-in-200"])
-@runner_item(NEEDS_OUTCOME + "; #5 a $batch answer that is not Graph's is unknown")
 def test_bulk_2xx_that_is_not_graph_s_answer_revokes_nobody(scenario, answer):
     scenario.route.require_direct("a non-Graph answer breaks the contract on purpose")
     users = USERS[:5]
@@ -387,7 +368,6 @@ def test_bulk_2xx_that_is_not_graph_s_answer_revokes_nobody(scenario, answer):
     assert "revoked" not in fault.outcomes()
 
 
-@runner_item(NEEDS_OUTCOME + "; #5 $batch answers of the wrong shape")
 @pytest.mark.parametrize("shape", ["html", "empty", "no_responses", "list", "responses_null", "non_object_item",
                                    "string_status", "duplicate_ids", "missing_items"])
 def test_bulk_batch_answer_of_the_wrong_shape_is_unknown_never_a_crash(scenario, shape):

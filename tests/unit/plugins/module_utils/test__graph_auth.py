@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
+import time
 
 import pytest
 import requests
@@ -371,3 +373,45 @@ def test_an_unknown_tenant_keeps_msal_s_explanation():
 def test_a_token_with_an_unreadable_lifetime_is_used_for_this_task_only():
     source = token_source_answering({"access_token": "abc", "expires_in": "soon"})
     assert source.get_token() == "abc"
+
+
+class FakeCacheFile:
+    def __init__(self):
+        self.saves = 0
+
+    def locked(self):
+        return contextlib.nullcontext()
+
+    def load_into(self, cache):
+        """The tests set the token directly."""
+
+    def save(self, cache):
+        self.saves += 1
+
+
+def test_a_stale_cached_token_is_renewed_once_and_every_request_that_carried_it_goes_again(monkeypatch):
+    """Issue 10, #2: parallel $batch calls that all carried the stale token each hear "send again"."""
+    source = token_source_answering({"access_token": "fresh", "expires_in": 3599})
+    app = source._app
+    monkeypatch.setattr(source, "_application", lambda: app)
+    source.cache_file = FakeCacheFile()
+    source._token, source._from_cache_file = ("stale", time.time() + 3000), True
+    assert source.current_token() == ("stale", 1)
+    assert source.renew_stale(1) is True  # the first refusal renews
+    assert source.renew_stale(1) is True  # the other calls that carried "stale" go again too, no new request
+    assert source.token_requests == 1 and source.cache_file.saves == 1
+    assert source.current_token() == ("fresh", 2)
+    assert source.renew_stale(2) is False  # a token just requested is not stale: its 401/403 stands
+    assert source.renew_stale() is False
+
+
+def test_a_token_the_source_requested_itself_is_never_renewed():
+    source = token_source_answering({"access_token": "abc", "expires_in": 3599})
+    token, generation = source.current_token()
+    assert (token, generation) == ("abc", 1)
+    assert source.renew_stale(generation) is False and source.current_token() == ("abc", 1)
+
+
+def test_a_given_access_token_is_never_renewed():
+    source = StaticTokenSource("tok")
+    assert source.current_token() == ("tok", 1) and source.renew_stale(1) is False

@@ -30,14 +30,18 @@ class FixedToken:
     def __init__(self, renewable=False):
         self.renewable = renewable
         self.token = "token-1"
+        self.generation = 1
 
     def get_token(self):
         return self.token
 
-    def renew_stale(self):
+    def current_token(self):
+        return self.token, self.generation
+
+    def renew_stale(self, generation=None):
         if not self.renewable:
             return False
-        self.renewable, self.token = False, "token-2"
+        self.renewable, self.token, self.generation = False, "token-2", 2
         return True
 
 

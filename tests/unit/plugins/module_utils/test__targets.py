@@ -16,6 +16,7 @@ import responses
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, InvalidUserReference, O365AdminError)
+from ansible_collections.o365.admin.plugins.module_utils._graph_auth import StaticTokenSource
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
 from ansible_collections.o365.admin.plugins.module_utils._targets import (
     DEFAULT_MAX_USERS, TARGETS_ARGUMENT_SPEC, AmbiguousGroup, GroupNotFound, TooManyTargets, parse_references,
@@ -26,17 +27,9 @@ FINANCE_ID = "11111111-2222-4333-8444-555555555555"
 ADELE_ID = "6e7b768e-07e2-4810-8459-485f84f8f204"
 
 
-class FixedToken:
-    def get_token(self):
-        return "token"
-
-    def renew_stale(self):
-        return False
-
-
 def make_client():
     transport = HttpTransport(requests.Session(), timeout=5, max_retries=0, sleep=lambda s: None)
-    return GraphClient(transport, GRAPH, FixedToken())
+    return GraphClient(transport, GRAPH, StaticTokenSource("token"))
 
 
 def params(**given):

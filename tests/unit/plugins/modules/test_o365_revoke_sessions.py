@@ -207,9 +207,11 @@ def test_users_are_revoked_in_one_batch_with_duplicates_sent_once(run_module):
                                               "/users/%s/revokeSignInSessions" % ADELE_ID,
                                               "/users('$svc@contoso.com')/revokeSignInSessions"]
     assert [entry["user"] for entry in result["results"]] == users
-    assert all(entry["all_sessions_revoked"] and entry["status_code"] == 200 for entry in result["results"])
+    assert all(entry["all_sessions_revoked"] and entry["status_code"] == 200 and entry["outcome"] == "revoked"
+               for entry in result["results"])
     assert (result["changed"], result["all_sessions_revoked"], result["revoked_count"]) == (True, True, 3)
     assert (result["failed_users"], result["batches"], result["retries"]) == ([], 1, 0)
+    assert (result["failed_count"], result["unknown_count"], result["unknown_users"]) == (0, 0, [])
 
 
 @responses.activate
@@ -220,6 +222,8 @@ def test_one_failed_user_fails_the_task_and_every_outcome_is_returned(run_module
                                        "graph_endpoint": "https://graph.example.test"})
     assert failed
     assert result["failed_users"] == ["ghost@contoso.com"] and result["revoked_count"] == 1
+    assert (result["failed_count"], result["unknown_count"]) == (1, 0)
+    assert [entry["outcome"] for entry in result["results"]] == ["revoked", "failed"]
     assert result["results"][0]["all_sessions_revoked"] is True
     assert result["results"][1]["error"] == {"code": "Request_ResourceNotFound", "message": "Gone."}
     assert "1 of 2 users could not be revoked: ghost@contoso.com (404 Request_ResourceNotFound)" in result["msg"]
@@ -245,6 +249,7 @@ def test_check_mode_with_users_reads_them_in_a_batch(run_module):
     assert sent == [{"id": "0", "method": "GET", "url": "/users/adele@contoso.com?$select=id,userPrincipalName"}]
     entry = result["results"][0]
     assert (entry["changed"], entry["user_confirmed"], entry["user_id"]) == (True, True, ADELE_ID)
+    assert entry["outcome"] == "would_revoke"
     assert result["all_sessions_revoked"] is None and result["revoked_count"] == 0
 
 
@@ -272,6 +277,7 @@ def test_value_false_in_a_batch_is_a_failed_user_never_a_revoked_one(run_module)
     entry = result["results"][0]
     assert failed and result["failed_users"] == ["adele@contoso.com"] and result["revoked_count"] == 0
     assert entry["changed"] is True and entry["all_sessions_revoked"] is False and "value=false" in entry["error"]["message"]
+    assert entry["outcome"] == "failed"
 
 
 # --- Only Graph's answer is a revoke; nothing ends as MODULE FAILURE (issue 10 #4 and the last-resort net) -------
@@ -343,3 +349,89 @@ def test_a_lost_answer_to_the_revoke_says_it_may_have_happened(run_module, no_sl
     failed, result = run_module(main, args(max_retries=1))
     assert failed and result["may_have_acted"] is True
     assert "may have been carried out" in result["msg"] and result["attempts"] == 2
+
+
+
+
+def bulk_args(users, **extra):
+    base = {"users": users, "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
+    base.update(extra)
+    return base
+
+
+def items_answered(item_answer):
+    """A $batch callback answering each item with ``item_answer(item) -> (status, body)``."""
+    def callback(request):
+        answers = []
+        for item in json.loads(request.body)["requests"]:
+            status, body = item_answer(item)
+            answer = {"id": item["id"], "status": status, "headers": {}}
+            if body is not None:
+                answer["body"] = body
+            answers.append(answer)
+        return 200, {"request-id": "batch-rid"}, json.dumps({"responses": answers})
+    return callback
+
+
+@responses.activate
+def test_a_batch_answer_that_is_not_graphs_makes_every_user_unknown_never_failed(run_module):
+    """Issue 10, #5: a proxy's HTML page in a 200 (before: reported as "503 HTTP 503" after pointless retries)."""
+    responses.post(GRAPH + "/$batch", status=200, body="<html>Blocked by proxy</html>", content_type="text/html")
+    users = ["adele@contoso.com", "alex@contoso.com"]
+    failed, result = run_module(main, bulk_args(users))
+    assert failed and len(responses.calls) == 1
+    assert [entry["outcome"] for entry in result["results"]] == ["unknown", "unknown"]
+    assert all(entry["status_code"] is None and entry["all_sessions_revoked"] is None and not entry["changed"]
+               for entry in result["results"])
+    assert (result["unknown_users"], result["failed_users"], result["unknown_count"]) == (users, [], 2)
+    assert "answer was lost or could not be read: adele@contoso.com, alex@contoso.com" in result["msg"]
+    assert "Graph may have revoked them; running the task again is safe" in result["msg"]
+    assert "could not be revoked" not in result["msg"]
+
+
+@responses.activate
+def test_a_2xx_item_is_a_revoke_only_when_it_is_graphs_answer(run_module):
+    """Issue 10, #4, bulk side: before, every one of these counted as revoked."""
+    answers = {
+        "/users/a@contoso.com/revokeSignInSessions": (200, {"value": True}),
+        "/users/b@contoso.com/revokeSignInSessions": (204, None),
+        "/users/c@contoso.com/revokeSignInSessions": (200, {"error": {"code": "Blocked", "message": "No."}}),
+        "/users/d@contoso.com/revokeSignInSessions": (200, "<html>proxy</html>"),
+        "/users/e@contoso.com/revokeSignInSessions": (200, {"@odata.context": "x"}),
+    }
+    responses.add_callback(responses.POST, GRAPH + "/$batch", callback=items_answered(lambda i: answers[i["url"]]))
+    users = ["a@contoso.com", "b@contoso.com", "c@contoso.com", "d@contoso.com", "e@contoso.com"]
+    failed, result = run_module(main, bulk_args(users))
+    assert failed
+    assert [e["outcome"] for e in result["results"]] == ["revoked", "revoked", "unknown", "unknown", "unknown"]
+    assert result["revoked_count"] == 2 and result["unknown_users"] == users[2:]
+    assert "HTTP 200 with <html>proxy</html> instead of Graph's answer" in result["results"][3]["error"]["message"]
+
+
+@responses.activate
+def test_a_lost_batch_answer_is_unknown_and_the_task_fails_with_every_result(run_module, no_sleep):
+    responses.post(GRAPH + "/$batch", body=requests.exceptions.ConnectionError("Connection reset by peer"))
+    failed, result = run_module(main, bulk_args(["adele@contoso.com", "ghost@contoso.com"], max_retries=0))
+    assert failed and [e["outcome"] for e in result["results"]] == ["unknown", "unknown"]
+    assert "may have acted" in result["results"][0]["error"]["message"]
+    assert result["failed_users"] == [] and result["unknown_count"] == 2
+
+
+@responses.activate
+def test_unknown_and_failed_users_are_told_apart_in_the_message(run_module):
+    def answer(item):
+        if "ghost" in item["url"]:
+            return 404, {"error": {"code": "Request_ResourceNotFound", "message": "Gone."}}
+        if "lost" in item["url"]:
+            return "200", {"value": True}
+        return 200, {"value": True}
+
+    responses.add_callback(responses.POST, GRAPH + "/$batch", callback=items_answered(answer))
+    users = ["adele@contoso.com", "ghost@contoso.com", "lost@contoso.com", "ADELE@contoso.com"]
+    failed, result = run_module(main, bulk_args(users))
+    assert failed
+    assert [e["outcome"] for e in result["results"]] == ["revoked", "failed", "unknown", "revoked"]
+    assert (result["revoked_count"], result["failed_count"], result["unknown_count"]) == (1, 1, 1)
+    assert result["msg"].startswith("1 of 4 users could not be revoked: ghost@contoso.com (404 "
+                                    "Request_ResourceNotFound). For 1 of 4 users the answer was lost or could not "
+                                    "be read: lost@contoso.com.")
