@@ -18,13 +18,15 @@ import random
 import threading
 import time
 import uuid
+from urllib.parse import urlsplit
 
 try:
     import requests
 except ImportError:  # the module base reports it with missing_required_lib
     requests = None
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._version import COLLECTION_VERSION
 
 # Graph's throttling guidance: retry 429, 503 and 504 after Retry-After; other errors are final.
@@ -204,14 +206,19 @@ class GraphClient:
         self.base_url = "%s/%s" % (graph_endpoint.rstrip("/"), api_version)
         self.token_source = token_source
 
-    def request(self, method, path, params=None, json_body=None):
-        """Send one Graph request; return a GraphResponse for any 2xx, raise GraphApiError otherwise."""
+    def request(self, method, path, params=None, json_body=None, headers=None):
+        """Send one Graph request; return a GraphResponse for any 2xx, raise GraphApiError otherwise.
+
+        ``path`` is relative to the version root, or an absolute ``@odata.nextLink`` under it.
+        """
         kwargs = {}
+        extra_headers = headers
         headers = {"Accept": "application/json"}
+        headers.update(extra_headers or {})
         if json_body is not None:
             headers["Content-Type"] = "application/json"
             kwargs["data"] = json.dumps(json_body)
-        url = self.base_url + path
+        url = self._url(path)
         headers["Authorization"] = "Bearer %s" % self.token_source.get_token()
         response = self.transport.send(method, url, headers=headers, params=params, **kwargs)
         if response.status_code in STALE_TOKEN_STATUSES and self.token_source.renew_stale():
@@ -224,3 +231,32 @@ class GraphClient:
         raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
                                         response.waited_s, response.request.headers.get("client-request-id"),
                                         response.text)
+
+    def _url(self, path):
+        if path.startswith("/"):
+            return self.base_url + path
+        # An @odata.nextLink is absolute: follow it only on the endpoint and version this client was given,
+        # so a tampered or misrouted link cannot carry the bearer token to another host.
+        link, base = urlsplit(path), urlsplit(self.base_url)
+        if ((link.scheme.lower(), link.netloc.lower()) != (base.scheme.lower(), base.netloc.lower())
+                or not link.path.startswith(base.path + "/")):
+            raise O365AdminError("Microsoft Graph returned a next-page link outside %s (%s://%s%s); it was not "
+                                 "followed." % (self.base_url, link.scheme, link.netloc, link.path))
+        return path
+
+    def get_all(self, path, params=None, headers=None):
+        """Every item of a collection: GET ``path``, then each ``@odata.nextLink`` to the end (it carries the
+        query, so it is sent as it is)."""
+        items = []
+        body = self.request("GET", path, params=params, headers=headers).body or {}
+        items.extend(body.get("value") or [])
+        followed = set()
+        while body.get("@odata.nextLink"):
+            link = body["@odata.nextLink"]
+            if link in followed:
+                raise O365AdminError("Microsoft Graph returned the same next-page link twice (%s); stopped paging."
+                                     % urlsplit(link).path)
+            followed.add(link)
+            body = self.request("GET", link, headers=headers).body or {}
+            items.extend(body.get("value") or [])
+        return items

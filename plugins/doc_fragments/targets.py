@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The options that say which users a module acts on; the argument spec they document is TARGETS_ARGUMENT_SPEC
+    # in plugins/module_utils/_targets.py.
+    DOCUMENTATION = r"""
+options:
+  user:
+    description:
+      - One user, by object ID (a GUID) or by user principal name (UPN), for example V(adele@contoso.com).
+      - "A UPN may only hold the characters C(A-Z a-z 0-9 ' . - _ ! # ^ ~) before its single C(@) (no accented
+        characters), optionally after a leading C($), and a DNS domain after it. Anything else is rejected before
+        any network call."
+      - Give the UPN as it is; the module encodes it. A UPN that begins with C($) is addressed as
+        C(/users('$name@domain')), and the C(#) of a B2B guest's C(#EXT#) is sent as C(%23).
+      - Mutually exclusive with O(users) and O(groups); one of the three is required.
+    type: str
+    aliases: [user_id, user_principal_name, upn]
+  users:
+    description:
+      - Many users at once, each an object ID or a UPN as for O(user). Mutually exclusive with O(user).
+      - Every reference is validated first; a single invalid one fails the task before any network call.
+        Duplicates (compared without regard to case) are acted on once and reported for each occurrence.
+    type: list
+    elements: str
+  groups:
+    description:
+      - Groups whose users are acted on, each by object ID or by display name. A display name must match exactly
+        one group; a name that matches none or several fails the task before anything is changed.
+      - Every user member is included, also those of nested groups (C(transitiveMembers)), read in pages of 999
+        to the last page. Devices, contacts and other non-user members are left out.
+      - Merged after O(users), in the order Graph lists them; a user already present is not added again. Each
+        user's result names the group (as given) that brought it.
+      - Reading groups and members needs the application permission C(GroupMember.Read.All) (or
+        C(Group.Read.All)); a group with hidden membership also needs C(Member.Read.Hidden).
+    type: list
+    elements: str
+  exclude:
+    description:
+      - Users never acted on, whatever O(groups) or O(users) say, by object ID or UPN (for example break-glass
+        accounts). Compared without regard to case with a group member's object ID and UPN, and with a
+        O(users) entry as it is given.
+      - Excluded users are listed in the results as skipped, and do not count towards O(max_users).
+    type: list
+    elements: str
+  max_users:
+    description:
+      - The most distinct users the task may act on, after O(exclude). With more, the task fails before any
+        change, naming the count, so that a wrong group cannot reach the whole tenant. Raise it on purpose for a
+        larger run.
+    type: int
+    default: 1000
+"""

@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    ConfigurationError, GraphApiError, InvalidUserReference, O365AdminError)
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
+from ansible_collections.o365.admin.plugins.module_utils._targets import (
+    DEFAULT_MAX_USERS, TARGETS_ARGUMENT_SPEC, AmbiguousGroup, GroupNotFound, TooManyTargets, parse_references,
+    resolve_targets)
+
+GRAPH = "https://graph.example.test"
+FINANCE_ID = "11111111-2222-4333-8444-555555555555"
+ADELE_ID = "6e7b768e-07e2-4810-8459-485f84f8f204"
+
+
+class FixedToken:
+    def get_token(self):
+        return "token"
+
+    def renew_stale(self):
+        return False
+
+
+def make_client():
+    transport = HttpTransport(requests.Session(), timeout=5, max_retries=0, sleep=lambda s: None)
+    return GraphClient(transport, GRAPH, FixedToken())
+
+
+def params(**given):
+    base = {name: spec.get("default") for name, spec in TARGETS_ARGUMENT_SPEC.items()}
+    base.update(given)
+    return base
+
+
+def member(n, user_type="Member"):
+    return {"id": str(uuid.UUID(int=n)), "userPrincipalName": "user%04d@contoso.com" % n, "userType": user_type}
+
+
+def members_url(group_id=FINANCE_ID):
+    return GRAPH + "/v1.0/groups/%s/transitiveMembers/microsoft.graph.user" % group_id
+
+
+def serve_members(group_id, members, page_size=999, host=GRAPH):
+    """Answer the transitive member listing in pages linked by @odata.nextLink, as Graph does."""
+    def answer(request):
+        query = parse_qs(urlsplit(request.url).query)
+        assert request.headers["ConsistencyLevel"] == "eventual"
+        assert query["$count"] == ["true"] and query["$top"] == ["999"]
+        assert query["$select"] == ["id,userPrincipalName,userType"]
+        start = int(query.get("$skiptoken", ["0"])[0])
+        page = members[start:start + page_size]
+        body = {"@odata.count": len(members), "value": page}
+        if start + page_size < len(members):
+            body["@odata.nextLink"] = "%s?$select=id,userPrincipalName,userType&$top=999&$count=true&$skiptoken=%d" % (
+                members_url(group_id).replace(GRAPH, host), start + page_size)
+        return 200, {}, __import__("json").dumps(body)
+    responses.add_callback(responses.GET, members_url(group_id), callback=answer)
+
+
+def serve_group(group_id=FINANCE_ID, name="Finance"):
+    responses.get(GRAPH + "/v1.0/groups/" + group_id, json={"id": group_id, "displayName": name})
+
+
+def test_argument_spec_has_a_max_users_default_and_no_env_backed_defaults():
+    assert TARGETS_ARGUMENT_SPEC["max_users"]["default"] == DEFAULT_MAX_USERS == 1000
+    assert all("default" not in spec for name, spec in TARGETS_ARGUMENT_SPEC.items() if name != "max_users")
+
+
+def test_users_only_keeps_every_occurrence_in_order_and_distinct_revokes_once():
+    target_set = resolve_targets(None, params(users=["a@contoso.com", ADELE_ID, "A@Contoso.com"]))
+    assert [t.user for t in target_set.targets] == ["a@contoso.com", ADELE_ID, "A@Contoso.com"]
+    assert [t.user for t in target_set.distinct()] == ["a@contoso.com", ADELE_ID]
+    assert target_set.targets[1].describe() == {"user_id": ADELE_ID}
+    assert target_set.targets[0].describe() == {"user_principal_name": "a@contoso.com"}
+
+
+def test_single_user_is_a_set_of_one():
+    target_set = resolve_targets(None, params(user="adele@contoso.com"))
+    assert [t.user for t in target_set.distinct()] == ["adele@contoso.com"]
+
+
+def test_every_invalid_reference_is_named_before_any_call():
+    with pytest.raises(InvalidUserReference) as caught:
+        resolve_targets(None, params(users=["ok@contoso.com", "b\u00e9@contoso.com", "x/y@contoso.com"]))
+    assert caught.value.user == ["b\u00e9@contoso.com", "x/y@contoso.com"]
+    with pytest.raises(InvalidUserReference):
+        resolve_targets(None, params(users=["ok@contoso.com"], exclude=["not a user"]))
+    assert parse_references([ADELE_ID])[0].kind == "id"
+
+
+@responses.activate
+def test_group_by_id_expands_every_page_merges_after_users_and_deduplicates():
+    serve_group()
+    members = [member(n) for n in range(1, 2501)]
+    serve_members(FINANCE_ID, members)
+    target_set = resolve_targets(make_client(), params(users=["user0002@contoso.com"], groups=[FINANCE_ID],
+                                                       max_users=3000))
+    # 1 group read + 3 pages (999, 999, 502)
+    assert len(responses.calls) == 4
+    assert len(target_set.targets) == 2500 and len(target_set.distinct()) == 2500
+    assert target_set.targets[0].user == "user0002@contoso.com" and target_set.targets[0].group is None
+    assert target_set.targets[1].user == "user0001@contoso.com" and target_set.targets[1].group == FINANCE_ID
+    assert target_set.targets[1].reference.path() == "/users/%s" % uuid.UUID(int=1)
+    assert target_set.groups == [{"group": FINANCE_ID, "id": FINANCE_ID, "display_name": "Finance",
+                                  "user_count": 2500}]
+
+
+@responses.activate
+def test_exclude_matches_by_id_or_upn_whatever_the_group_says():
+    serve_group()
+    serve_members(FINANCE_ID, [member(n) for n in range(1, 6)])
+    target_set = resolve_targets(make_client(), params(groups=[FINANCE_ID], exclude=[
+        str(uuid.UUID(int=2)), "USER0004@contoso.com"]))
+    assert [t.user for t in target_set.distinct()] == ["user0001@contoso.com", "user0003@contoso.com",
+                                                        "user0005@contoso.com"]
+    assert [t.user for t in target_set.excluded] == ["user0002@contoso.com", "user0004@contoso.com"]
+
+
+@responses.activate
+def test_display_name_resolves_to_exactly_one_group_with_the_name_quoted():
+    responses.get(GRAPH + "/v1.0/groups", json={"value": [{"id": FINANCE_ID, "displayName": "O'Neil team"}]})
+    serve_members(FINANCE_ID, [member(1, "Guest")])
+    target_set = resolve_targets(make_client(), params(groups=["O'Neil team"]))
+    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert query["$filter"] == ["displayName eq 'O''Neil team'"]
+    assert target_set.targets[0].is_guest and target_set.targets[0].group == "O'Neil team"
+
+
+@responses.activate
+def test_unknown_and_ambiguous_names_fail_clearly():
+    responses.get(GRAPH + "/v1.0/groups", json={"value": []})
+    with pytest.raises(GroupNotFound) as caught:
+        resolve_targets(make_client(), params(groups=["Nobody"]))
+    assert "No group has the display name 'Nobody'" in caught.value.message
+    responses.replace(responses.GET, GRAPH + "/v1.0/groups", json={"value": [{"id": "g1"}, {"id": "g2"}]})
+    with pytest.raises(AmbiguousGroup) as caught:
+        resolve_targets(make_client(), params(groups=["Contractors"]))
+    assert "g1, g2" in caught.value.message and caught.value.details()["matches"] == ["g1", "g2"]
+
+
+@responses.activate
+def test_unknown_group_id_and_forbidden_listing_say_what_to_do():
+    responses.get(GRAPH + "/v1.0/groups/" + FINANCE_ID, status=404,
+                  json={"error": {"code": "Request_ResourceNotFound", "message": "gone"}})
+    with pytest.raises(GroupNotFound):
+        resolve_targets(make_client(), params(groups=[FINANCE_ID]))
+    responses.replace(responses.GET, GRAPH + "/v1.0/groups/" + FINANCE_ID,
+                      json={"id": FINANCE_ID, "displayName": "Board"})
+    responses.get(members_url(), status=403,
+                  json={"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}})
+    with pytest.raises(GraphApiError) as caught:
+        resolve_targets(make_client(), params(groups=[FINANCE_ID]))
+    assert "GroupMember.Read.All" in caught.value.message and "Member.Read.Hidden" in caught.value.message
+
+
+@responses.activate
+def test_max_users_refuses_before_anything_is_written():
+    serve_group()
+    serve_members(FINANCE_ID, [member(n) for n in range(1, 12)])
+    with pytest.raises(TooManyTargets) as caught:
+        resolve_targets(make_client(), params(groups=[FINANCE_ID], max_users=10))
+    assert caught.value.details() == {"target_count": 11, "max_users": 10}
+    assert "11 users" in caught.value.message and "max_users (10)" in caught.value.message
+    assert all(call.request.method == "GET" for call in responses.calls)
+    # The excluded do not count.
+    assert len(resolve_targets(make_client(), params(groups=[FINANCE_ID], max_users=10,
+                                                     exclude=["user0001@contoso.com"])).distinct()) == 10
+    with pytest.raises(ConfigurationError):
+        resolve_targets(None, params(users=["a@contoso.com"], max_users=0))
+
+
+@responses.activate
+def test_a_next_link_to_another_host_is_never_followed():
+    serve_group()
+    serve_members(FINANCE_ID, [member(n) for n in range(1, 1001)], host="https://evil.example.test")
+    with pytest.raises(O365AdminError) as caught:
+        resolve_targets(make_client(), params(groups=[FINANCE_ID], max_users=5000))
+    assert "not followed" in caught.value.message
+    assert all(urlsplit(call.request.url).netloc == "graph.example.test" for call in responses.calls)
+
+
+@responses.activate
+def test_a_repeated_next_link_stops_paging():
+    link = members_url() + "?$skiptoken=same"
+    responses.get(members_url(), json={"value": [member(1)], "@odata.nextLink": link})
+    client = make_client()
+    with pytest.raises(O365AdminError) as caught:
+        client.get_all("/groups/%s/transitiveMembers/microsoft.graph.user" % FINANCE_ID)
+    assert "same next-page link twice" in caught.value.message
