@@ -19,45 +19,70 @@ description:
   - There may be a delay of a few minutes before the tokens stop working; access tokens already issued stay
     valid until they expire.
   - The app needs the Microsoft Graph application permission C(User.RevokeSessions.All), with admin consent.
-    Check mode also reads the user, which needs C(User.Read.All).
+    Check mode, O(verify) and O(revoked_since) also read users, which needs C(User.Read.All); O(groups) needs
+    C(GroupMember.Read.All) (and C(Member.Read.Hidden) for groups with hidden membership).
+  - With O(users) or O(groups), the task fails if any user failed, and still returns every user's outcome in
+    RV(results), in input order. Duplicates are revoked once.
+  - For incidents, O(groups) with O(exclude) and O(max_users) names who is signed out, O(revoked_since) makes
+    re-runs skip users already revoked, O(verify) reads back the proof, and O(report_path) keeps the record.
 options:
-  user:
-    description:
-      - The user, by object ID (a GUID) or by user principal name (UPN), for example V(adele@contoso.com).
-      - "A UPN may only hold the characters C(A-Z a-z 0-9 ' . - _ ! # ^ ~) before its single C(@) (no accented
-        characters), optionally after a leading C($), and a DNS domain after it. Anything else is rejected before
-        any network call."
-      - Give the UPN as it is; the module encodes it. A UPN that begins with C($) is addressed as
-        C(/users('$name@domain')), and the C(#) of a B2B guest's C(#EXT#) is sent as C(%23).
-      - Mutually exclusive with O(users); one of them is required.
-    type: str
-    aliases: [user_id, user_principal_name, upn]
-  users:
-    description:
-      - Many users at once, each an object ID or a UPN as for O(user). Mutually exclusive with O(user).
-      - Every reference is validated first; a single invalid one fails the task before any network call.
-        Duplicates (compared without regard to case) are revoked once and reported for each occurrence.
-      - The revokes go through Microsoft Graph JSON batching, 20 per call, O(batch_concurrency) calls at a time.
-        Items Graph answers with 429, 503 or 504 are sent again in a later batch after their own C(Retry-After),
-        within O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
-        itself at the rate that was accepted before, instead of sending requests that would come back 429.
-      - The task fails if any user failed, and still returns every user's outcome in RV(results).
-    type: list
-    elements: str
   batch_concurrency:
     description:
-      - With O(users), how many C($batch) calls (of up to 20 revokes each) are in flight at once.
+      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are in flight at once.
+      - The revokes go through Microsoft Graph JSON batching. Items Graph answers with 429, 503 or 504 are sent
+        again in a later batch after their own C(Retry-After), within O(max_retries); items that succeeded are never
+        sent again. Once Graph throttles, the module paces itself at the rate that was accepted before.
     type: int
     default: 4
+  verify:
+    description:
+      - After the revokes, read each revoked user's C(signInSessionsValidFromDateTime) (batched) and require it to
+        be at or after the moment the revoke was sent, allowing 60 seconds of clock skew. Graph sets it to the time
+        of the revoke; tokens issued before it are refused.
+      - Each user's result gets RV(results[].sessions_valid_from) (the value read) and RV(results[].verified).
+        A user whose timestamp did not move fails the task, with a message saying what was read.
+      - Reading needs the application permission C(User.Read.All).
+    type: bool
+    default: false
+  revoked_since:
+    description:
+      - Revoke only the users not already revoked since this moment, which makes an incident runbook safe to run
+        again and resumable, for example V({{ incident_started_at }}).
+      - An ISO 8601 date-time with an offset, such as V(2026-11-24T09:30:00Z) or V(2026-11-24T10:30:00+01:00), or
+        a time ago, such as V(-2h) (units C(s), C(m), C(h), C(d), C(w)).
+      - Each user's C(signInSessionsValidFromDateTime) is read first (batched). Users revoked at or after this
+        moment are not revoked again; they are reported with C(changed=false), C(outcome=skipped) and
+        C(skipped=already revoked at <time>). A user whose timestamp cannot be read is not revoked and fails.
+      - Reading needs the application permission C(User.Read.All).
+    type: str
+  report_path:
+    description:
+      - "Write every user's result to this file on the host that runs the module (normally the controller), for an
+        audit trail or an incident record. Per user: the user as given, object ID and UPN when known, source group, outcome
+        (revoked, skipped, failed, would_revoke), HTTP status, Graph's error code and message, request-id,
+        C(signInSessionsValidFromDateTime) before and after, and the time."
+      - Written atomically (a temporary file renamed into place) with mode 0600, also when the task fails, so a
+        partial run leaves its record. The directory must exist. An existing file is replaced.
+      - The JSON report holds RV(results) exactly, with the summary and the failure message; the CSV report has one
+        row per entry of RV(results).
+    type: path
+  report_format:
+    description:
+      - The format of O(report_path). Defaults to V(csv) when the file name ends in C(.csv), else V(json).
+    type: str
+    choices: [json, csv]
 extends_documentation_fragment:
+  - o365.admin.targets
   - o365.admin.graph
   - o365.admin.graph.action_group
 attributes:
   check_mode:
     support: full
     description:
-      - No revoke is sent. The user is read (with O(users), every user, batched the same way) so that a wrong ID or
-        UPN fails the dry run too; if the app may not read users, a warning says the user could not be confirmed.
+      - No revoke is sent. The user is read (with O(users) or O(groups), every user, batched the same way) so that
+        a wrong ID or UPN fails the dry run too; if the app may not read users, a warning says the user could not
+        be confirmed. Groups are resolved and expanded, and O(max_users) applies, as in a real run.
+      - With O(revoked_since), each user is reported as V(would_revoke) or V(skipped), as the real run would.
   diff_mode:
     support: none
     description: There is nothing to compare; a revoke has no before and after that Graph shows.
@@ -97,6 +122,26 @@ EXAMPLES = r"""
   o365.admin.o365_revoke_sessions:
     users: "{{ departing_users }}"
   register: offboarding
+
+- name: Incident - sign out everyone in Finance (nested groups too) but the break-glass accounts, re-runnable
+  o365.admin.o365_revoke_sessions:
+    groups:
+      - Finance
+      - 02bd9fd6-8f93-4758-87c3-1fb73740a315
+    exclude:
+      - breakglass1@contoso.com
+      - breakglass2@contoso.com
+    max_users: 3000
+    revoked_since: "{{ incident_started_at }}"  # users revoked since then are skipped on a re-run
+    verify: true
+    report_path: "{{ playbook_dir }}/INC-4711-revocations.csv"
+  register: containment
+
+- name: Dry run of the same, listing who would be revoked and who skipped
+  o365.admin.o365_revoke_sessions:
+    groups: [Finance]
+    revoked_since: "-2h"
+  check_mode: true
 
 - name: Show who could not be revoked
   ansible.builtin.debug:
@@ -151,6 +196,33 @@ user_id:
   returned: when known
   type: str
   sample: 6e7b768e-07e2-4810-8459-485f84f8f204
+outcome:
+  description: With O(user), V(revoked), V(skipped) or V(would_revoke) (check mode).
+  returned: with O(user), on success
+  type: str
+  sample: revoked
+msg:
+  description:
+    - With O(user), when it was skipped, why (already revoked at a time after O(revoked_since), or excluded).
+    - On failure, what went wrong and what to do.
+  returned: on failure, or with O(user) when skipped
+  type: str
+  sample: "adele@contoso.com was not revoked: already revoked at 2026-11-24T09:41:07Z."
+sessions_valid_from_before:
+  description: With O(user) and O(revoked_since), the user's C(signInSessionsValidFromDateTime) read first.
+  returned: with O(user) and O(revoked_since)
+  type: str
+  sample: "2026-11-02T08:00:00Z"
+sessions_valid_from:
+  description: With O(user) and O(verify), the user's C(signInSessionsValidFromDateTime) read after the revoke.
+  returned: with O(user) and O(verify)
+  type: str
+  sample: "2026-11-24T09:41:07Z"
+verified:
+  description: With O(user) and O(verify), whether the timestamp shows the revoke took effect.
+  returned: with O(user) and O(verify)
+  type: bool
+  sample: true
 user_confirmed:
   description: In check mode, whether the user could be read (V(false) when the app lacks C(User.Read.All)).
   returned: in check mode
@@ -162,8 +234,10 @@ request_id:
   type: str
   sample: 0f8e3a24-95a8-4a6e-bb6a-1d0f7a0f5f9e
 results:
-  description: With O(users), one entry per user given, in the order given (duplicates included).
-  returned: with O(users)
+  description:
+    - With O(users) or O(groups), one entry per user given, in the order given (duplicates included), then each
+      group member not already listed, in the order Graph lists them; excluded users are listed as skipped.
+  returned: with O(users) or O(groups)
   type: list
   elements: dict
   contains:
@@ -188,10 +262,71 @@ results:
     error:
       description: On failure, Graph's C(code) and C(message) for this user.
       type: dict
+    outcome:
+      description:
+        - What happened to this user. V(revoked); V(failed) (see RV(results[].error)); V(skipped) (see
+          RV(results[].skipped)); V(would_revoke) in check mode.
+      type: str
+      sample: revoked
+    skipped:
+      description:
+        - Why the user was not revoked, such as V(already revoked at 2026-11-24T09:41:07Z) or V(excluded).
+        - When every user is skipped, Ansible shows the task as skipped (nothing was sent); the registered result
+          still holds every entry.
+      type: str
+      returned: when skipped
+    user_id:
+      description: The user's object ID, when known (a group member, an ID given, or a read).
+      type: str
+      returned: when known
+    user_principal_name:
+      description: The user's UPN, when known.
+      type: str
+      returned: when known
+    group:
+      description: The group (as given in O(groups)) that brought this user.
+      type: str
+      returned: for users that came from O(groups)
+    sessions_valid_from_before:
+      description: With O(revoked_since), the user's C(signInSessionsValidFromDateTime) read before revoking.
+      type: str
+      returned: with O(revoked_since)
+    sessions_valid_from:
+      description: With O(verify), the user's C(signInSessionsValidFromDateTime) read after the revoke.
+      type: str
+      returned: with O(verify), for users revoked
+    verified:
+      description: With O(verify), whether the timestamp shows the revoke took effect.
+      type: bool
+      returned: with O(verify), for users revoked
+    time:
+      description: When the module recorded this user's outcome (UTC).
+      type: str
   sample:
     - {user: adele@contoso.com, changed: true, all_sessions_revoked: true, status_code: 200, request_id: 1b2c-...}
     - {user: ghost@contoso.com, changed: false, all_sessions_revoked: false, status_code: 404, request_id: 9d8e-...,
        error: {code: Request_ResourceNotFound, message: "Resource 'ghost@contoso.com' does not exist ..."}}
+resolved_groups:
+  description: With O(groups), each group as given, its object ID, display name and how many user members it has.
+  returned: with O(groups)
+  type: list
+  elements: dict
+  sample: [{group: Finance, id: 02bd9fd6-8f93-4758-87c3-1fb73740a315, display_name: Finance, user_count: 2500}]
+skipped_count:
+  description: With O(users) or O(groups), how many distinct users were skipped (already revoked, or excluded).
+  returned: with O(users) or O(groups)
+  type: int
+  sample: 3
+verified_count:
+  description: With O(users) or O(groups), how many distinct users passed O(verify).
+  returned: with O(users) or O(groups)
+  type: int
+  sample: 2497
+report_path:
+  description: The report file written, when O(report_path) is set.
+  returned: with O(report_path)
+  type: str
+  sample: /var/lib/awx/incidents/INC-4711-revocations.json
 revoked_count:
   description: With O(users), how many distinct users were revoked.
   returned: with O(users)
@@ -228,11 +363,16 @@ error:
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, InvalidUserReference, TaskFailed)
+    ConfigurationError, GraphApiError, O365AdminError, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
-from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
+from ansible_collections.o365.admin.plugins.module_utils._report import Report
+from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
+    describe_read_failure, format_time, parse_since, read_many, read_one, utc_now)
+from ansible_collections.o365.admin.plugins.module_utils._targets import (
+    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF, resolve_targets)
 
+MODULE_NAME = "o365.admin.o365_revoke_sessions"
 REVOKE_PERMISSION = "User.RevokeSessions.All"
 READ_PERMISSION = "User.Read.All"
 SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
@@ -284,29 +424,12 @@ def revoke(client, reference, result):
                          % (reference.value, result.get("request_id")), result)
 
 
-def warn_about_guests(module, references):
-    guests = [reference.value for reference in references if reference.is_external_guest]
+def warn_about_guests(module, targets):
+    guests = [target.user for target in targets if target.is_guest]
     if guests:
-        module.warn("%s %s B2B guest%s: Graph revokes the sessions issued by this tenant only, not those at the "
-                    "guest's home tenant." % (", ".join(guests), "is a" if len(guests) == 1 else "are",
-                                              "" if len(guests) == 1 else "s"))
-
-
-def parse_all(users):
-    """Every reference validated before any network call; all invalid ones named at once."""
-    references, invalid = [], []
-    for user in users:
-        try:
-            references.append(UserReference.parse(user))
-        except InvalidUserReference as error:
-            invalid.append(error)
-    if len(invalid) == 1:
-        raise invalid[0]
-    if invalid:
-        raise InvalidUserReference("%d invalid user references, nothing was sent: %s"
-                                   % (len(invalid), " ".join(error.message for error in invalid)),
-                                   [error.user for error in invalid])
-    return references
+        listed = ", ".join(guests[:10]) + (" and %d more" % (len(guests) - 10) if len(guests) > 10 else "")
+        module.warn("%d B2B guest%s (%s): Graph revokes the sessions issued by this tenant only, not those at the "
+                    "guest's home tenant." % (len(guests), "" if len(guests) == 1 else "s", listed))
 
 
 def user_result(user, outcome, check_mode):
@@ -344,61 +467,292 @@ def summarise_failures(results, check_mode):
     return message
 
 
-def run_many(module, client):
+def outcome_of(entry, check_mode):
+    """The entry's outcome: revoked | failed | would_revoke | skipped (kept if already set)."""
+    if "error" in entry:
+        return "failed"
+    if check_mode:
+        return "would_revoke" if entry["changed"] else "skipped"
+    return "revoked" if entry["changed"] and entry["all_sessions_revoked"] else "failed"
+
+
+def skipped_entry(user, reason):
+    return dict(user=user, changed=False, all_sessions_revoked=None, status_code=None, request_id=None,
+                outcome="skipped", skipped=reason)
+
+
+def read_failure_entry(user, reading, check_mode):
+    """revoked_since could not be read: nothing is sent for this user."""
+    entry = dict(user=user, changed=False, all_sessions_revoked=None if check_mode else False,
+                 status_code=reading.status_code, request_id=reading.request_id, outcome="failed",
+                 error=dict(reading.error or {}))
+    entry["error"]["message"] = "Not revoked: %s. %s" % (describe_read_failure(reading, "revoked_since"),
+                                                         entry["error"].get("message") or "")
+    return entry
+
+
+def record_reading(entry, reading, key):
+    """The timestamp read, and the user's ID and UPN when the read told them."""
+    entry[key] = reading.text
+    if reading.user_id:
+        entry.setdefault("user_id", reading.user_id)
+    if reading.user_principal_name:
+        entry.setdefault("user_principal_name", reading.user_principal_name)
+
+
+def apply_verification(entry, reading, sent_at):
+    """verify: the timestamp must have moved to the revoke (within the skew); otherwise the user failed."""
+    if not reading.ok:
+        entry.update(verified=False, error=dict(reading.error or {}))
+        entry["error"]["message"] = "Revoke sent but not verified: %s. %s" % (
+            describe_read_failure(reading, "verify"), entry["error"].get("message") or "")
+        entry["outcome"] = "failed"
+        return False
+    record_reading(entry, reading, "sessions_valid_from")
+    if reading.confirms_revoke_sent_at(sent_at):
+        entry["verified"] = True
+        return True
+    entry.update(verified=False, all_sessions_revoked=False, outcome="failed", error={
+        "code": None, "message": "Graph accepted the revoke, but signInSessionsValidFromDateTime read back is %s, "
+                                 "before the revoke was sent at %s (allowing 60 s of clock skew): the sessions are "
+                                 "not shown revoked." % (reading.text, format_time(sent_at))})
+    return False
+
+
+def verification_message(failed):
+    listed = "; ".join("%s: %s" % (e["user"], e["error"]["message"]) for e in failed[:10])
+    more = " and %d more" % (len(failed) - 10) if len(failed) > 10 else ""
+    return "%d user(s) failed verification: %s%s." % (len(failed), listed, more)
+
+
+def retries_of(runs, client):
+    """Item retries of every batch run, plus the transport's own retries (which each run's stats include)."""
+    transport_retries = client.transport.stats.retries
+    return transport_retries + sum(run.stats()["retries"] - transport_retries for run in runs)
+
+
+def run_many(module, client, since):
     started = time.monotonic()
+    check_mode = module.check_mode
     if module.params["batch_concurrency"] < 1:
         raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % module.params["batch_concurrency"])
-    users = module.params["users"]
-    references = parse_all(users)
-    warn_about_guests(module, references)
-    distinct = list(dict.fromkeys(references))  # duplicates are revoked once, in first-seen order
-    if module.check_mode:
-        requests = [("GET", "%s?$select=%s" % (r.path(), SELECT_FOR_CHECK["$select"])) for r in distinct]
+    target_set = resolve_targets(client, module.params)
+    distinct = target_set.distinct()
+    warn_about_guests(module, distinct)
+    runs = []
+
+    def batch():
+        runs.append(BatchRun(client, module.params["batch_concurrency"], module.params["max_retries"]))
+        return runs[-1]
+
+    entries, to_send, phase_failed = {}, [], {"read": [], "verify": []}
+    readings = read_many(batch(), [t.reference for t in distinct]) if since is not None else {}
+    for target in distinct:
+        reading = readings.get(target.reference)
+        if reading is None:
+            to_send.append(target)
+        elif not reading.ok:
+            entries[target.key] = read_failure_entry(target.user, reading, check_mode)
+            phase_failed["read"].append(target.key)
+        elif reading.revoked_since(since):
+            entries[target.key] = skipped_entry(target.user, "already revoked at %s" % reading.text)
+            record_reading(entries[target.key], reading, "sessions_valid_from_before")
+        else:
+            to_send.append(target)
+
+    if check_mode and since is None:
+        requests = [("GET", "%s?$select=%s" % (t.reference.path(), SELECT_FOR_CHECK["$select"])) for t in to_send]
+    elif check_mode:
+        requests = []  # the read above confirmed each user
     else:
-        requests = [("POST", r.path("/revokeSignInSessions")) for r in distinct]
-    batch = BatchRun(client, module.params["batch_concurrency"], module.params["max_retries"])
-    outcomes = dict(zip(distinct, batch.run(requests)))
-    results = [user_result(user, outcomes[reference], module.check_mode) for user, reference in zip(users, references)]
-    if module.check_mode and any(entry.get("user_confirmed") is False for entry in results):
+        requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
+    sent_at = utc_now()
+    outcomes = batch().run(requests) if requests else []
+    for target, outcome in zip(to_send, outcomes):
+        entries[target.key] = user_result(target.user, outcome, check_mode)
+    for target in to_send[len(outcomes):]:  # check mode with revoked_since: read, not revoked since
+        entries[target.key] = dict(user=target.user, changed=True, all_sessions_revoked=None, status_code=None,
+                                   request_id=readings[target.reference].request_id, user_confirmed=True)
+    for target in to_send:
+        if target.reference in readings:
+            record_reading(entries[target.key], readings[target.reference], "sessions_valid_from_before")
+
+    if module.params["verify"] and not check_mode:
+        revoked = [t for t in to_send if entries[t.key].get("all_sessions_revoked") and "error" not in entries[t.key]]
+        after = read_many(batch(), [t.reference for t in revoked]) if revoked else {}
+        for target in revoked:
+            if not apply_verification(entries[target.key], after[target.reference], sent_at):
+                phase_failed["verify"].append(target.key)
+
+    recorded_at = format_time(utc_now())
+    results = []
+    for target in target_set.targets:
+        if target.excluded:
+            entry = skipped_entry(target.user, "excluded")
+        else:
+            entry = dict(entries[target.key], user=target.user)
+        for name, value in target.describe().items():
+            entry.setdefault(name, value)
+        entry.setdefault("outcome", outcome_of(entry, check_mode))
+        entry["time"] = recorded_at
+        results.append(entry)
+
+    if check_mode and any(entry.get("user_confirmed") is False for entry in results):
         module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes would "
                     "still be sent." % READ_PERMISSION)
     failed_users = list(dict.fromkeys(entry["user"] for entry in results if "error" in entry))
-    stats = batch.stats()
+
+    def distinct_count(predicate):
+        return len(set(t.key for t, entry in zip(target_set.targets, results) if predicate(entry)))
+
+    acted = [entry for entry in results if entry["outcome"] != "skipped"]
     result = dict(
         changed=any(entry["changed"] for entry in results),
-        all_sessions_revoked=None if module.check_mode else all(entry["all_sessions_revoked"] for entry in results),
-        revoked_count=len(set(r for r, entry in zip(references, results) if entry["all_sessions_revoked"])),
-        failed_users=failed_users, results=results, batches=stats["batches"], retries=stats["retries"],
+        all_sessions_revoked=None if check_mode else all(entry["all_sessions_revoked"] for entry in acted),
+        revoked_count=distinct_count(lambda e: e["outcome"] == "revoked"),
+        skipped_count=distinct_count(lambda e: e["outcome"] == "skipped"),
+        verified_count=distinct_count(lambda e: e.get("verified") is True),
+        failed_users=failed_users, results=results,
+        batches=sum(run.stats()["batches"] for run in runs),
+        retries=retries_of(runs, client),
         elapsed_s=round(time.monotonic() - started, 3))
+    if target_set.groups:
+        result["resolved_groups"] = target_set.groups
     if failed_users:
-        raise TaskFailed(summarise_failures(results, module.check_mode), result)
+        failed_keys = set(phase_failed["read"]) | set(phase_failed["verify"])
+        others = [e for t, e in zip(target_set.targets, results) if t.key not in failed_keys]
+        messages = []
+        if any("error" in e for e in others):
+            messages.append(summarise_failures(others, check_mode))
+        reads = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["read"]]
+        if reads:
+            messages.append("%d user(s) were not %s because revoked_since could not be checked: %s." % (
+                len(reads), "confirmed" if check_mode else "revoked",
+                "; ".join("%s (%s)" % (e["user"], e["error"]["message"]) for e in reads[:10])))
+        verifies = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["verify"]]
+        if verifies:
+            messages.append(verification_message(verifies))
+        raise TaskFailed(" ".join(messages), result)
     return result
 
 
-def run(module, client):
-    if module.params["users"] is not None:
-        return run_many(module, client)
-    reference = UserReference.parse(module.params["user"])
+def run_one(module, client, since):
+    """One ``user``: the result's keys describe that user (no results list)."""
+    target = resolve_targets(client, module.params).targets[0]
     result = dict(changed=False, user=module.params["user"], all_sessions_revoked=None, status_code=None,
                   request_id=None)
-    warn_about_guests(module, [reference])
-    if module.check_mode:
-        confirm_user(module, client, reference, result)
-        result["changed"] = True
+    if target.excluded:
+        result.update(outcome="skipped", skipped="excluded")
         return result
+    reference = target.reference
+    warn_about_guests(module, [target])
+    if since is not None:
+        reading = read_one(client, reference)
+        if not reading.ok:
+            raise TaskFailed("%s was not %s: %s. %s" % (
+                reference.value, "confirmed" if module.check_mode else "revoked",
+                describe_read_failure(reading, "revoked_since"), (reading.error or {}).get("message") or ""),
+                dict(result, status_code=reading.status_code, request_id=reading.request_id,
+                     error=reading.error, outcome="failed"))
+        record_reading(result, reading, "sessions_valid_from_before")
+        result["request_id"] = reading.request_id
+        if reading.revoked_since(since):
+            result.update(outcome="skipped", skipped="already revoked at %s" % reading.text)
+            return result
+        if module.check_mode:
+            result.update(changed=True, user_confirmed=True, outcome="would_revoke")
+            return result
+    elif module.check_mode:
+        confirm_user(module, client, reference, result)
+        result.update(changed=True, outcome="would_revoke")
+        return result
+    sent_at = utc_now()
     revoke(client, reference, result)
+    result["outcome"] = "revoked"
+    if module.params["verify"]:
+        if not apply_verification(result, read_one(client, reference), sent_at):
+            raise TaskFailed("%s failed verification: %s" % (reference.value, result["error"]["message"]), result)
+    return result
+
+
+def single_entry(result):
+    """The report row of a one-user run."""
+    names = ("user", "user_id", "user_principal_name", "outcome", "changed", "all_sessions_revoked", "status_code",
+             "request_id", "error", "skipped", "sessions_valid_from_before", "sessions_valid_from", "verified",
+             "user_confirmed")
+    entry = dict((name, result[name]) for name in names if name in result)
+    entry.setdefault("outcome", "failed" if "error" in result else "revoked")
+    entry["time"] = format_time(utc_now())
+    return entry
+
+
+def summary_of(result):
+    return dict((name, result[name]) for name in (
+        "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_users",
+        "resolved_groups", "batches", "retries", "elapsed_s") if name in result)
+
+
+def write_report(report, result=None, failure=None):
+    """The report for the outcome so far; a one-user run's result becomes its single row."""
+    result = result or {}
+    if "results" in result:
+        results = result["results"]
+    elif result.get("user") is not None:
+        results = [single_entry(result)]
+    else:
+        results = []
+    report.write(MODULE_NAME, format_time(utc_now()), results, summary_of(result), failure)
+
+
+def run(module, client):
+    # Everything the user typed is checked before any network call.
+    report = Report.from_params(module.params)
+    since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
+    try:
+        if module.params["user"] is not None:
+            result = run_one(module, client, since)
+        else:
+            result = run_many(module, client, since)
+    except TaskFailed as failure:
+        if report:
+            write_report(report, failure.result, failure.message)
+            failure.result["report_path"] = report.path
+        raise
+    except GraphApiError as error:
+        if report and module.params["user"] is not None:
+            row = dict(changed=False, user=module.params["user"], all_sessions_revoked=False,
+                       status_code=error.status_code, request_id=error.request_id,
+                       error={"code": error.code, "message": error.graph_message or error.message})
+            write_report(report, row, error.message)
+        elif report:
+            write_report(report, None, error.message)
+        raise
+    except O365AdminError as error:
+        if report:
+            write_report(report, None, error.message)
+        raise
+    if report:
+        write_report(report, result)
+        result["report_path"] = report.path
+    if module.params["user"] is not None and "skipped" in result:
+        # A top-level "skipped" is Ansible's own: it would mark the task skipped and callbacks would drop the reason.
+        result["msg"] = "%s was not revoked: %s." % (result["user"], result.pop("skipped"))
     return result
 
 
 def main():
+    argument_spec = dict(TARGETS_ARGUMENT_SPEC)
+    argument_spec.update(
+        batch_concurrency=dict(type="int", default=4),
+        verify=dict(type="bool", default=False),
+        revoked_since=dict(type="str"),
+        report_path=dict(type="path"),
+        report_format=dict(type="str", choices=["json", "csv"]),
+    )
     module = GraphModule(
-        argument_spec=dict(
-            user=dict(type="str", aliases=["user_id", "user_principal_name", "upn"]),
-            users=dict(type="list", elements="str"),
-            batch_concurrency=dict(type="int", default=4),
-        ),
-        mutually_exclusive=[("user", "users")],
-        required_one_of=[("user", "users")],
+        argument_spec=argument_spec,
+        mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE,
+        required_one_of=TARGETS_REQUIRED_ONE_OF,
         supports_check_mode=True,
     )
     module.run_and_exit(run)

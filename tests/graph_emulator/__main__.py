@@ -38,6 +38,8 @@ def parse_args(argv):
     parser.add_argument("--throttle", metavar="WRITES/SECONDS",
                         help="write quota per app, e.g. 3000/150 (Graph's identity write limit)")
     parser.add_argument("--token-lifetime", type=int, default=3599, help="seconds")
+    parser.add_argument("--big-group", metavar="NAME:USERS", action="append", default=[],
+                        help="add a nested group of that many new users, e.g. 'All staff:2500' (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -52,6 +54,10 @@ def main(argv=None):
     ca.issue_cert("127.0.0.1", "localhost", "::1").configure_cert(context)
 
     tenant = Tenant.load(args.tenant) if args.tenant else demo_tenant(state_dir, args.extra_users)
+    big_groups = {}
+    for spec in args.big_group:
+        name, dummy, count = spec.rpartition(":")
+        big_groups[name] = tenant.make_nested_group(name, int(count))[0].id
     tokens = TokenService(tenant, args.token_lifetime)
     faults = Faults()
     settings = {"latency_ms": args.latency_ms}
@@ -86,6 +92,7 @@ def main(argv=None):
         "apps": {app.name: {"client_id": app.client_id, "client_secret": app.client_secret, "roles": app.roles}
                  for app in tenant.apps.values()},
         "users": [user.user_principal_name for user in tenant.users[:10]],
+        "groups": big_groups,
     }), flush=True)
 
     stop = threading.Event()

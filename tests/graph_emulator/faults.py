@@ -46,6 +46,10 @@ class Faults:
             self.token_failures = collections.deque()   # statuses for the next token requests
             self.connection_resets = 0                  # next HTTP requests answered with a TCP reset
             self.quota = None
+            self.public_origin = None                   # where clients reach Graph when a proxy (Prism) sits in
+            #                                             front: the origin of @odata.nextLink (else the Host)
+            self.frozen_timestamps = set()              # users (ID or UPN, lower case; "*" all) whose revoke is
+            #                                             answered but leaves signInSessionsValidFromDateTime as it was
 
     def configure(self, settings):
         with self._lock:
@@ -57,6 +61,10 @@ class Faults:
                 self.graph_failures.append((int(failure["status"]), failure.get("retry_after")))
             self.token_failures.extend(int(status) for status in settings.get("token_fail_next", []))
             self.connection_resets += int(settings.get("reset_next", 0))
+            if "public_origin" in settings:
+                self.public_origin = settings["public_origin"]
+            if "keep_sessions_valid_from" in settings:
+                self.frozen_timestamps = set(key.lower() for key in settings["keep_sessions_valid_from"] or [])
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
@@ -79,3 +87,7 @@ class Faults:
     def charge_write(self, app_id):
         with self._lock:
             return self.quota.charge(app_id) if self.quota else None
+
+    def keeps_timestamp(self, user):
+        with self._lock:
+            return bool({"*", user.id.lower(), user.user_principal_name.lower()} & self.frozen_timestamps)

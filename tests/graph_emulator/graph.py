@@ -8,13 +8,15 @@ Follows tests/contract/graph-v1.0-subset.yaml, tests/contract/FACTS.md and Micro
 user: revokeSignInSessions, JSON batching, throttling and errors.
 """
 
+import base64
 import json
 import random
 import re
 import uuid
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from .tenant import (ENABLE_DISABLE_PERMISSIONS, READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
+from .tenant import (ENABLE_DISABLE_PERMISSIONS, GROUP_READ_PERMISSIONS, HIDDEN_MEMBERS_PERMISSION,
+                     READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
                      graph_time)
 from .tokens import InvalidToken
 
@@ -29,6 +31,11 @@ SEGMENT_FORM = re.compile(r"^/users/(?P<key>[^/()]+)(?P<rest>/.*)?$")
 REVOKE_SEGMENTS = ("/revokeSignInSessions", "/microsoft.graph.revokeSignInSessions")
 # What PATCH /users/{id} may change here; Graph allows more, the emulator only what the modules write.
 WRITABLE_USER_PROPERTIES = {"accountEnabled": bool}
+GROUP_FORM = re.compile(r"^/groups/(?P<id>[^/()]+)(?P<rest>/.*)?$")
+TRANSITIVE_USERS_SEGMENTS = ("/transitiveMembers/microsoft.graph.user", "/transitiveMembers/graph.user")
+DISPLAY_NAME_FILTER = re.compile(r"^\s*displayName\s+eq\s+'(?P<name>(?:[^']|'')*)'\s*$")
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 999
 FAILURE_CODES = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout", 500: "generalException"}
 
 
@@ -49,8 +56,9 @@ def error_reply(status, code, message, request_id, client_request_id=None, heade
 class Operation:
     """One Graph request, on its own or as a $batch item."""
 
-    def __init__(self, method, target, headers, body, claims, request_id, client_request_id):
+    def __init__(self, method, target, headers, body, claims, request_id, client_request_id, origin=None):
         parts = urlsplit(target)
+        self.origin = origin  # scheme://host the client called, for @odata.nextLink (None inside $batch)
         self.method = method.upper()
         self.path = parts.path if parts.path.startswith("/") else "/" + parts.path
         self.query = parse_qs(parts.query, keep_blank_values=True)
@@ -82,9 +90,9 @@ class GraphService:
         except InvalidToken as exc:
             return None, error_reply(401, "InvalidAuthenticationToken", str(exc), request_id, client_request_id)
 
-    def handle(self, method, target, headers, body, claims, request_id, client_request_id):
+    def handle(self, method, target, headers, body, claims, request_id, client_request_id, origin=None):
         """A Reply for one authenticated request (never $batch itself)."""
-        operation = Operation(method, target, headers, body, claims, request_id, client_request_id)
+        operation = Operation(method, target, headers, body, claims, request_id, client_request_id, origin)
         failure = self.faults.take_graph_failure()
         if failure:
             status, retry_after = failure
@@ -95,6 +103,8 @@ class GraphService:
 
     def _route(self, operation):
         path = operation.path
+        if path == "/groups" or path.startswith("/groups/"):
+            return self._route_groups(operation)
         for form in (ALTERNATE_KEY_FORM, KEY_FORM, SEGMENT_FORM):
             match = form.match(path)
             if match:
@@ -151,6 +161,117 @@ class GraphService:
         body.update((name, properties[name]) for name in names)
         return Reply(200, body)
 
+    # --- groups (group-get, group-list, group-list-transitivemembers) -------------------------------
+    def _route_groups(self, operation):
+        if operation.method != "GET":
+            return operation.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
+                                                              "request target.")
+        if not self._allowed(operation, GROUP_READ_PERMISSIONS):
+            return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                                                       "operation.")
+        if operation.path == "/groups":
+            return self._list_groups(operation)
+        match = GROUP_FORM.match(operation.path)
+        if not match:
+            return operation.error(400, "BadRequest", "Resource not found for the segment 'groups'.")
+        group = self.tenant.find_group(unquote(match.group("id")))
+        if group is None:
+            return self._not_found(operation, unquote(match.group("id")))
+        rest = match.group("rest")
+        if rest is None:
+            return self._selected(operation, group.properties(), "groups", ("id", "displayName"), "group")
+        if rest in TRANSITIVE_USERS_SEGMENTS:
+            return self._transitive_users(operation, group)
+        return operation.error(400, "BadRequest", "Resource not found for the segment '%s'." % rest.strip("/"))
+
+    def _select(self, operation):
+        return [name.strip() for value in operation.query.get("$select", []) for name in value.split(",")
+                if name.strip()]
+
+    def _selected(self, operation, properties, entity_set, defaults, type_name):
+        select = self._select(operation)
+        unknown = [name for name in select if name not in properties]
+        if unknown:
+            return operation.error(400, "Request_BadRequest", "Could not find a property named '%s' on type "
+                                                              "'microsoft.graph.%s'." % (unknown[0], type_name))
+        context = "%s#%s(%s)/$entity" % (CONTEXT, entity_set, ",".join(select)) if select else \
+            "%s#%s/$entity" % (CONTEXT, entity_set)
+        body = {"@odata.context": context}
+        body.update((name, properties[name]) for name in (select or defaults))
+        return Reply(200, body)
+
+    def _page_size(self, operation):
+        """$top as Graph takes it for directory collections: 1 to 999; default 100."""
+        values = operation.query.get("$top")
+        if not values:
+            return DEFAULT_PAGE_SIZE, None
+        if not values[0].isdigit() or not 1 <= int(values[0]) <= MAX_PAGE_SIZE:
+            return None, operation.error(400, "Request_BadRequest", "Invalid page size specified: '%s'. Must be "
+                                                                    "between 1 and %d inclusive." % (values[0],
+                                                                                                     MAX_PAGE_SIZE))
+        return int(values[0]), None
+
+    def _list_groups(self, operation):
+        filters = operation.query.get("$filter")
+        if not filters:
+            groups = self.tenant.groups
+        else:
+            match = DISPLAY_NAME_FILTER.match(filters[0])
+            if not match:
+                return operation.error(400, "Request_UnsupportedQuery", "Unsupported query: only displayName eq "
+                                                                        "'...' is emulated.")
+            groups = self.tenant.groups_named(match.group("name").replace("''", "'"))
+        size, refusal = self._page_size(operation)
+        if refusal:
+            return refusal
+        select = self._select(operation)
+        items = []
+        for group in groups[:size]:
+            properties = group.properties()
+            items.append(dict((name, properties.get(name)) for name in (select or ("id", "displayName"))))
+        return Reply(200, {"@odata.context": "%s#groups" % CONTEXT, "value": items})
+
+    def _transitive_users(self, operation, group):
+        # The OData cast is an advanced query: Graph refuses it without $count=true and ConsistencyLevel: eventual.
+        consistency = {k.lower(): v for k, v in operation.headers.items()}.get("consistencylevel", "")
+        if consistency.lower() != "eventual" or operation.query.get("$count") != ["true"]:
+            return operation.error(400, "Request_UnsupportedQuery", "The requested query is an advanced query: "
+                                                                    "send $count=true and the header "
+                                                                    "ConsistencyLevel: eventual.")
+        if group.hidden_membership and HIDDEN_MEMBERS_PERMISSION not in operation.claims.get("roles", []):
+            return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                                                       "operation.")
+        size, refusal = self._page_size(operation)
+        if refusal:
+            return refusal
+        select = self._select(operation) or list(DEFAULT_USER_PROPERTIES)
+        users = group.transitive_users()
+        token = (operation.query.get("$skiptoken") or [""])[0]
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
+        except ValueError:
+            return operation.error(400, "Request_BadRequest", "Invalid $skiptoken.")
+        page = users[start:start + size]
+        values = []
+        for user in page:
+            properties = user.properties()
+            unknown = [name for name in select if name not in properties]
+            if unknown:
+                return operation.error(400, "Request_BadRequest", "Could not find a property named '%s' on type "
+                                                                  "'microsoft.graph.user'." % unknown[0])
+            values.append(dict((name, properties[name]) for name in select))
+        body = {"@odata.context": "%s#users(%s)" % (CONTEXT, ",".join(select)), "@odata.count": len(users),
+                "value": values}
+        if start + size < len(users):
+            query = {"$top": str(size), "$count": "true",
+                     "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")}
+            if operation.query.get("$select"):
+                query["$select"] = operation.query["$select"][0]
+            origin = self.faults.public_origin or operation.origin or "https://graph.microsoft.com"
+            body["@odata.nextLink"] = "%s/v1.0%s?%s" % (origin,
+                                                        operation.path, urlencode(query, safe="$,"))
+        return Reply(200, body)
+
     def _revoke(self, operation, key):
         payload = operation.body
         if payload not in (None, b"", {}) and payload != b"{}":
@@ -171,7 +292,7 @@ class GraphService:
         user = self.tenant.find_user(key)
         if user is None:
             return self._not_found(operation, key)
-        self.tenant.revoke_sessions(user)
+        self.tenant.revoke_sessions(user, keep_timestamp=self.faults.keeps_timestamp(user))
         return Reply(200, {"@odata.context": CONTEXT + "#Edm.Boolean", "value": True})
 
     def _update_user(self, operation, key):

@@ -271,7 +271,7 @@ class Handler(BaseHTTPRequestHandler):
                                            path=url, status=status)
         else:
             reply = emulator.graph.handle(self.command, relative, dict(self.headers.items()), body or None, claims,
-                                          request_id, client_request_id)
+                                          request_id, client_request_id, origin=self._origin())
         headers = {"request-id": request_id, "client-request-id": client_request_id or request_id}
         headers.update(reply.headers)
         self._send(reply.status, reply.body, headers)
@@ -303,6 +303,14 @@ class Handler(BaseHTTPRequestHandler):
                     user.account_enabled = bool(state["accountEnabled"])
             self._send(204, None)
             return 204, None
+        if action == "/groups" and self.command == "POST":
+            # A new nested group of new users: {"display_name", "users": N, "nested": levels, "prefix"?}.
+            request = json.loads(body or b"{}")
+            group, users = emulator.tenant.make_nested_group(request["display_name"], int(request["users"]),
+                                                             int(request.get("nested", 3)), request.get("prefix"))
+            self._send(200, {"id": group.id, "display_name": group.display_name,
+                             "users": [{"id": u.id, "userPrincipalName": u.user_principal_name} for u in users]})
+            return 200, None
         if action == "/apps" and self.command == "POST":
             # Change an app's granted permissions (or Entra roles), as an admin in the portal would.
             request = json.loads(body or b"{}")

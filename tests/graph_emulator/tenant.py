@@ -26,10 +26,18 @@ ENABLE_DISABLE_PERMISSIONS = ("User.EnableDisableAccount.All", "User.ReadWrite.A
 # "Who can perform sensitive actions" (learn.microsoft.com/graph/api/resources/users): changing accountEnabled of
 # a user who holds a privileged admin role needs, in app-only calls, an Entra role assigned to the app itself.
 ROLES_FOR_PRIVILEGED_TARGETS = ("Privileged Authentication Administrator", "Global Administrator")
+# Reading groups and their members (group-get, group-list-transitivemembers); hidden membership needs one more.
+GROUP_READ_PERMISSIONS = ("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All",
+                          "Group.ReadWrite.All", "Directory.ReadWrite.All")
+HIDDEN_MEMBERS_PERMISSION = "Member.Read.Hidden"
 
 DEMO_TENANT_ID = "8b2f6a0e-3c1d-4e5f-9a7b-1c2d3e4f5a6b"
 DEMO_DOMAIN = "contoso.onmicrosoft.com"
 DEMO_PFX_PASSWORD = "demo-pfx-password"
+FINANCE_GROUP_ID = "02bd9fd6-8f93-4758-87c3-1fb73740a315"
+FINANCE_PAYABLES_GROUP_ID = "4c8a1e2f-6b3d-4a9e-9c7f-0d2e4b6a8c1f"
+CONTRACTORS_GROUP_IDS = ("7a1b2c3d-8e9f-4a0b-9c1d-2e3f4a5b6c7d", "8b2c3d4e-9f0a-4b1c-8d2e-3f4a5b6c7d8e")
+BOARD_GROUP_ID = "9c3d4e5f-0a1b-4c2d-9e3f-4a5b6c7d8e9f"
 
 
 def _b64url(data):
@@ -72,6 +80,43 @@ class User:
         }
 
 
+class Group:
+    """A security group; members are users and nested groups, in the order they were added."""
+
+    def __init__(self, display_name, object_id=None, members=(), hidden_membership=False):
+        self.id = object_id or str(uuid.uuid4())
+        self.display_name = display_name
+        self.members = list(members)
+        self.hidden_membership = hidden_membership
+
+    def properties(self):
+        return {
+            "id": self.id,
+            "displayName": self.display_name,
+            "securityEnabled": True,
+            "mailEnabled": False,
+            "groupTypes": [],
+            "visibility": "HiddenMembership" if self.hidden_membership else None,
+            "deletedDateTime": None,
+        }
+
+    def transitive_users(self):
+        """Every user in this group or a group nested in it, once each, depth first; nesting cycles are safe."""
+        users, seen_users, seen_groups = [], set(), set()
+
+        def walk(group):
+            seen_groups.add(group.id)
+            for member in group.members:
+                if isinstance(member, Group):
+                    if member.id not in seen_groups:
+                        walk(member)
+                elif member.id not in seen_users:
+                    seen_users.add(member.id)
+                    users.append(member)
+        walk(self)
+        return users
+
+
 class App:
     """An app registration with its credentials and the application permissions admin-consented to it."""
 
@@ -96,16 +141,53 @@ class App:
 
 
 class Tenant:
-    def __init__(self, tenant_id, domains, users, apps):
+    def __init__(self, tenant_id, domains, users, apps, groups=()):
         self.tenant_id = tenant_id
         self.domains = [d.lower() for d in domains]
         self.apps = {app.client_id: app for app in apps}
-        self._users = list(users)
+        self._users = []
         self._by_key = {}
-        for user in self._users:
-            self._by_key[user.id.lower()] = user
-            self._by_key[user.user_principal_name.lower()] = user
+        self._groups = []
         self.lock = threading.Lock()
+        self.add_users(users)
+        for group in groups:
+            self.add_group(group)
+
+    def add_users(self, users):
+        with self.lock:
+            for user in users:
+                self._users.append(user)
+                self._by_key[user.id.lower()] = user
+                self._by_key[user.user_principal_name.lower()] = user
+
+    def add_group(self, group):
+        with self.lock:
+            self._groups.append(group)
+
+    def find_group(self, object_id):
+        return next((group for group in self._groups if group.id.lower() == object_id.lower()), None)
+
+    def groups_named(self, display_name):
+        """Groups whose displayName equals ``display_name``; directory string comparisons ignore case."""
+        return [group for group in self._groups if group.display_name.lower() == display_name.lower()]
+
+    def make_nested_group(self, display_name, user_count, nested=3, prefix=None):
+        """A new group of ``user_count`` new users spread over itself and a chain of ``nested`` groups inside it
+        (one user also sits in two of them, so the transitive listing must list it once)."""
+        prefix = prefix or "".join(ch for ch in display_name.lower() if ch.isalnum())[:16] or "member"
+        users = [User("%s%05d@%s" % (prefix, n, self.domains[0]), None, "%s %d" % (display_name, n))
+                 for n in range(1, user_count + 1)]
+        self.add_users(users)
+        levels = [Group(display_name)] + [Group("%s - nested %d" % (display_name, n)) for n in range(1, nested + 1)]
+        for parent, child in zip(levels, levels[1:]):
+            parent.members.append(child)
+        for n, user in enumerate(users):
+            levels[n % len(levels)].members.append(user)
+        if len(levels) > 1 and users:
+            levels[-1].members.append(users[0])
+        for group in levels:
+            self.add_group(group)
+        return levels[0], users
 
     def knows_tenant(self, name):
         return name.lower() == self.tenant_id or name.lower() in self.domains
@@ -114,9 +196,11 @@ class Tenant:
         """By object ID or UPN, case-insensitively, as Graph resolves {id | userPrincipalName}."""
         return self._by_key.get(key.lower())
 
-    def revoke_sessions(self, user):
+    def revoke_sessions(self, user, keep_timestamp=False):
+        """Graph's revoke: the timestamp becomes now (unless a fault keeps it, to show verify catching that)."""
         with self.lock:
-            user.sign_in_sessions_valid_from = graph_time()
+            if not keep_timestamp:
+                user.sign_in_sessions_valid_from = graph_time()
             user.revocations += 1
 
     def set_account_enabled(self, user, enabled):
@@ -127,6 +211,10 @@ class Tenant:
     @property
     def users(self):
         return list(self._users)
+
+    @property
+    def groups(self):
+        return list(self._groups)
 
     @classmethod
     def load(cls, path):
@@ -191,22 +279,39 @@ def demo_tenant(state_dir, extra_users=0):
     ]
     users += [User("user%04d@%s" % (n, DEMO_DOMAIN), str(uuid.UUID(int=n + 1)), "Load user %d" % n)
               for n in range(1, extra_users + 1)]
+    by_upn = {user.user_principal_name.split("@")[0]: user for user in users}
+    payables = Group("Finance - Payables", FINANCE_PAYABLES_GROUP_ID,
+                     [by_upn["alex.wilber"]] + [by_upn.get("user%04d" % n) for n in (3, 4)])
+    finance = Group("Finance", FINANCE_GROUP_ID, [by_upn["adele.vance"], by_upn["AdeleVance_adatum.com#EXT#"],
+                                                  payables] + [by_upn.get("user%04d" % n) for n in (1, 2, 3)])
+    groups = [
+        finance, payables,
+        Group("Contractors", CONTRACTORS_GROUP_IDS[0], [by_upn.get("user0005")]),
+        Group("Contractors", CONTRACTORS_GROUP_IDS[1], [by_upn.get("user0006")]),
+        Group("Board", BOARD_GROUP_ID, [by_upn["megan.o'brien"]], hidden_membership=True),
+    ]
+    for group in groups:
+        group.members = [member for member in group.members if member is not None]
     pem_path, pfx_path, cert_pem = write_client_certificate(state_dir, "demo-app", "o365-admin-demo-app")
     apps = [
-        App("o365-admin-demo", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", ["User.RevokeSessions.All", "User.Read.All"],
+        App("o365-admin-demo", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            ["User.RevokeSessions.All", "User.Read.All", "GroupMember.Read.All", "Member.Read.Hidden"],
             client_secret="demo~" + secrets.token_urlsafe(24), certificate_pem=cert_pem),
+        App("revoke-and-groups", "3d4e5f6a-7b8c-4d9e-8fa0-2b3c4d5e6f7a",
+            ["User.RevokeSessions.All", "User.Read.All", "GroupMember.Read.All"],
+            client_secret="groups~" + secrets.token_urlsafe(24)),
         App("reader-only", "1b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e", ["User.Read.All"],
             client_secret="reader~" + secrets.token_urlsafe(24)),
         App("revoke-only", "2c3d4e5f-6a7b-4c8d-ae9f-1a2b3c4d5e6f", ["User.RevokeSessions.All"],
             client_secret="revoke~" + secrets.token_urlsafe(24)),
         # Least permissions of o365_user_sign_in: enable/disable accounts and read them.
-        App("sign-in-only", "3d4e5f6a-7b8c-4d9e-8fa0-2b3c4d5e6f7a", ["User.EnableDisableAccount.All", "User.Read.All"],
+        App("sign-in-only", "5f6a7b8c-9d0e-4f1a-8b2c-4d5e6f7a8b9c", ["User.EnableDisableAccount.All", "User.Read.All"],
             client_secret="signin~" + secrets.token_urlsafe(24)),
         # The contain_user role's app: block, revoke, read; GroupMember.Read.All for groups.
         App("containment", "4e5f6a7b-8c9d-4e0f-9a1b-3c4d5e6f7a8b",
             ["User.EnableDisableAccount.All", "User.RevokeSessions.All", "User.Read.All", "GroupMember.Read.All"],
             client_secret="contain~" + secrets.token_urlsafe(24)),
     ]
-    tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps)
+    tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps, groups)
     tenant.certificate_files = {"pem": pem_path, "pfx": pfx_path, "pfx_password": DEMO_PFX_PASSWORD}
     return tenant

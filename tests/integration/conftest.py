@@ -81,6 +81,9 @@ class Scenario:
         self.route = route
         self.work_dir = work_dir
         emulator.control("reset")
+        if route.proxy:
+            # Prism sends the emulator its own address as Host: the emulator's next-page links must name Prism.
+            emulator.control("faults", {"public_origin": route.endpoint})
         self.token_cache_path = os.path.join(work_dir, "cache", "token_cache.json")
         self.log_offset = emulator.log_size()
         self.prism_log_length = len(route.proxy.log()) if route.proxy else 0

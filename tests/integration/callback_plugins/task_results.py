@@ -43,6 +43,11 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._record(result, "failed")
 
+    def v2_runner_on_skipped(self, result):
+        # A module result whose every results entry says skipped shows as a skipped task; its data still counts.
+        if "skipped_reason" not in result._result:  # a false `when` has no result to record
+            self._record(result, "skipped")
+
     def v2_playbook_on_stats(self, stats):
         with open(os.environ["O365_TEST_RESULTS"], "w") as handle:
             json.dump(self._results, handle)

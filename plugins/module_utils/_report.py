@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The per-user report file (JSON or CSV): written atomically with mode 0600, also when the task fails.
+
+Internal to this collection, may change without notice.
+
+The JSON report holds the module's ``results`` exactly, beside the summary and the failure message; each CSV row
+is one entry of ``results`` in the fixed columns of REPORT_COLUMNS (empty when an entry has no such key).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+import os
+import tempfile
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+
+REPORT_FORMATS = ("json", "csv")
+REPORT_COLUMNS = ("user", "user_id", "user_principal_name", "group", "outcome", "changed", "all_sessions_revoked",
+                  "status_code", "error_code", "error_message", "request_id", "skipped",
+                  "sessions_valid_from_before", "sessions_valid_from", "verified", "time")
+REPORT_FORMAT_VERSION = 1
+
+
+def csv_row(entry):
+    """One results entry in REPORT_COLUMNS order, as CSV cells."""
+    error = entry.get("error") or {}
+    values = dict(entry, error_code=error.get("code"), error_message=error.get("message"))
+    cells = []
+    for column in REPORT_COLUMNS:
+        value = values.get(column)
+        if value is None:
+            cells.append("")
+        elif isinstance(value, bool):
+            cells.append("true" if value else "false")
+        else:
+            cells.append(str(value))
+    return cells
+
+
+def write_atomically(path, data):
+    """Write ``data`` (bytes) to ``path`` through a 0600 temporary file in the same directory and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+class Report:
+    """Where and how to write the report; checked before any network call."""
+
+    def __init__(self, path, report_format=None):
+        self.path = os.path.abspath(os.path.expanduser(path))
+        if report_format is None:
+            report_format = "csv" if self.path.lower().endswith(".csv") else "json"
+        if report_format not in REPORT_FORMATS:
+            raise ConfigurationError("report_format must be one of %s, not %r." % (", ".join(REPORT_FORMATS),
+                                                                                   report_format))
+        self.format = report_format
+        directory = os.path.dirname(self.path)
+        if not os.path.isdir(directory):
+            raise ConfigurationError("report_path %s: the directory %s does not exist; create it first."
+                                     % (self.path, directory))
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise ConfigurationError("report_path %s: the directory %s is not writable." % (self.path, directory))
+        if os.path.isdir(self.path):
+            raise ConfigurationError("report_path %s is a directory; give a file name." % self.path)
+
+    @classmethod
+    def from_params(cls, params):
+        if not params.get("report_path"):
+            return None
+        return cls(params["report_path"], params.get("report_format"))
+
+    def render(self, module_name, generated_at, results, summary, failure=None):
+        if self.format == "csv":
+            text = io.StringIO()
+            writer = csv.writer(text, lineterminator="\n")
+            writer.writerow(REPORT_COLUMNS)
+            for entry in results:
+                writer.writerow(csv_row(entry))
+            return text.getvalue().encode("utf-8")
+        document = {"report_format_version": REPORT_FORMAT_VERSION, "module": module_name,
+                    "generated_at": generated_at, "failed": failure is not None, "msg": failure,
+                    "summary": summary, "results": results}
+        return (json.dumps(document, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+    def write(self, module_name, generated_at, results, summary, failure=None):
+        write_atomically(self.path, self.render(module_name, generated_at, results, summary, failure))

@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import json
+import os
+import stat
+
+import pytest
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._report import REPORT_COLUMNS, Report, csv_row
+
+RESULTS = [
+    {"user": "adele@contoso.com", "changed": True, "all_sessions_revoked": True, "status_code": 200,
+     "request_id": "r1", "outcome": "revoked", "verified": True, "sessions_valid_from": "2026-11-24T12:00:00Z",
+     "time": "2026-11-24T12:00:01Z"},
+    {"user": "ghost@contoso.com", "changed": False, "all_sessions_revoked": False, "status_code": 404,
+     "request_id": "r2", "outcome": "failed", "error": {"code": "Request_ResourceNotFound", "message": "a, \"b\""},
+     "group": "Finance", "time": "2026-11-24T12:00:01Z"},
+]
+
+
+def test_format_follows_the_extension_unless_given(tmp_path):
+    assert Report(str(tmp_path / "r.CSV")).format == "csv"
+    assert Report(str(tmp_path / "r.json")).format == "json"
+    assert Report(str(tmp_path / "r.txt")).format == "json"
+    assert Report(str(tmp_path / "r.txt"), "csv").format == "csv"
+    assert Report.from_params({"report_path": None}) is None
+
+
+def test_bad_paths_fail_before_anything_happens(tmp_path):
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        Report(str(tmp_path / "missing" / "r.json"))
+    with pytest.raises(ConfigurationError, match="is a directory"):
+        Report(str(tmp_path))
+    with pytest.raises(ConfigurationError, match="report_format"):
+        Report(str(tmp_path / "r.json"), "xml")
+
+
+def test_json_report_holds_results_exactly_and_is_private(tmp_path):
+    path = str(tmp_path / "r.json")
+    with open(path, "w") as handle:
+        handle.write("old report")
+    os.chmod(path, 0o644)
+    Report(path).write("o365.admin.o365_revoke_sessions", "2026-11-24T12:00:02Z", RESULTS, {"revoked_count": 1},
+                       "1 of 2 users could not be revoked")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with open(path) as handle:
+        document = json.load(handle)
+    assert document["results"] == RESULTS and document["failed"] is True
+    assert document["summary"] == {"revoked_count": 1} and document["msg"].startswith("1 of 2")
+    assert os.listdir(str(tmp_path)) == ["r.json"]  # no temporary file left behind
+
+
+def test_csv_report_has_fixed_columns_and_one_row_per_entry(tmp_path):
+    path = str(tmp_path / "r.csv")
+    Report(path).write("m", "t", RESULTS, {})
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(REPORT_COLUMNS)
+    assert rows[1:] == [csv_row(entry) for entry in RESULTS]
+    ghost = dict(zip(REPORT_COLUMNS, rows[2]))
+    assert (ghost["error_code"], ghost["error_message"], ghost["changed"], ghost["verified"]) == (
+        "Request_ResourceNotFound", 'a, "b"', "false", "")
+
+
+def test_a_failed_write_leaves_the_old_report_and_no_temporary_file(tmp_path, monkeypatch):
+    path = str(tmp_path / "r.json")
+    with open(path, "w") as handle:
+        handle.write("previous")
+
+    def broken_replace(source, destination):
+        raise OSError("disk full")
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        Report(path).write("m", "t", RESULTS, {})
+    with open(path) as handle:
+        assert handle.read() == "previous"
+    assert os.listdir(str(tmp_path)) == ["r.json"]
