@@ -46,7 +46,7 @@ sanity: setup
 	  --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint: setup
-	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/ benchmarks/playbooks/
+	$(BIN)/ansible-lint --offline --profile production roles/ playbooks/ tests/integration/playbooks/ benchmarks/playbooks/
 
 build: setup
 	mkdir -p build/dist && $(BIN)/ansible-galaxy collection build --force --output-path build/dist .

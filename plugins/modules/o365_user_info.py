@@ -11,12 +11,12 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: o365_user_info
 short_description: Read Microsoft 365 users' sign-in state and identity
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Reads one user, a list of users, or the transitive user members of groups through Microsoft Graph
-    (C(GET /users/{id | userPrincipalName}) with C($select), batched for many users): object ID, user principal
-    name, display name, user type, whether sign-in is allowed (C(accountEnabled)), whether the account is synced
-    from on-premises Active Directory, and since when sign-in sessions are valid.
+    (C(GET /users/{id | userPrincipalName}) with C($select), batched for many users). For each - object ID, user
+    principal name, display name, user type, whether sign-in is allowed (C(accountEnabled)), whether the account
+    is synced from on-premises Active Directory, and since when sign-in sessions are valid.
   - Never changes anything.
   - A user that does not exist is reported with RV(users[].found=false); it does not fail the task.
   - The app needs the Microsoft Graph application permission C(User.Read.All); reading O(groups) also needs

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: o365_user_sign_in
 short_description: Block or allow Microsoft 365 users' sign-in
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Blocks (or allows again) sign-in for one user, a list of users, or the transitive user members of groups, by
     setting C(accountEnabled) through Microsoft Graph (C(PATCH /users/{id | userPrincipalName})).
