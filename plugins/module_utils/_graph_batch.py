@@ -48,10 +48,11 @@ class BatchOutcome:
 
 
 class _Item:
-    def __init__(self, index, method, url):
+    def __init__(self, index, method, url, body=None):
         self.index = index
         self.method = method
         self.url = url
+        self.body = body
         self.wave = None
         self.attempts = 0
         self.not_before = 0.0
@@ -61,7 +62,7 @@ class _Item:
         request = {"id": str(self.index), "method": self.method, "url": self.url}
         if self.method in ("POST", "PATCH", "PUT"):
             # Graph rejects a write item without a Content-Type header and a body, even an action's empty one.
-            request.update(headers={"Content-Type": "application/json"}, body={})
+            request.update(headers={"Content-Type": "application/json"}, body=self.body if self.body is not None else {})
         return request
 
 
@@ -112,7 +113,8 @@ class Pacer:
 
 
 class BatchRun:
-    """Sends ``requests`` [(method, relative url)] and returns one BatchOutcome per request, in order."""
+    """Sends ``requests`` [(method, relative url) or (method, relative url, body)] and returns one BatchOutcome per
+    request, in order."""
 
     def __init__(self, client, concurrency, max_retries, clock=time.monotonic, sleep=None, rng=random.random):
         self.client = client
@@ -128,7 +130,7 @@ class BatchRun:
         self.renewed_after_wave = None
 
     def run(self, requests):
-        items = [_Item(index, method, url) for index, (method, url) in enumerate(requests)]
+        items = [_Item(index, *request) for index, request in enumerate(requests)]
         pacer = Pacer(self.clock())
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             waiting = list(items)
