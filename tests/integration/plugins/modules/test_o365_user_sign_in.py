@@ -124,3 +124,16 @@ def test_user_info_reads_one_user_and_many(scenario, least_privileged):
     assert [u["found"] for u in many.result["users"]] == [True, False, True]
     assert many.result["not_found_users"] == ["ghost@" + DOMAIN]
     assert writes(scenario) == []
+
+
+def test_user_info_reads_a_nested_group_leaving_out_the_excluded(scenario):
+    run = scenario.run("user_info.yml", {"o365_groups": ["Finance - Payables"], "o365_exclude": ["user0004@" + DOMAIN]},
+                       env=app_environment(scenario, "containment"))
+    assert run.rc == 0, run.stdout + run.stderr
+    by_user = dict((u["user"], u) for u in run.result["users"])
+    assert set(by_user) == {"alex.wilber@" + DOMAIN, "user0003@" + DOMAIN, "user0004@" + DOMAIN}
+    assert all(u["group"] == "Finance - Payables" for u in by_user.values())
+    assert by_user["user0004@" + DOMAIN] == {"user": "user0004@" + DOMAIN, "group": "Finance - Payables",
+                                             "excluded": True, "found": None}
+    assert by_user["alex.wilber@" + DOMAIN]["found"] is True and by_user["alex.wilber@" + DOMAIN]["id"]
+    assert writes(scenario) == []
