@@ -158,3 +158,16 @@ def test_a_nested_group_with_an_exclusion(scenario):
         assert all(after[user]["revocations"] == before[user]["revocations"] + 1 for user in members)
     finally:
         enable(scenario, members)
+
+
+def test_a_step_switched_off_is_not_run(scenario):
+    users = [USERS[7]]
+    enable(scenario, users)
+    report_path = os.path.join(scenario.work_dir, "report.json")
+    run = offboard(scenario, users, now(), report_path, contain_user_block_sign_in=False)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert [e["path"].endswith("/revokeSignInSessions") for e in writes(scenario)] == [True]
+    assert directory(scenario)[USERS[7]]["accountEnabled"] is True
+    with open(report_path) as handle:
+        report = json.load(handle)
+    assert report["steps"]["block_sign_in"]["run"] is False and report["users"][0]["block_sign_in"] is None
