@@ -167,6 +167,16 @@ unchanged_count:
   returned: always
   type: int
   sample: 0
+failed_count:
+  description: How many distinct users could not be read or changed.
+  returned: always
+  type: int
+  sample: 0
+unknown_count:
+  description: How many distinct users' answers to the change were lost.
+  returned: always
+  type: int
+  sample: 0
 failed_users:
   description: The users (as given) that could not be read or changed, in order.
   returned: always
@@ -242,6 +252,7 @@ def run(module, client):
     result = dict(
         changed=bool(changing) or possibly_changed, state=params["state"], results=results,
         changed_count=len(changing), unchanged_count=outcomes.count("unchanged"),
+        failed_count=outcomes.count("failed"), unknown_count=outcomes.count("unknown"),
         failed_users=[entry["user"] for entry in results if entry["outcome"] == "failed"],
         unknown_users=[entry["user"] for entry in results if entry["outcome"] == "unknown"],
         synced_users=synced)

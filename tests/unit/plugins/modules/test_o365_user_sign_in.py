@@ -111,6 +111,7 @@ def test_a_403_on_one_user_after_others_changed_names_the_sensitive_action(run_m
     assert "Who can perform sensitive actions" in result["msg"]
     assert "although the app changed other users" in result["msg"]
     assert result["failed_users"] == ["admin@contoso.com"] and result["results"][0]["outcome"] == "blocked"
+    assert (result["failed_count"], result["unknown_count"], result["changed_count"]) == (1, 0, 1)
 
 
 def test_a_lone_403_names_both_the_permission_and_the_admin_role(run_module, tenant):
