@@ -48,7 +48,7 @@ sanity: setup
 	  --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 lint: setup
-	$(BIN)/ansible-lint --offline --profile production playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
+	$(BIN)/ansible-lint --offline --profile production roles/ playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
 	  execution-environment/
 
 # Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, and every plugin's

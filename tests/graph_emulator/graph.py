@@ -15,7 +15,8 @@ import re
 import uuid
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from .tenant import (GROUP_READ_PERMISSIONS, HIDDEN_MEMBERS_PERMISSION, READ_PERMISSIONS, REVOKE_PERMISSIONS,
+from .tenant import (ENABLE_DISABLE_PERMISSIONS, GROUP_READ_PERMISSIONS, HIDDEN_MEMBERS_PERMISSION,
+                     READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
                      graph_time)
 from .tokens import InvalidToken
 
@@ -28,6 +29,8 @@ KEY_FORM = re.compile(r"^/users\('(?P<key>(?:[^']|'')*)'\)(?P<rest>/.*)?$")
 ALTERNATE_KEY_FORM = re.compile(r"^/users\(userPrincipalName='(?P<key>(?:[^']|'')*)'\)(?P<rest>/.*)?$")
 SEGMENT_FORM = re.compile(r"^/users/(?P<key>[^/()]+)(?P<rest>/.*)?$")
 REVOKE_SEGMENTS = ("/revokeSignInSessions", "/microsoft.graph.revokeSignInSessions")
+# What PATCH /users/{id} may change here; Graph allows more, the emulator only what the modules write.
+WRITABLE_USER_PROPERTIES = {"accountEnabled": bool}
 GROUP_FORM = re.compile(r"^/groups/(?P<id>[^/()]+)(?P<rest>/.*)?$")
 TRANSITIVE_USERS_SEGMENTS = ("/transitiveMembers/microsoft.graph.user", "/transitiveMembers/graph.user")
 DISPLAY_NAME_FILTER = re.compile(r"^\s*displayName\s+eq\s+'(?P<name>(?:[^']|'')*)'\s*$")
@@ -118,6 +121,8 @@ class GraphService:
             key = key.replace("''", "'")
         rest = match.group("rest")
         if rest is None:
+            if operation.method == "PATCH":
+                return self._update_user(operation, key)
             if operation.method != "GET":
                 return operation.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
                                                                   "request target.")
@@ -291,6 +296,43 @@ class GraphService:
         self.tenant.revoke_sessions(user, keep_timestamp=self.faults.keeps_timestamp(user))
         return Reply(200, {"@odata.context": CONTEXT + "#Edm.Boolean", "value": True})
 
+    def _update_user(self, operation, key):
+        """PATCH /users/{id | UPN}: 204 without a body, as https://learn.microsoft.com/graph/api/user-update."""
+        try:
+            payload = operation.body
+            changes = json.loads(payload) if isinstance(payload, bytes) else payload
+        except ValueError:
+            changes = None
+        if not isinstance(changes, dict):
+            return operation.error(400, "BadRequest", "Unable to read JSON request payload. Please ensure "
+                                                      "Content-Type header is set and payload is of valid JSON format.")
+        for name, value in changes.items():
+            kind = WRITABLE_USER_PROPERTIES.get(name)
+            if kind is None:
+                return operation.error(400, "Request_BadRequest", "Property '%s' is read-only, unknown, or not "
+                                                                  "writable on this emulator." % name)
+            if not isinstance(value, kind):
+                return operation.error(400, "Request_BadRequest", "Invalid value specified for property '%s' of "
+                                                                  "resource 'User'." % name)
+        if not self._allowed(operation, ENABLE_DISABLE_PERMISSIONS):
+            return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                                                       "operation.")
+        retry_after = self.faults.charge_write(operation.claims.get("appid"))
+        if retry_after is not None:
+            return operation.error(429, "TooManyRequests", "Too many requests.", {"Retry-After": str(retry_after)})
+        user = self.tenant.find_user(key)
+        if user is None:
+            return self._not_found(operation, key)
+        app = self.tenant.apps.get(operation.claims.get("appid"))
+        app_roles = app.directory_roles if app is not None else []
+        if user.admin_roles and not any(role in ROLES_FOR_PRIVILEGED_TARGETS for role in app_roles):
+            # Graph gives the same code as for a missing permission; only the target tells them apart.
+            return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
+                                                                       "operation.")
+        if "accountEnabled" in changes:
+            self.tenant.set_account_enabled(user, changes["accountEnabled"])
+        return Reply(204)
+
     def batch(self, payload, claims, request_id, client_request_id):
         """POST /$batch: (outer Reply, [(item id, method, url, status)]) as https://learn.microsoft.com/graph/json-batching."""
         def bad(message):
@@ -332,7 +374,7 @@ class GraphService:
                                     json.dumps(body).encode() if body is not None else None, claims,
                                     str(uuid.uuid4()), client_request_id)
             status_by_id[item_id.lower()] = reply.status
-            headers = {"Content-Type": "application/json"}
+            headers = {"Content-Type": "application/json"} if reply.body is not None else {}
             headers.update(reply.headers)
             entry = {"id": item_id, "status": reply.status, "headers": headers}
             if reply.body is not None:

@@ -344,9 +344,18 @@ class Handler(BaseHTTPRequestHandler):
             self._send(204, None)
             return 204, None
         if action == "/users" and self.command == "GET":
-            self._send(200, {"users": [dict(user.properties(), revocations=user.revocations)
+            self._send(200, {"users": [dict(user.properties(), revocations=user.revocations,
+                                            account_enabled_writes=user.account_enabled_writes)
                                        for user in emulator.tenant.users]})
             return 200, None
+        if action == "/user_state" and self.command == "POST":
+            # Put users back in a known state between tests: {"users": {"<id or UPN>": {"accountEnabled": bool}}}.
+            for key, state in json.loads(body or b"{}").get("users", {}).items():
+                user = emulator.tenant.find_user(key)
+                if "accountEnabled" in state:
+                    user.account_enabled = bool(state["accountEnabled"])
+            self._send(204, None)
+            return 204, None
         if action == "/groups" and self.command == "POST":
             # A new nested group of new users: {"display_name", "users": N, "nested": levels, "prefix"?}.
             request = json.loads(body or b"{}")
@@ -356,9 +365,13 @@ class Handler(BaseHTTPRequestHandler):
                              "users": [{"id": u.id, "userPrincipalName": u.user_principal_name} for u in users]})
             return 200, None
         if action == "/apps" and self.command == "POST":
-            # Change an app's granted permissions, as an admin consenting in the portal would.
+            # Change an app's granted permissions (or Entra roles), as an admin in the portal would.
             request = json.loads(body or b"{}")
-            emulator.tenant.apps[request["client_id"]].roles = list(request["roles"])
+            app = emulator.tenant.apps[request["client_id"]]
+            if "roles" in request:
+                app.roles = list(request["roles"])
+            if "directory_roles" in request:
+                app.directory_roles = list(request["directory_roles"])
             self._send(204, None)
             return 204, None
         if action == "/token" and self.command == "POST":

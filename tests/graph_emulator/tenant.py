@@ -21,6 +21,11 @@ from cryptography.x509.oid import NameOID
 # Application permissions that allow each operation, as Microsoft's API pages list them (least first).
 REVOKE_PERMISSIONS = ("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
 READ_PERMISSIONS = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+# PATCH /users/{id} with accountEnabled (learn.microsoft.com/graph/api/user-update, "accountEnabled" row).
+ENABLE_DISABLE_PERMISSIONS = ("User.EnableDisableAccount.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
+# "Who can perform sensitive actions" (learn.microsoft.com/graph/api/resources/users): changing accountEnabled of
+# a user who holds a privileged admin role needs, in app-only calls, an Entra role assigned to the app itself.
+ROLES_FOR_PRIVILEGED_TARGETS = ("Privileged Authentication Administrator", "Global Administrator")
 # Reading groups and their members (group-get, group-list-transitivemembers); hidden membership needs one more.
 GROUP_READ_PERMISSIONS = ("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All", "GroupMember.ReadWrite.All",
                           "Group.ReadWrite.All", "Directory.ReadWrite.All")
@@ -46,14 +51,20 @@ def graph_time(when=None):
 
 
 class User:
-    def __init__(self, user_principal_name, object_id=None, display_name=None, user_type="Member"):
+    def __init__(self, user_principal_name, object_id=None, display_name=None, user_type="Member",
+                 on_premises_sync_enabled=None, admin_roles=()):
         self.id = object_id or str(uuid.uuid4())
         self.user_principal_name = user_principal_name
         self.display_name = display_name or user_principal_name.split("@")[0]
         self.user_type = user_type
         self.account_enabled = True
+        # True: mastered in on-premises AD (Entra Connect); null: never synced, as Graph reports it.
+        self.on_premises_sync_enabled = on_premises_sync_enabled
+        # Names of the Entra admin roles the user holds (not a Graph property; it drives the sensitive-action check).
+        self.admin_roles = list(admin_roles)
         self.sign_in_sessions_valid_from = graph_time(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
         self.revocations = 0
+        self.account_enabled_writes = 0
 
     def properties(self):
         """Every property the emulator knows, by Graph name."""
@@ -64,6 +75,7 @@ class User:
             "accountEnabled": self.account_enabled,
             "signInSessionsValidFromDateTime": self.sign_in_sessions_valid_from,
             "userType": self.user_type,
+            "onPremisesSyncEnabled": self.on_premises_sync_enabled,
             "deletedDateTime": None,
         }
 
@@ -108,10 +120,12 @@ class Group:
 class App:
     """An app registration with its credentials and the application permissions admin-consented to it."""
 
-    def __init__(self, name, client_id, roles, client_secret=None, certificate_pem=None):
+    def __init__(self, name, client_id, roles, client_secret=None, certificate_pem=None, directory_roles=()):
         self.name = name
         self.client_id = client_id
         self.roles = list(roles)
+        # Entra admin roles assigned to the app's service principal (not in the token; Graph checks them itself).
+        self.directory_roles = list(directory_roles)
         self.client_secret = client_secret
         self.certificate = x509.load_pem_x509_certificate(certificate_pem) if certificate_pem else None
 
@@ -189,6 +203,11 @@ class Tenant:
                 user.sign_in_sessions_valid_from = graph_time()
             user.revocations += 1
 
+    def set_account_enabled(self, user, enabled):
+        with self.lock:
+            user.account_enabled = enabled
+            user.account_enabled_writes += 1
+
     @property
     def users(self):
         return list(self._users)
@@ -203,7 +222,8 @@ class Tenant:
         "apps": [{"name", "client_id", "roles", "client_secret"?, "certificate_path"?}]}."""
         with open(path) as handle:
             data = json.load(handle)
-        users = [User(u["userPrincipalName"], u.get("id"), u.get("displayName"), u.get("userType", "Member"))
+        users = [User(u["userPrincipalName"], u.get("id"), u.get("displayName"), u.get("userType", "Member"),
+                      u.get("onPremisesSyncEnabled"), u.get("adminRoles", ()))
                  for u in data["users"]]
         apps = []
         for a in data["apps"]:
@@ -211,7 +231,8 @@ class Tenant:
             if a.get("certificate_path"):
                 with open(a["certificate_path"], "rb") as handle:
                     pem = handle.read()
-            apps.append(App(a["name"], a["client_id"], a["roles"], a.get("client_secret"), pem))
+            apps.append(App(a["name"], a["client_id"], a["roles"], a.get("client_secret"), pem,
+                            a.get("directory_roles", ())))
         return cls(data["tenant_id"], data.get("domains", []), users, apps)
 
 
@@ -251,6 +272,10 @@ def demo_tenant(state_dir, extra_users=0):
         User("megan.o'brien@" + DEMO_DOMAIN, "5c2e9b7d-3f1a-4e8c-b6d0-7a9e1c3b5d7f", "Megan O'Brien"),
         User("AdeleVance_adatum.com#EXT#@" + DEMO_DOMAIN, "3f9a1c5e-7b2d-4f6a-8c0e-4d6b8a0c2e4f",
              "Adele Vance (Adatum)", user_type="Guest"),
+        User("pradeep.gupta@" + DEMO_DOMAIN, "9a4c6e8b-0d2f-4b1a-8c3e-5f7a9b1d3e5c", "Pradeep Gupta (synced from AD)",
+             on_premises_sync_enabled=True),
+        User("it.admin@" + DEMO_DOMAIN, "4d6f8a0c-2e4b-4d8f-9a1c-3e5b7d9f1a2c", "IT Admin (Global Administrator)",
+             admin_roles=["Global Administrator"]),
     ]
     users += [User("user%04d@%s" % (n, DEMO_DOMAIN), str(uuid.UUID(int=n + 1)), "Load user %d" % n)
               for n in range(1, extra_users + 1)]
@@ -279,6 +304,13 @@ def demo_tenant(state_dir, extra_users=0):
             client_secret="reader~" + secrets.token_urlsafe(24)),
         App("revoke-only", "2c3d4e5f-6a7b-4c8d-ae9f-1a2b3c4d5e6f", ["User.RevokeSessions.All"],
             client_secret="revoke~" + secrets.token_urlsafe(24)),
+        # Least permissions of o365_user_sign_in: enable/disable accounts and read them.
+        App("sign-in-only", "5f6a7b8c-9d0e-4f1a-8b2c-4d5e6f7a8b9c", ["User.EnableDisableAccount.All", "User.Read.All"],
+            client_secret="signin~" + secrets.token_urlsafe(24)),
+        # The contain_user role's app: block, revoke, read; GroupMember.Read.All for groups.
+        App("containment", "4e5f6a7b-8c9d-4e0f-9a1b-3c4d5e6f7a8b",
+            ["User.EnableDisableAccount.All", "User.RevokeSessions.All", "User.Read.All", "GroupMember.Read.All"],
+            client_secret="contain~" + secrets.token_urlsafe(24)),
     ]
     tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps, groups)
     tenant.certificate_files = {"pem": pem_path, "pfx": pfx_path, "pfx_password": DEMO_PFX_PASSWORD}

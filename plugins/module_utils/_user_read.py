@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Reading users' properties with $select, one answer per user, batched for many.
+
+Internal to this collection, may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
+
+READ_PERMISSION = "User.Read.All"
+
+# Graph property -> the snake_case key modules return it under.
+USER_PROPERTIES = (
+    ("id", "id"),
+    ("userPrincipalName", "user_principal_name"),
+    ("displayName", "display_name"),
+    ("userType", "user_type"),
+    ("accountEnabled", "account_enabled"),
+    ("onPremisesSyncEnabled", "on_premises_sync_enabled"),
+    ("signInSessionsValidFromDateTime", "sessions_valid_from"),
+)
+
+
+class UserRead:
+    """One user's answer: ``found`` with ``properties`` (snake_case), or not found (404), or an error."""
+
+    def __init__(self, answer, properties):
+        self.answer = answer
+        self.found = answer.ok and isinstance(answer.body, dict)
+        self.not_found = answer.status_code == 404
+        self.properties = properties
+
+    @property
+    def failed(self):
+        """Neither found nor known to be absent: the read itself failed (403, 5xx, unreadable answer)."""
+        return not self.found and not self.not_found
+
+
+def select_path(reference, graph_names):
+    # accountEnabled, onPremisesSyncEnabled, userType and signInSessionsValidFromDateTime come only on $select.
+    return "%s?$select=%s" % (reference.path(), ",".join(graph_names))
+
+
+def read_users(client, references, graph_names, concurrency, max_retries):
+    """One UserRead per reference, in order (give each user once); only ``graph_names`` are asked for."""
+    answers = send_each(client, [("GET", select_path(reference, graph_names)) for reference in references],
+                        concurrency, max_retries)
+    keys = dict(USER_PROPERTIES)
+    reads = []
+    for answer in answers:
+        properties = {}
+        if answer.ok and isinstance(answer.body, dict):
+            properties = dict((keys[name], answer.body.get(name)) for name in graph_names)
+        reads.append(UserRead(answer, properties))
+    return reads
+
+
+def explain_read_failure(read, user):
+    """A sentence on why ``user`` could not be read, and what to do."""
+    answer = read.answer
+    if answer.status_code == 403:
+        return ("The app may not read %s: grant it the Microsoft Graph application permission %s with admin "
+                "consent (Graph said %s)." % (user, READ_PERMISSION, answer.error["code"]))
+    if answer.unknown:
+        return "No readable answer from Microsoft Graph for %s: %s" % (user, answer.error["message"])
+    return "Microsoft Graph answered HTTP %s %s for %s: %s" % (
+        answer.status_code, answer.error["code"] or "", user, answer.error["message"])

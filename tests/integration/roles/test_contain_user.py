@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The contain_user role through playbooks/offboard_users.yml: real ansible-playbook against the Graph emulator."""
+
+import datetime
+import json
+import os
+import stat
+
+DOMAIN = "contoso.onmicrosoft.com"
+SYNCED = "pradeep.gupta@" + DOMAIN
+ADMIN = "it.admin@" + DOMAIN
+# Load users of their own, apart from the other tests' users.
+USERS = ["user%04d@%s" % (n, DOMAIN) for n in range(112, 120)]
+
+
+def containment_environment(scenario):
+    app = scenario.emulator["apps"]["containment"]
+    return {"AZURE_TENANT_ID": scenario.emulator["tenant_id"], "AZURE_CLIENT_ID": app["client_id"],
+            "AZURE_CLIENT_SECRET": app["client_secret"], "ANSIBLE_DIFF_ALWAYS": "True"}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def enable(scenario, users):
+    scenario.emulator.control("user_state", {"users": dict((user, {"accountEnabled": True}) for user in users)})
+
+
+def directory(scenario):
+    return dict((u["userPrincipalName"], u) for u in scenario.emulator.control("users", method="GET")["users"])
+
+
+def task(run, name):
+    """A role task's result (Ansible prefixes the role's name)."""
+    matches = [result for task_name, result in run.tasks.items() if task_name.endswith(name)]
+    assert matches, "no task %r in %s" % (name, list(run.tasks))
+    return matches[0]
+
+
+def writes(scenario):
+    """Every PATCH and revoke Graph received, alone or inside $batch."""
+    return [e for e in scenario.requests() if e["kind"] in ("graph", "batch_item")
+            and (e["method"] == "PATCH" or e["path"].endswith("/revokeSignInSessions"))]
+
+
+def offboard(scenario, users, started, report_path, check=False, **extra):
+    variables = {"users": users, "incident_started_at": started, "report_path": report_path}
+    variables.update(extra)
+    return scenario.run("offboard_users.yml", variables, env=containment_environment(scenario), check=check)
+
+
+def test_first_run_blocks_revokes_and_verifies_a_second_run_changes_nothing(scenario):
+    users = USERS[:3] + [SYNCED]
+    enable(scenario, users)
+    before = directory(scenario)
+    report_path = os.path.join(scenario.work_dir, "report.json")
+    started = now()
+
+    run = offboard(scenario, users, started, report_path)
+    assert run.rc == 0, run.stdout + run.stderr
+    blocked, revoked = task(run, "Block sign-in"), task(run, "Revoke sign-in sessions")
+    assert [e["outcome"] for e in blocked["results"]] == ["blocked"] * 4
+    assert [e["user"] for e in revoked["results"]] == users
+    assert all(e["verified"] is True and e["changed"] for e in revoked["results"])
+    after = directory(scenario)
+    assert all(after[u]["accountEnabled"] is False and after[u]["revocations"] == before[u]["revocations"] + 1
+               for u in users)
+    assert any("synced from on-premises Active Directory" in w for w in run.warnings())
+    # Block first: every PATCH was answered before the first revoke was sent.
+    sent = writes(scenario)
+    kinds = ["PATCH" if e["method"] == "PATCH" else "revoke" for e in sent]
+    assert kinds == ["PATCH"] * 4 + ["revoke"] * 4
+
+    assert stat.S_IMODE(os.stat(report_path).st_mode) == 0o600
+    with open(report_path) as handle:
+        report = json.load(handle)
+    assert [entry["user"] for entry in report["users"]] == users
+    assert all(entry["block_sign_in"]["outcome"] == "blocked" and entry["revoke_sessions"]["verified"] is True
+               for entry in report["users"])
+    assert report["revoked_since"] == started and report["order"] == "block_then_revoke"
+
+    sent_so_far = len(sent)
+    again = offboard(scenario, users, started, report_path)
+    assert again.rc == 0, again.stdout + again.stderr
+    assert task(again, "Block sign-in")["changed"] is False and task(again, "Revoke sign-in sessions")["changed"] is False
+    assert [e["outcome"] for e in task(again, "Block sign-in")["results"]] == ["unchanged"] * 4
+    assert len(writes(scenario)) == sent_so_far
+    assert "changed=0" in again.stdout
+
+
+def test_check_mode_with_diff_shows_each_user_and_writes_nothing(scenario):
+    users = USERS[3:6]
+    enable(scenario, users)
+    report_path = os.path.join(scenario.work_dir, "dry-run.json")
+    run = offboard(scenario, users, now(), report_path, check=True)
+    assert run.rc == 0, run.stdout + run.stderr
+    blocked = task(run, "Block sign-in")
+    assert [e["outcome"] for e in blocked["results"]] == ["would_block"] * 3
+    assert [(d["before_header"], d["before"], d["after"]) for d in blocked["diff"]] == [
+        (user + " (before)", "account_enabled: true\n", "account_enabled: false\n") for user in users]
+    for user in users:
+        assert user + " (before)" in run.stdout  # --diff prints each user's before/after
+    assert writes(scenario) == []
+    assert all(directory(scenario)[user]["accountEnabled"] is True for user in users)
+    with open(report_path) as handle:
+        assert json.load(handle)["check_mode"] is True
+
+
+def test_privileged_target_fails_with_the_role_specific_message_and_the_others_are_contained(scenario):
+    users = [USERS[6], ADMIN]
+    enable(scenario, users)
+    report_path = os.path.join(scenario.work_dir, "report.json")
+    run = offboard(scenario, users, now(), report_path)
+    assert run.rc != 0
+    final = task(run, "Fail when a step did not succeed for every user")
+    assert "holds an Entra admin role" in final["msg"] and "Privileged Authentication Administrator" in final["msg"]
+    assert directory(scenario)[USERS[6]]["accountEnabled"] is False
+    assert directory(scenario)[ADMIN]["accountEnabled"] is True
+    # The revoke still ran for both, and the report has both users with both steps.
+    assert [e["user"] for e in task(run, "Revoke sign-in sessions")["results"]] == users
+    with open(report_path) as handle:
+        report = json.load(handle)
+    admin = report["users"][1]
+    assert admin["block_sign_in"]["outcome"] == "failed" and admin["block_sign_in"]["status_code"] == 403
+    assert report["steps"]["block_sign_in"]["failed"] is True
+
+
+def test_revoke_then_block_order(scenario):
+    users = [USERS[7]]
+    enable(scenario, users)
+    run = offboard(scenario, users, now(), "", contain_user_order="revoke_then_block")
+    assert run.rc == 0, run.stdout + run.stderr
+    kinds = ["PATCH" if e["method"] == "PATCH" else "revoke" for e in writes(scenario)]
+    assert kinds == ["revoke", "PATCH"]
+
+
+def test_a_nested_group_with_an_exclusion(scenario):
+    members = ["alex.wilber@" + DOMAIN, "user0003@" + DOMAIN]
+    excluded = "user0004@" + DOMAIN
+    enable(scenario, members + [excluded])
+    before = directory(scenario)
+    try:
+        run = offboard(scenario, [], now(), "", entra_groups="Finance - Payables", exclude=[excluded])
+        assert run.rc == 0, run.stdout + run.stderr
+        blocked = task(run, "Block sign-in")
+        by_user = dict((e["user"], e) for e in blocked["results"])
+        assert all(by_user[user]["outcome"] == "blocked" and by_user[user]["group"] == "Finance - Payables"
+                   for user in members)
+        assert by_user[excluded]["outcome"] == "excluded"
+        after = directory(scenario)
+        assert all(after[user]["accountEnabled"] is False for user in members)
+        assert after[excluded]["accountEnabled"] is True
+        assert after[excluded]["revocations"] == before[excluded]["revocations"]
+        assert all(after[user]["revocations"] == before[user]["revocations"] + 1 for user in members)
+    finally:
+        enable(scenario, members)
+
+
+def test_a_step_switched_off_is_not_run(scenario):
+    users = [USERS[7]]
+    enable(scenario, users)
+    report_path = os.path.join(scenario.work_dir, "report.json")
+    run = offboard(scenario, users, now(), report_path, contain_user_block_sign_in=False)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert [e["path"].endswith("/revokeSignInSessions") for e in writes(scenario)] == [True]
+    assert directory(scenario)[USERS[7]]["accountEnabled"] is True
+    with open(report_path) as handle:
+        report = json.load(handle)
+    assert report["steps"]["block_sign_in"]["run"] is False and report["users"][0]["block_sign_in"] is None

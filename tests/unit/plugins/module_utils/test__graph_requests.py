@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.o365.admin.plugins.module_utils import _graph_requests
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    AuthenticationError, GraphApiError, GraphTransportError)
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphResponse
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import GraphAnswer, send_each
+
+
+class OneShotClient:
+    def __init__(self, answer):
+        self.answer = answer
+        self.sent = []
+
+    def request(self, method, path, params=None, json_body=None, headers=None):
+        self.sent.append((method, path, json_body))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+
+def test_a_lone_request_goes_straight_with_its_body():
+    client = OneShotClient(GraphResponse(204, None, "rid", "crid", 1))
+    [answer] = send_each(client, [("PATCH", "/users/a@b.com", {"accountEnabled": False})], 4, 2)
+    assert client.sent == [("PATCH", "/users/a@b.com", {"accountEnabled": False})]
+    assert (answer.ok, answer.status_code, answer.request_id, answer.unknown) == (True, 204, "rid", False)
+
+
+def test_a_graph_error_becomes_an_answer_with_graphs_code():
+    error = GraphApiError("Microsoft Graph answered HTTP 403 ...", 403, code="Authorization_RequestDenied",
+                          graph_message="Insufficient privileges to complete the operation.", request_id="rid-403")
+    [answer] = send_each(OneShotClient(error), [("GET", "/users/a@b.com?$select=id")], 4, 2)
+    assert not answer.ok and answer.status_code == 403 and answer.request_id == "rid-403"
+    assert answer.error == {"code": "Authorization_RequestDenied",
+                            "message": "Insufficient privileges to complete the operation."}
+
+
+def test_no_answer_is_unknown_never_a_failure_or_a_success():
+    [answer] = send_each(OneShotClient(GraphTransportError("No answer from ...", "url", 5)),
+                         [("PATCH", "/users/a@b.com", {"accountEnabled": False})], 4, 2)
+    assert answer.unknown and not answer.ok and answer.status_code is None
+    assert "No answer" in answer.error["message"]
+
+
+def test_an_authentication_error_is_raised_nothing_was_sent():
+    with pytest.raises(AuthenticationError):
+        send_each(OneShotClient(AuthenticationError("AADSTS7000215")), [("GET", "/users/a@b.com")], 4, 2)
+
+
+def test_several_requests_go_through_the_batch_runner_in_order(monkeypatch):
+    seen = {}
+
+    class FakeRun:
+        def __init__(self, client, concurrency, max_retries):
+            seen["args"] = (concurrency, max_retries)
+
+        def run(self, requests):
+            seen["requests"] = requests
+            return [BatchOutcome(204, None, "r%d" % n, 1) for n in range(len(requests))]
+
+    monkeypatch.setattr(_graph_requests, "BatchRun", FakeRun)
+    requests = [("PATCH", "/users/a@b.com", {"accountEnabled": False}), ("GET", "/users/c@d.com")]
+    answers = send_each(object(), requests, 3, 1)
+    assert seen == {"args": (3, 1), "requests": requests}
+    assert [a.request_id for a in answers] == ["r0", "r1"] and all(a.ok for a in answers)
+
+
+def test_nothing_to_send_sends_nothing():
+    assert send_each(OneShotClient(None), [], 4, 2) == []
+
+
+def test_a_batch_outcome_marked_unknown_stays_unknown():
+    outcome = BatchOutcome(200, None, "r", 1)
+    outcome.unknown = True
+    answer = GraphAnswer.from_batch(outcome)
+    assert answer.unknown and not answer.ok
