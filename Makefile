@@ -17,7 +17,7 @@ define pytest
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit integration artifact prism sanity lint docs-lint changelog docs build clean demo bench matrix
+.PHONY: setup test unit integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups matrix
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -119,9 +119,13 @@ integration: setup prism
 demo: setup
 	$(BIN)/python tools/demo.py
 
-# Figures, not a test: see benchmarks/revoke_bulk.py. BENCH_ARGS="--sizes 1,100" for a quicker run.
-bench: setup
+# Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
+# BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
+bench: setup bench-groups
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
+
+bench-groups: setup
+	$(BIN)/python benchmarks/group_vs_users.py
 
 # Unit tests and the direct end-to-end suite on every supported ansible-core, each on the oldest and newest
 # Python of pyenv's that it supports (one virtualenv each under build/matrix). Not part of `make test`: ~20 min.

@@ -103,6 +103,12 @@ class GraphModule(AnsibleModule):
     def client(self):
         if self._client is None:
             self._client = build_graph_client(self.params)
+            if self._client.transport.verify is False:
+                # Said on every task that runs this way, so that it is never forgotten in a production playbook.
+                self.warn("validate_certs is false: the TLS certificates of Entra ID and Microsoft Graph are not "
+                          "checked, so anyone on the network path can read the credential and the access token. "
+                          "Use it only against a test server; behind a TLS-inspecting proxy, set ca_path to the "
+                          "proxy's CA bundle instead.")
         return self._client
 
     def run_and_exit(self, run):

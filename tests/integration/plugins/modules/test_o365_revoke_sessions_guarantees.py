@@ -40,8 +40,8 @@ def report_leak_check_count(request):
 
 
 @pytest.fixture
-def direct(emulator, tmp_path):
-    return Scenario(emulator, GraphRoute("direct", emulator["authority_host"]), str(tmp_path))
+def direct(emulator, tmp_path, collections_path):
+    return Scenario(emulator, GraphRoute("direct", emulator["authority_host"]), str(tmp_path), collections_path)
 
 
 def graph_calls(scenario):
@@ -182,7 +182,7 @@ def scenario_for(path, scenario, tmp_path):
         return dict(common, o365_authority_host="https://127.0.0.1:%d" % closed_port()), False, "No answer from"
     if path == "timeout":
         scenario.faults(latency_ms=2500)
-        return dict(common, o365_timeout=1), False, "No answer from"
+        return dict(common, o365_timeout=1), False, "no answer within 1.0 s (read timeout)"
     raise AssertionError(path)
 
 
@@ -230,6 +230,17 @@ def revoke(scenario, cache_path=None, **extra):
         variables["o365_token_cache_path"] = str(cache_path)
     variables.update(extra)
     return scenario.run(PLAYBOOK, variables)
+
+
+def test_validate_certs_false_works_and_warns_every_time(direct):
+    """Against the emulator's own CA, not trusted here: the revoke goes through, and each run says it is unsafe."""
+    settings = {"o365_user": ADELE, "o365_validate_certs": False, "o365_ca_path": ""}
+    for attempt in range(2):  # the second run takes its token from the cache: it still warns
+        run = direct.run("guarantees.yml", settings)
+        assert run.rc == 0, run.stdout + run.stderr
+        assert run.result["all_sessions_revoked"] is True
+        assert any("validate_certs is false" in warning for warning in run.warnings()), run.stdout
+    assert len(token_requests(direct)) == 1
 
 
 def test_cache_is_0600_in_0700_directories_under_umask_000(direct, tmp_path):
