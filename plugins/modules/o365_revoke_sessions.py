@@ -277,20 +277,16 @@ results:
         - V(unknown) when the revoke may have been carried out but its answer was lost or could not be read (a
           connection cut, a gateway timeout, a C($batch) answer of the wrong shape, a 2xx that is not Graph's
           answer). It is not a failure to revoke, and running the task again is safe.
-        - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(failed)
-          or V(unknown).
+        - V(skipped) when it was not revoked on purpose, being already revoked since O(revoked_since) or excluded (see
+          RV(results[].skipped)).
+        - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(skipped),
+          V(failed) or V(unknown).
       type: str
-      choices: [revoked, failed, unknown, would_revoke]
+      choices: [revoked, failed, unknown, skipped, would_revoke]
     error:
       description: Unless the outcome is V(revoked) or V(would_revoke), Graph's C(code) and C(message) for this user,
         or (C(code) V(null)) what happened instead.
       type: dict
-    outcome:
-      description:
-        - What happened to this user. V(revoked); V(failed) (see RV(results[].error)); V(skipped) (see
-          RV(results[].skipped)); V(would_revoke) in check mode.
-      type: str
-      sample: revoked
     skipped:
       description:
         - Why the user was not revoked, such as V(already revoked at 2026-11-24T09:41:07Z) or V(excluded).

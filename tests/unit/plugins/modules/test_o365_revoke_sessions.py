@@ -351,8 +351,6 @@ def test_a_lost_answer_to_the_revoke_says_it_may_have_happened(run_module, no_sl
     assert "may have been carried out" in result["msg"] and result["attempts"] == 2
 
 
-
-
 def bulk_args(users, **extra):
     base = {"users": users, "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
     base.update(extra)
