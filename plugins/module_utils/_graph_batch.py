@@ -25,11 +25,10 @@ import time
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay)
+    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay, safe_excerpt)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
 WRITE_METHODS = frozenset(["POST", "PATCH", "PUT"])
-EXCERPT_CHARS = 200
 # Whole $batch calls failing in a row (no answer, or refused) before the rest is not sent: with the network or
 # the token endpoint gone, thousands of users must not each wait out their retries.
 CONSECUTIVE_CALL_FAILURES_LIMIT = 8
@@ -38,13 +37,6 @@ UNREADABLE = "Graph's answer could not be read"
 # this could spin.
 DUE_SLACK_S = 0.001
 LOST_HINT = "the request may have acted; sending it again is safe"
-
-
-def excerpt(value):
-    """A short, printable description of something Graph (or whatever answered) sent."""
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
 
 
 class BatchOutcome:
@@ -357,10 +349,10 @@ class BatchRun:
         """{item id: Graph's answer dict, or why it cannot be used}, and what is wrong with the whole answer."""
         if not isinstance(body, dict):
             return {}, "a 2xx answer to the $batch call that is %s" % (
-                "empty or not JSON" if body is None else "JSON but not an object: %s" % excerpt(body))
+                "empty or not JSON" if body is None else "JSON but not an object: %s" % safe_excerpt(body))
         answers = body.get("responses")
         if not isinstance(answers, list):
-            return {}, "a 2xx answer to the $batch call without a list of responses: %s" % excerpt(body)
+            return {}, "a 2xx answer to the $batch call without a list of responses: %s" % safe_excerpt(body)
         wanted = set(str(item.index) for item in chunk)
         by_id = {}
         for answer in answers:
@@ -371,7 +363,7 @@ class BatchRun:
             if item_id in by_id:
                 by_id[item_id] = "Graph answered this request more than once"
             elif isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                by_id[item_id] = "its answer has no valid HTTP status: %s" % excerpt(answer)
+                by_id[item_id] = "its answer has no valid HTTP status: %s" % safe_excerpt(answer)
             else:
                 by_id[item_id] = answer
         return by_id, None

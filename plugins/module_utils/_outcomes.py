@@ -18,7 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import LOST_HINT, UNREADABLE, excerpt
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import LOST_HINT, UNREADABLE
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
 
 FAILED = "failed"
 UNKNOWN = "unknown"
@@ -38,7 +39,7 @@ def judge(outcome, read_answer):
 
 def unreadable(outcome, expected):
     """The verdict on a 2xx that is not the answer Graph gives (HTML from a proxy, an error body, no value)."""
-    received = "an empty body" if outcome.body is None else excerpt(outcome.body)
+    received = "an empty body" if outcome.body is None else safe_excerpt(outcome.body)
     return UNKNOWN, {"code": None, "message": "%s: HTTP %s with %s instead of %s; %s." % (
         UNREADABLE, outcome.status_code, received, expected, LOST_HINT)}
 
