@@ -47,7 +47,7 @@ class BatchOutcome:
     status and error, or (``status_code`` None, not unknown) it was never sent.
     """
 
-    def __init__(self, status_code, body, request_id, attempts, unknown=False, reason=None):
+    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -67,6 +67,8 @@ class BatchOutcome:
         code, message, dummy = error_envelope(self.body)
         if code or message:
             return {"code": code, "message": message}
+        if self.unknown:
+            return {"code": None, "message": "No readable answer from Microsoft Graph."}
         return {"code": None, "message": "HTTP %s" % self.status_code}
 
     def __repr__(self):
