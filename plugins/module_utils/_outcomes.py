@@ -54,7 +54,7 @@ def base_entry(user, word, error, outcome):
 
 
 def summarise(entries, identities, success, count_key):
-    """Summary keys: ``count_key`` (distinct targets whose outcome is ``success``), ``failed_count``,
+    """Summary keys: ``count_key`` (distinct targets whose outcome is ``success``, a word or several), ``failed_count``,
     ``unknown_count`` (distinct targets), ``failed_users`` and ``unknown_users`` (users as given, in input order).
     ``identities`` tell duplicates apart from distinct targets (e.g. a case-insensitive UPN)."""
     by_identity = {}
@@ -65,7 +65,8 @@ def summarise(entries, identities, success, count_key):
     def users(word):
         return list(dict.fromkeys(entry["user"] for entry in entries if entry["outcome"] == word))
 
-    summary = {count_key: outcomes.count(success), "failed_count": outcomes.count(FAILED),
+    successes = (success,) if isinstance(success, str) else tuple(success)
+    summary = {count_key: sum(1 for word in outcomes if word in successes), "failed_count": outcomes.count(FAILED),
                "unknown_count": outcomes.count(UNKNOWN)}
     summary.update(failed_users=users(FAILED), unknown_users=users(UNKNOWN))
     return summary

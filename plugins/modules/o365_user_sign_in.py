@@ -196,34 +196,36 @@ synced_users:
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, base_entry, summarise
 from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
     apply_changes, diff_entry, explain_failure, read_sign_in_state, synced_warning)
 from ansible_collections.o365.admin.plugins.module_utils._targets import (
     TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF, resolve_targets)
 
+CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 
 def user_result(target, change, check_mode, permission_proven):
-    entry = dict(user=target.user)
+    if change is None:
+        entry = dict(user=target.user, outcome="excluded", changed=False)
+    else:
+        outcome = change.outcome(check_mode)
+        answer = change.answer if change.answer is not None else change.read.answer
+        error = None
+        if outcome in (FAILED, UNKNOWN):
+            error = dict(answer.error, explanation=explain_failure(change, permission_proven))
+        entry = base_entry(target.user, outcome, error, answer)
+        properties = change.read.properties
+        entry.update(changed=outcome in CHANGING, user_id=properties.get("id"),
+                     user_principal_name=properties.get("user_principal_name"), account_enabled_before=change.before,
+                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
+        if outcome == UNKNOWN:
+            entry.update(changed=None, account_enabled=None)
+        elif outcome == FAILED:
+            entry["account_enabled"] = change.before
+        else:
+            entry["account_enabled"] = change.wanted
     if target.group is not None:
         entry["group"] = target.group
-    if change is None:
-        entry.update(outcome="excluded", changed=False)
-        return entry
-    outcome = change.outcome(check_mode)
-    properties = change.read.properties
-    entry.update(outcome=outcome, changed=outcome in ("blocked", "allowed", "would_block", "would_allow"),
-                 user_id=properties.get("id"), user_principal_name=properties.get("user_principal_name"),
-                 account_enabled_before=change.before, on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
-    answer = change.answer if change.answer is not None else change.read.answer
-    entry.update(status_code=answer.status_code, request_id=answer.request_id)
-    if outcome == "unknown":
-        entry.update(changed=None, account_enabled=None)
-    elif outcome == "failed":
-        entry["account_enabled"] = change.before
-    else:
-        entry["account_enabled"] = change.wanted
-    if outcome in ("failed", "unknown"):
-        entry["error"] = dict(answer.error, explanation=explain_failure(change, permission_proven))
     return entry
 
 
@@ -242,23 +244,18 @@ def run(module, client):
     results = [user_result(target, None if target.excluded else by_key[target.key], module.check_mode,
                            permission_proven) for target in target_set.targets]
     outcomes = [change.outcome(module.check_mode) for change in changes]
-    changing = [change for change, outcome in zip(changes, outcomes)
-                if outcome in ("blocked", "allowed", "would_block", "would_allow")]
+    changing = [change for change, outcome in zip(changes, outcomes) if outcome in CHANGING]
     synced = [change.target.user for change in changing if change.synced]
     if synced:
         module.warn(synced_warning(synced, params["state"]))
     # A change whose answer was lost may have been made: never claim nothing changed.
     possibly_changed = any(change.answer.unknown for change in sent)
-    result = dict(
-        changed=bool(changing) or possibly_changed, state=params["state"], results=results,
-        changed_count=len(changing), unchanged_count=outcomes.count("unchanged"),
-        failed_count=outcomes.count("failed"), unknown_count=outcomes.count("unknown"),
-        failed_users=[entry["user"] for entry in results if entry["outcome"] == "failed"],
-        unknown_users=[entry["user"] for entry in results if entry["outcome"] == "unknown"],
-        synced_users=synced)
+    result = dict(changed=bool(changing) or possibly_changed, state=params["state"], results=results,
+                  unchanged_count=outcomes.count("unchanged"), synced_users=synced)
+    result.update(summarise(results, [target.key for target in target_set.targets], CHANGING, "changed_count"))
     if module._diff:
         result["diff"] = [diff_entry(change) for change in changing]
-    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in ("failed", "unknown")]
+    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]
     if troubled:
         raise TaskFailed("%d of %d users could not be %s: %s Every user's outcome is in results."
                          % (len(troubled), len(changes), "read" if module.check_mode else params["state"],
