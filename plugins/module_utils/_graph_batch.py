@@ -23,11 +23,15 @@ import random
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    GraphApiError, GraphTransportError, O365AdminError)
+    ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
     RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay, safe_excerpt)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
+# More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
+MAX_BATCH_CONCURRENCY = 32
+# The option every module acting on many users takes (documented in the o365.admin.targets doc fragment).
+BATCH_ARGUMENT_SPEC = dict(batch_concurrency=dict(type="int", default=4))
 WRITE_METHODS = frozenset(["POST", "PATCH", "PUT"])
 # Whole $batch calls failing in a row (no answer, or refused) before the rest is not sent: with the network or
 # the token endpoint gone, thousands of users must not each wait out their retries.
@@ -37,6 +41,14 @@ UNREADABLE = "Graph's answer could not be read"
 # this could spin.
 DUE_SLACK_S = 0.001
 LOST_HINT = "the request may have acted; sending it again is safe"
+
+
+def checked_concurrency(value):
+    """``batch_concurrency`` as given, if it is within 1..MAX_BATCH_CONCURRENCY; else a ConfigurationError."""
+    if not 1 <= value <= MAX_BATCH_CONCURRENCY:
+        raise ConfigurationError("batch_concurrency must be 1 or more and at most %d, not %d."
+                                 % (MAX_BATCH_CONCURRENCY, value))
+    return value
 
 
 class BatchOutcome:

@@ -26,17 +26,6 @@ description:
   - For incidents, O(groups) with O(exclude) and O(max_users) names who is signed out, O(revoked_since) makes
     re-runs skip users already revoked, O(verify) reads back the proof, and O(report_path) keeps the record.
 options:
-  batch_concurrency:
-    description:
-      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are kept in flight,
-        from 1 to 32. When one is answered, the next goes, so a slow call does not hold up the others.
-      - Items Graph answers with 429, 503 or 504 are sent again after their own C(Retry-After), within
-        O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
-        itself at the rate that was accepted before.
-      - The task fails if any user failed or has an unknown outcome, and still returns every user's outcome
-        in RV(results), in input order.
-    type: int
-    default: 4
   verify:
     description:
       - After the revokes, read each revoked user's C(signInSessionsValidFromDateTime) (batched) and require it to
@@ -415,25 +404,21 @@ may_have_acted:
 
 import time
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, O365AdminError, TaskFailed)
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
+from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, O365AdminError, TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun, checked_concurrency
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import error_envelope
-from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._report import Report
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
     describe_read_failure, format_time, parse_since, read_many, read_one, utc_now)
-from ansible_collections.o365.admin.plugins.module_utils._targets import (
-    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF, resolve_targets)
+from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 
 MODULE_NAME = "o365.admin.o365_revoke_sessions"
 REVOKE_PERMISSION = "User.RevokeSessions.All"
 READ_PERMISSION = "User.Read.All"
 SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
-# More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
-MAX_BATCH_CONCURRENCY = 32
 REVOKED = "revoked"
 WOULD_REVOKE = "would_revoke"
 SKIPPED = "skipped"
@@ -630,16 +615,14 @@ def retries_of(runs, client):
 def run_many(module, client, since):
     started = time.monotonic()
     check_mode = module.check_mode
-    if not 1 <= module.params["batch_concurrency"] <= MAX_BATCH_CONCURRENCY:
-        raise ConfigurationError("batch_concurrency must be 1 or more and at most %d, not %d."
-                                 % (MAX_BATCH_CONCURRENCY, module.params["batch_concurrency"]))
+    concurrency = checked_concurrency(module.params["batch_concurrency"])
     target_set = resolve_targets(client, module.params)
     distinct = target_set.distinct()
     warn_about_guests(module, distinct)
     runs = []
 
     def batch():
-        runs.append(BatchRun(client, module.params["batch_concurrency"], module.params["max_retries"]))
+        runs.append(BatchRun(client, concurrency, module.params["max_retries"]))
         return runs[-1]
 
     entries, to_send, phase_failed = {}, [], {"read": [], "verify": []}
@@ -822,21 +805,12 @@ def run(module, client):
 
 
 def main():
-    argument_spec = dict(TARGETS_ARGUMENT_SPEC)
-    argument_spec.update(
-        batch_concurrency=dict(type="int", default=4),
+    users_module(dict(
         verify=dict(type="bool", default=False),
         revoked_since=dict(type="str"),
         report_path=dict(type="path"),
         report_format=dict(type="str", choices=["json", "csv"]),
-    )
-    module = GraphModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE,
-        required_one_of=TARGETS_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    module.run_and_exit(run)
+    )).run_and_exit(run)
 
 
 if __name__ == "__main__":

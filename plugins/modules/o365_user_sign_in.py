@@ -36,11 +36,6 @@ options:
     type: str
     choices: [blocked, allowed]
     default: blocked
-  batch_concurrency:
-    description:
-      - With several users, how many C($batch) calls (of up to 20 requests each) are in flight at once.
-    type: int
-    default: 4
 extends_documentation_fragment:
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -194,13 +189,13 @@ synced_users:
   elements: str
 """
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
-from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
+from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, base_entry, summarise
 from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
     apply_changes, diff_entry, explain_failure, read_sign_in_state, synced_warning)
-from ansible_collections.o365.admin.plugins.module_utils._targets import (
-    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF, resolve_targets)
+from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 
 CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 
@@ -231,13 +226,12 @@ def user_result(target, change, check_mode, permission_proven):
 
 def run(module, client):
     params = module.params
-    if params["batch_concurrency"] < 1:
-        raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % params["batch_concurrency"])
+    concurrency = checked_concurrency(params["batch_concurrency"])
     target_set = resolve_targets(client, params)
     distinct = target_set.distinct()
-    changes = read_sign_in_state(client, distinct, params["state"], params["batch_concurrency"], params["max_retries"])
+    changes = read_sign_in_state(client, distinct, params["state"], concurrency, params["max_retries"])
     if not module.check_mode:
-        apply_changes(client, changes, params["batch_concurrency"], params["max_retries"])
+        apply_changes(client, changes, concurrency, params["max_retries"])
     sent = [change for change in changes if change.answer is not None]
     permission_proven = any(change.answer.ok for change in sent)
     by_key = dict((change.target.key, change) for change in changes)
@@ -265,16 +259,7 @@ def run(module, client):
 
 
 def main():
-    spec = dict(TARGETS_ARGUMENT_SPEC)
-    spec.update(state=dict(type="str", choices=["blocked", "allowed"], default="blocked"),
-                batch_concurrency=dict(type="int", default=4))
-    module = GraphModule(
-        argument_spec=spec,
-        mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE,
-        required_one_of=TARGETS_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    module.run_and_exit(run)
+    users_module(dict(state=dict(type="str", choices=["blocked", "allowed"], default="blocked"))).run_and_exit(run)
 
 
 if __name__ == "__main__":
