@@ -35,9 +35,8 @@ def send_each(client, requests, concurrency, max_retries):
     try:
         response = client.request(method, path, json_body=body)
     except GraphApiError as error:
-        return [BatchOutcome(error.status_code, {"error": {"code": error.code,
-                                                          "message": error.graph_message or error.message}},
-                             error.request_id)]
+        body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
+        return [BatchOutcome(error.status_code, body, error.request_id)]
     except GraphTransportError as error:
         # The request may have reached Graph: its effect is unknown, never assumed either way.
         return [BatchOutcome(None, None, None, unknown=True, reason=error.message)]

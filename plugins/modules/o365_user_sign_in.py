@@ -199,6 +199,7 @@ from ansible_collections.o365.admin.plugins.module_utils._targets import resolve
 
 CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 
+
 def user_result(target, change, check_mode, permission_proven):
     if change is None:
         entry = dict(user=target.user, outcome="excluded", changed=False)
