@@ -40,8 +40,8 @@ def report_leak_check_count(request):
 
 
 @pytest.fixture
-def direct(emulator, tmp_path):
-    return Scenario(emulator, GraphRoute("direct", emulator["authority_host"]), str(tmp_path))
+def direct(emulator, tmp_path, collections_path):
+    return Scenario(emulator, GraphRoute("direct", emulator["authority_host"]), str(tmp_path), collections_path)
 
 
 def graph_calls(scenario):
