@@ -94,7 +94,7 @@ ARTIFACT_E2E := test_revoke_succeeds_and_the_user_is_revoked or test_bulk_revoke
 define artifact_pytest
 	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections O365_TEST_COLLECTIONS_PATH=$(ARTIFACT)/collections \
 	  O365_TEST_TARBALL=$$(ls $(ARTIFACT)/dist/o365-admin-*.tar.gz) O365_TEST_ROUTES=direct \
-	  PYTHONPATH=$(ROOT):$(ARTIFACT)/collections $(BIN)/python -m pytest -p no:cacheprovider $(1)
+	  PYTHONPATH=$(ARTIFACT)/collections:$(ROOT) $(BIN)/python -m pytest -p no:cacheprovider $(1)
 endef
 
 artifact: setup

@@ -9,8 +9,9 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # The options that say which users a module acts on; the argument spec they document is TARGETS_ARGUMENT_SPEC
-    # in plugins/module_utils/_targets.py.
+    # The options that say which users a module acts on, and how many $batch calls it keeps in flight; the
+    # argument spec they document is TARGETS_ARGUMENT_SPEC in plugins/module_utils/_targets.py and
+    # BATCH_ARGUMENT_SPEC in plugins/module_utils/_graph_batch.py, merged by _graph_module.users_module.
     DOCUMENTATION = r"""
 options:
   user:
@@ -63,4 +64,13 @@ options:
         larger run.
     type: int
     default: 1000
+  batch_concurrency:
+    description:
+      - With O(users) or O(groups), how many C($batch) calls (of up to 20 requests each) are kept in flight,
+        from 1 to 32. When one is answered, the next goes, so a slow call does not hold up the others.
+      - Items Graph answers with 429, 503 or 504 are sent again after their own C(Retry-After), within
+        O(max_retries); items that succeeded are never sent again. Once Graph throttles, the module paces
+        itself at the rate that was accepted before.
+    type: int
+    default: 4
 """

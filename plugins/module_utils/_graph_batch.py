@@ -23,13 +23,16 @@ import random
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    GraphApiError, GraphTransportError, O365AdminError)
+    ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay)
+    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay, safe_excerpt)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
+# More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
+MAX_BATCH_CONCURRENCY = 32
+# The option every module acting on many users takes (documented in the o365.admin.targets doc fragment).
+BATCH_ARGUMENT_SPEC = dict(batch_concurrency=dict(type="int", default=4))
 WRITE_METHODS = frozenset(["POST", "PATCH", "PUT"])
-EXCERPT_CHARS = 200
 # Whole $batch calls failing in a row (no answer, or refused) before the rest is not sent: with the network or
 # the token endpoint gone, thousands of users must not each wait out their retries.
 CONSECUTIVE_CALL_FAILURES_LIMIT = 8
@@ -40,11 +43,12 @@ DUE_SLACK_S = 0.001
 LOST_HINT = "the request may have acted; sending it again is safe"
 
 
-def excerpt(value):
-    """A short, printable description of something Graph (or whatever answered) sent."""
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return text if len(text) <= EXCERPT_CHARS else text[:EXCERPT_CHARS] + "..."
+def checked_concurrency(value):
+    """``batch_concurrency`` as given, if it is within 1..MAX_BATCH_CONCURRENCY; else a ConfigurationError."""
+    if not 1 <= value <= MAX_BATCH_CONCURRENCY:
+        raise ConfigurationError("batch_concurrency must be 1 or more and at most %d, not %d."
+                                 % (MAX_BATCH_CONCURRENCY, value))
+    return value
 
 
 class BatchOutcome:
@@ -55,7 +59,7 @@ class BatchOutcome:
     status and error, or (``status_code`` None, not unknown) it was never sent.
     """
 
-    def __init__(self, status_code, body, request_id, attempts, unknown=False, reason=None):
+    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -75,6 +79,8 @@ class BatchOutcome:
         code, message, dummy = error_envelope(self.body)
         if code or message:
             return {"code": code, "message": message}
+        if self.unknown:
+            return {"code": None, "message": "No readable answer from Microsoft Graph."}
         return {"code": None, "message": "HTTP %s" % self.status_code}
 
     def __repr__(self):
@@ -357,10 +363,10 @@ class BatchRun:
         """{item id: Graph's answer dict, or why it cannot be used}, and what is wrong with the whole answer."""
         if not isinstance(body, dict):
             return {}, "a 2xx answer to the $batch call that is %s" % (
-                "empty or not JSON" if body is None else "JSON but not an object: %s" % excerpt(body))
+                "empty or not JSON" if body is None else "JSON but not an object: %s" % safe_excerpt(body))
         answers = body.get("responses")
         if not isinstance(answers, list):
-            return {}, "a 2xx answer to the $batch call without a list of responses: %s" % excerpt(body)
+            return {}, "a 2xx answer to the $batch call without a list of responses: %s" % safe_excerpt(body)
         wanted = set(str(item.index) for item in chunk)
         by_id = {}
         for answer in answers:
@@ -371,7 +377,7 @@ class BatchRun:
             if item_id in by_id:
                 by_id[item_id] = "Graph answered this request more than once"
             elif isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                by_id[item_id] = "its answer has no valid HTTP status: %s" % excerpt(answer)
+                by_id[item_id] = "its answer has no valid HTTP status: %s" % safe_excerpt(answer)
             else:
                 by_id[item_id] = answer
         return by_id, None

@@ -101,11 +101,16 @@ def retry_delay(retry_after, attempt, rng=random.random):
 _SECRET_LIKE = re.compile(r"[A-Za-z0-9+/=_~.-]{24,}")
 
 
-def safe_excerpt(text, limit=200):
-    """A short, single-line quote of an answer that was not what we expected, with anything secret-like masked."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    text = " ".join((text or "").split())
+def safe_excerpt(value, limit=200):
+    """A short, single-line quote of an answer that was not what we expected (text, bytes, or parsed JSON), with
+    anything secret-like masked."""
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+    elif value is None or isinstance(value, str):
+        text = value or ""
+    else:
+        text = repr(value)
+    text = " ".join(text.split())
     text = _SECRET_LIKE.sub("[...]", text)
     return text if len(text) <= limit else text[:limit] + "..."
 

@@ -34,7 +34,10 @@ else:
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings, build_token_source
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BATCH_ARGUMENT_SPEC
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
+from ansible_collections.o365.admin.plugins.module_utils._targets import (
+    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF)
 
 DEFAULT_TIMEOUT_S = 30
 DEFAULT_MAX_RETRIES = 4
@@ -142,3 +145,14 @@ class GraphModule(AnsibleModule):
         if stats.retries:
             self.warn("Microsoft Graph asked to retry %d time(s) (throttling or a transient error); waited %.1f s "
                       "in all." % (stats.retries, stats.waited_s))
+
+
+def users_module(argument_spec=None, **kwargs):
+    """A GraphModule for a module that acts on users: the targets options (``user``, ``users``, ``groups``,
+    ``exclude``, ``max_users``), ``batch_concurrency`` and the rules between them, then the module's own
+    ``argument_spec`` (which may override one, e.g. a different ``max_users`` default). Check mode is supported."""
+    spec = dict(TARGETS_ARGUMENT_SPEC)
+    spec.update(BATCH_ARGUMENT_SPEC)
+    spec.update(argument_spec or {})
+    return GraphModule(argument_spec=spec, mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE,
+                       required_one_of=TARGETS_REQUIRED_ONE_OF, supports_check_mode=True, **kwargs)

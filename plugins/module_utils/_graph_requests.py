@@ -8,8 +8,8 @@
 Internal to this collection, may change without notice.
 
 A lone request gains nothing from $batch and, sent as itself, is checked against Graph's contract by a validating
-proxy; several go through BatchRun (20 per call, retries, pacing). Either way the caller gets one GraphAnswer per
-request, in order.
+proxy; several go through BatchRun (20 per call, retries, pacing). Either way the caller gets one BatchOutcome per
+request, in order: the same ``ok`` / ``unknown`` / ``error`` / ``reason`` whichever way it went.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,49 +17,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun
-from ansible_collections.o365.admin.plugins.module_utils._graph_client import error_envelope
-
-
-class GraphAnswer:
-    """Graph's answer to one request: ``ok`` (a 2xx), or its error; ``unknown`` when no answer could be read."""
-
-    def __init__(self, status_code, body, request_id, unknown=False, reason=None):
-        self.status_code = status_code
-        self.body = body
-        self.request_id = request_id
-        self.unknown = unknown
-        self.reason = reason  # why there is no Graph answer to show (lost, or never sent)
-
-    @property
-    def ok(self):
-        return not self.unknown and self.status_code is not None and 200 <= self.status_code < 300
-
-    @property
-    def error(self):
-        """{code, message}: Graph's own, or what is known when Graph's envelope is missing."""
-        code, message, dummy = error_envelope(self.body)
-        if code or message:
-            return {"code": code, "message": message}
-        if self.reason:
-            return {"code": None, "message": self.reason}
-        if self.unknown:
-            return {"code": None, "message": "No readable answer from Microsoft Graph."}
-        return {"code": None, "message": "HTTP %s" % self.status_code}
-
-    @classmethod
-    def from_batch(cls, outcome):
-        return cls(outcome.status_code, outcome.body, outcome.request_id, bool(getattr(outcome, "unknown", False)),
-                   getattr(outcome, "reason", None))
-
-    @classmethod
-    def from_error(cls, error):
-        body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
-        return cls(error.status_code, body, error.request_id)
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, BatchRun
 
 
 def send_each(client, requests, concurrency, max_retries):
-    """[(method, path) | (method, path, body)] -> one GraphAnswer per request, in order.
+    """[(method, path) | (method, path, body)] -> one BatchOutcome per request, in order.
 
     ``path`` is relative to the version root and may carry a query string. Authentication errors are raised: no
     request could be sent at all.
@@ -67,14 +29,15 @@ def send_each(client, requests, concurrency, max_retries):
     if not requests:
         return []
     if len(requests) > 1:
-        return [GraphAnswer.from_batch(outcome) for outcome in BatchRun(client, concurrency, max_retries).run(requests)]
+        return BatchRun(client, concurrency, max_retries).run(requests)
     request = requests[0]
     method, path, body = request[0], request[1], request[2] if len(request) > 2 else None
     try:
         response = client.request(method, path, json_body=body)
     except GraphApiError as error:
-        return [GraphAnswer.from_error(error)]
+        body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
+        return [BatchOutcome(error.status_code, body, error.request_id)]
     except GraphTransportError as error:
         # The request may have reached Graph: its effect is unknown, never assumed either way.
-        return [GraphAnswer(None, None, None, unknown=True, reason=error.message)]
-    return [GraphAnswer(response.status_code, response.body, response.request_id)]
+        return [BatchOutcome(None, None, None, unknown=True, reason=error.message)]
+    return [BatchOutcome(response.status_code, response.body, response.request_id)]

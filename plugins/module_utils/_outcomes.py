@@ -18,7 +18,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import LOST_HINT, UNREADABLE, excerpt
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import LOST_HINT, UNREADABLE
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
 
 FAILED = "failed"
 UNKNOWN = "unknown"
@@ -38,7 +39,7 @@ def judge(outcome, read_answer):
 
 def unreadable(outcome, expected):
     """The verdict on a 2xx that is not the answer Graph gives (HTML from a proxy, an error body, no value)."""
-    received = "an empty body" if outcome.body is None else excerpt(outcome.body)
+    received = "an empty body" if outcome.body is None else safe_excerpt(outcome.body)
     return UNKNOWN, {"code": None, "message": "%s: HTTP %s with %s instead of %s; %s." % (
         UNREADABLE, outcome.status_code, received, expected, LOST_HINT)}
 
@@ -53,7 +54,7 @@ def base_entry(user, word, error, outcome):
 
 
 def summarise(entries, identities, success, count_key):
-    """Summary keys: ``count_key`` (distinct targets whose outcome is ``success``), ``failed_count``,
+    """Summary keys: ``count_key`` (distinct targets whose outcome is ``success``, a word or several), ``failed_count``,
     ``unknown_count`` (distinct targets), ``failed_users`` and ``unknown_users`` (users as given, in input order).
     ``identities`` tell duplicates apart from distinct targets (e.g. a case-insensitive UPN)."""
     by_identity = {}
@@ -64,7 +65,8 @@ def summarise(entries, identities, success, count_key):
     def users(word):
         return list(dict.fromkeys(entry["user"] for entry in entries if entry["outcome"] == word))
 
-    summary = {count_key: outcomes.count(success), "failed_count": outcomes.count(FAILED),
+    successes = (success,) if isinstance(success, str) else tuple(success)
+    summary = {count_key: sum(1 for word in outcomes if word in successes), "failed_count": outcomes.count(FAILED),
                "unknown_count": outcomes.count(UNKNOWN)}
     summary.update(failed_users=users(FAILED), unknown_users=users(UNKNOWN))
     return summary

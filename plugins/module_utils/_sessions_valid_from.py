@@ -21,11 +21,11 @@ import datetime
 import re
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, GraphApiError
-
-READ_PERMISSION = "User.Read.All"
+from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION, read_users_through
 # The module's clock and Graph's may differ; a timestamp this much before the moment of the revoke still counts.
 CLOCK_SKEW = datetime.timedelta(seconds=60)
-SELECT = "id,userPrincipalName,userType,signInSessionsValidFromDateTime"
+SELECTED = ("id", "userPrincipalName", "userType", "signInSessionsValidFromDateTime")
+SELECT = ",".join(SELECTED)
 UTC = datetime.timezone.utc
 
 ISO_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})"
@@ -113,10 +113,6 @@ class Reading:
         return self.at is not None and self.at >= sent_at - CLOCK_SKEW
 
 
-def read_path(reference):
-    return "%s?$select=%s" % (reference.path(), SELECT)
-
-
 def read_one(client, reference):
     """One user's Reading; a Graph error becomes a failed Reading (the caller says what it means)."""
     try:
@@ -130,11 +126,11 @@ def read_one(client, reference):
 def read_many(batch, references):
     """{reference: Reading} for many users, through ``batch`` (a BatchRun), each user read once."""
     distinct = list(dict.fromkeys(references))
-    outcomes = batch.run([("GET", read_path(reference)) for reference in distinct])
     readings = {}
-    for reference, outcome in zip(distinct, outcomes):
-        readings[reference] = Reading(outcome.status_code, outcome.body if outcome.ok else None, outcome.request_id,
-                                      None if outcome.ok else outcome.error)
+    for reference, read in zip(distinct, read_users_through(batch.run, distinct, SELECTED)):
+        answer = read.answer
+        readings[reference] = Reading(answer.status_code, answer.body if answer.ok else None, answer.request_id,
+                                      None if answer.ok else answer.error)
     return readings
 
 

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import judge
 from ansible_collections.o365.admin.plugins.module_utils._user_read import (
     READ_PERMISSION, explain_read_failure, read_users)
 
@@ -57,9 +58,7 @@ class SignInChange:
             return "unchanged"
         if check_mode:
             return "would_block" if self.state == "blocked" else "would_allow"
-        if self.answer.unknown:
-            return "unknown"
-        return self.state if self.answer.ok else "failed"
+        return judge(self.answer, lambda answer: (self.state, None))[0]
 
 
 def read_sign_in_state(client, targets, state, concurrency, max_retries):

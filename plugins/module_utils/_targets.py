@@ -9,8 +9,9 @@ Internal to this collection, may change without notice.
 
 Contract (modules build on it; keep it stable):
 
-- ``TARGETS_ARGUMENT_SPEC``, ``TARGETS_MUTUALLY_EXCLUSIVE``, ``TARGETS_REQUIRED_ONE_OF``: merge them into the
-  module's argument spec; document them with ``extends_documentation_fragment: o365.admin.targets``.
+- ``TARGETS_ARGUMENT_SPEC``, ``TARGETS_MUTUALLY_EXCLUSIVE``, ``TARGETS_REQUIRED_ONE_OF``: a module gets them
+  (with ``batch_concurrency``) from ``_graph_module.users_module``; document them with
+  ``extends_documentation_fragment: o365.admin.targets``.
   A module that must not have the ``max_users`` guard (a read-only info module) may drop that key from its spec.
 - ``parse_references(values)`` -> list of UserReference, one per value in order; every invalid value is named at
   once in one InvalidUserReference, raised before any network call.

@@ -50,8 +50,13 @@ def select_path(reference, graph_names):
 
 def read_users(client, references, graph_names, concurrency, max_retries):
     """One UserRead per reference, in order (give each user once); only ``graph_names`` are asked for."""
-    answers = send_each(client, [("GET", select_path(reference, graph_names)) for reference in references],
-                        concurrency, max_retries)
+    return read_users_through(lambda requests: send_each(client, requests, concurrency, max_retries), references,
+                              graph_names)
+
+
+def read_users_through(send, references, graph_names):
+    """read_users with ``send`` ([request] -> one BatchOutcome each, e.g. a BatchRun's ``run``) doing the sending."""
+    answers = send([("GET", select_path(reference, graph_names)) for reference in references])
     keys = dict(USER_PROPERTIES)
     reads = []
     for answer in answers:

@@ -28,11 +28,6 @@ options:
         user, naming the count. Raise it on purpose for a larger read.
     type: int
     default: 1000
-  batch_concurrency:
-    description:
-      - With several users, how many C($batch) calls (of up to 20 reads each) are in flight at once.
-    type: int
-    default: 4
 extends_documentation_fragment:
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -158,10 +153,10 @@ not_found_users:
   sample: [ghost@contoso.com]
 """
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
-from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
-from ansible_collections.o365.admin.plugins.module_utils._targets import (
-    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF, resolve_targets)
+from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
+from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
+from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import (
     USER_PROPERTIES, explain_read_failure, read_users)
 
@@ -181,12 +176,11 @@ def user_entry(target, read):
 
 
 def run(module, client):
-    if module.params["batch_concurrency"] < 1:
-        raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % module.params["batch_concurrency"])
+    concurrency = checked_concurrency(module.params["batch_concurrency"])
     target_set = resolve_targets(client, module.params)
     distinct = target_set.distinct()
     reads = read_users(client, [target.reference for target in distinct], [name for name, key in USER_PROPERTIES],
-                       module.params["batch_concurrency"], module.params["max_retries"])
+                       concurrency, module.params["max_retries"])
     by_key = dict((target.key, read) for target, read in zip(distinct, reads))
     users = [user_entry(target, None if target.excluded else by_key[target.key]) for target in target_set.targets]
     result = dict(changed=False, users=users, found_count=sum(1 for read in reads if read.found),
@@ -201,15 +195,7 @@ def run(module, client):
 
 
 def main():
-    spec = dict(TARGETS_ARGUMENT_SPEC)
-    spec.update(batch_concurrency=dict(type="int", default=4))
-    module = GraphModule(
-        argument_spec=spec,
-        mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE,
-        required_one_of=TARGETS_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    module.run_and_exit(run)
+    users_module().run_and_exit(run)
 
 
 if __name__ == "__main__":

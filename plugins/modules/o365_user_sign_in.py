@@ -36,11 +36,6 @@ options:
     type: str
     choices: [blocked, allowed]
     default: blocked
-  batch_concurrency:
-    description:
-      - With several users, how many C($batch) calls (of up to 20 requests each) are in flight at once.
-    type: int
-    default: 4
 extends_documentation_fragment:
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -194,71 +189,68 @@ synced_users:
   elements: str
 """
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
-from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
+from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
+from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, base_entry, summarise
 from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
     apply_changes, diff_entry, explain_failure, read_sign_in_state, synced_warning)
-from ansible_collections.o365.admin.plugins.module_utils._targets import (
-    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE, TARGETS_REQUIRED_ONE_OF, resolve_targets)
+from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
+
+CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 
 
 def user_result(target, change, check_mode, permission_proven):
-    entry = dict(user=target.user)
+    if change is None:
+        entry = dict(user=target.user, outcome="excluded", changed=False)
+    else:
+        outcome = change.outcome(check_mode)
+        answer = change.answer if change.answer is not None else change.read.answer
+        error = None
+        if outcome in (FAILED, UNKNOWN):
+            error = dict(answer.error, explanation=explain_failure(change, permission_proven))
+        entry = base_entry(target.user, outcome, error, answer)
+        properties = change.read.properties
+        entry.update(changed=outcome in CHANGING, user_id=properties.get("id"),
+                     user_principal_name=properties.get("user_principal_name"), account_enabled_before=change.before,
+                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
+        if outcome == UNKNOWN:
+            entry.update(changed=None, account_enabled=None)
+        elif outcome == FAILED:
+            entry["account_enabled"] = change.before
+        else:
+            entry["account_enabled"] = change.wanted
     if target.group is not None:
         entry["group"] = target.group
-    if change is None:
-        entry.update(outcome="excluded", changed=False)
-        return entry
-    outcome = change.outcome(check_mode)
-    properties = change.read.properties
-    entry.update(outcome=outcome, changed=outcome in ("blocked", "allowed", "would_block", "would_allow"),
-                 user_id=properties.get("id"), user_principal_name=properties.get("user_principal_name"),
-                 account_enabled_before=change.before, on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
-    answer = change.answer if change.answer is not None else change.read.answer
-    entry.update(status_code=answer.status_code, request_id=answer.request_id)
-    if outcome == "unknown":
-        entry.update(changed=None, account_enabled=None)
-    elif outcome == "failed":
-        entry["account_enabled"] = change.before
-    else:
-        entry["account_enabled"] = change.wanted
-    if outcome in ("failed", "unknown"):
-        entry["error"] = dict(answer.error, explanation=explain_failure(change, permission_proven))
     return entry
 
 
 def run(module, client):
     params = module.params
-    if params["batch_concurrency"] < 1:
-        raise ConfigurationError("batch_concurrency must be 1 or more, not %d." % params["batch_concurrency"])
+    concurrency = checked_concurrency(params["batch_concurrency"])
     target_set = resolve_targets(client, params)
     distinct = target_set.distinct()
-    changes = read_sign_in_state(client, distinct, params["state"], params["batch_concurrency"], params["max_retries"])
+    changes = read_sign_in_state(client, distinct, params["state"], concurrency, params["max_retries"])
     if not module.check_mode:
-        apply_changes(client, changes, params["batch_concurrency"], params["max_retries"])
+        apply_changes(client, changes, concurrency, params["max_retries"])
     sent = [change for change in changes if change.answer is not None]
     permission_proven = any(change.answer.ok for change in sent)
     by_key = dict((change.target.key, change) for change in changes)
     results = [user_result(target, None if target.excluded else by_key[target.key], module.check_mode,
                            permission_proven) for target in target_set.targets]
     outcomes = [change.outcome(module.check_mode) for change in changes]
-    changing = [change for change, outcome in zip(changes, outcomes)
-                if outcome in ("blocked", "allowed", "would_block", "would_allow")]
+    changing = [change for change, outcome in zip(changes, outcomes) if outcome in CHANGING]
     synced = [change.target.user for change in changing if change.synced]
     if synced:
         module.warn(synced_warning(synced, params["state"]))
     # A change whose answer was lost may have been made: never claim nothing changed.
     possibly_changed = any(change.answer.unknown for change in sent)
-    result = dict(
-        changed=bool(changing) or possibly_changed, state=params["state"], results=results,
-        changed_count=len(changing), unchanged_count=outcomes.count("unchanged"),
-        failed_count=outcomes.count("failed"), unknown_count=outcomes.count("unknown"),
-        failed_users=[entry["user"] for entry in results if entry["outcome"] == "failed"],
-        unknown_users=[entry["user"] for entry in results if entry["outcome"] == "unknown"],
-        synced_users=synced)
+    result = dict(changed=bool(changing) or possibly_changed, state=params["state"], results=results,
+                  unchanged_count=outcomes.count("unchanged"), synced_users=synced)
+    result.update(summarise(results, [target.key for target in target_set.targets], CHANGING, "changed_count"))
     if module._diff:
         result["diff"] = [diff_entry(change) for change in changing]
-    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in ("failed", "unknown")]
+    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]
     if troubled:
         raise TaskFailed("%d of %d users could not be %s: %s Every user's outcome is in results."
                          % (len(troubled), len(changes), "read" if module.check_mode else params["state"],
@@ -268,16 +260,7 @@ def run(module, client):
 
 
 def main():
-    spec = dict(TARGETS_ARGUMENT_SPEC)
-    spec.update(state=dict(type="str", choices=["blocked", "allowed"], default="blocked"),
-                batch_concurrency=dict(type="int", default=4))
-    module = GraphModule(
-        argument_spec=spec,
-        mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE,
-        required_one_of=TARGETS_REQUIRED_ONE_OF,
-        supports_check_mode=True,
-    )
-    module.run_and_exit(run)
+    users_module(dict(state=dict(type="str", choices=["blocked", "allowed"], default="blocked"))).run_and_exit(run)
 
 
 if __name__ == "__main__":

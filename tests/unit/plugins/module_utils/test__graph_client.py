@@ -360,3 +360,9 @@ def test_safe_excerpt_is_short_single_line_and_masks_secret_like_runs():
     text = "line one\n\n  line two " + "A" * 30 + " " + "x" * 500
     excerpt = safe_excerpt(text, 60)
     assert "\n" not in excerpt and "A" * 24 not in excerpt and len(excerpt) <= 63
+
+
+def test_safe_excerpt_quotes_parsed_json_and_masks_token_like_values_in_it():
+    excerpt = safe_excerpt({"value": "ok", "access_token": "eyJ" + "a" * 40})
+    assert excerpt.startswith("{'value': 'ok'") and "a" * 24 not in excerpt and "[...]" in excerpt
+    assert safe_excerpt(None) == "" and safe_excerpt(b"<html>\n</html>") == "<html> </html>"

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.o365.admin.plugins.module_utils._graph_requests import GraphAnswer
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
 from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
     SignInChange, diff_entry, explain_failure, synced_warning)
 from ansible_collections.o365.admin.plugins.module_utils._targets import Target
@@ -21,7 +21,7 @@ def change(enabled=True, state="blocked", read_status=200, synced=None):
     target = Target("adele@contoso.com", UserReference.parse("adele@contoso.com"))
     properties = {"account_enabled": enabled, "on_premises_sync_enabled": synced} if read_status == 200 else {}
     body = {} if read_status == 200 else {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}
-    return SignInChange(target, UserRead(GraphAnswer(read_status, body, "rid-read"), properties), state)
+    return SignInChange(target, UserRead(BatchOutcome(read_status, body, "rid-read"), properties), state)
 
 
 @pytest.mark.parametrize("enabled, state, check_mode, outcome", [
@@ -33,15 +33,15 @@ def change(enabled=True, state="blocked", read_status=200, synced=None):
 def test_outcome_follows_what_was_read(enabled, state, check_mode, outcome):
     item = change(enabled, state)
     if item.needed and not check_mode:
-        item.answer = GraphAnswer(204, None, "rid")
+        item.answer = BatchOutcome(204, None, "rid")
     assert item.outcome(check_mode) == outcome
 
 
 def test_a_refused_or_lost_change_is_failed_or_unknown_never_done():
     refused = change()
-    refused.answer = GraphAnswer(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "r")
+    refused.answer = BatchOutcome(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "r")
     lost = change()
-    lost.answer = GraphAnswer(None, None, None, unknown=True)
+    lost.answer = BatchOutcome(None, None, None, unknown=True)
     assert (refused.outcome(False), lost.outcome(False)) == ("failed", "unknown")
     assert "may or may not have been made" in explain_failure(lost, False)
 
@@ -54,7 +54,7 @@ def test_a_user_not_found_fails_with_a_clear_message():
 
 def test_the_403_message_depends_on_whether_the_permission_was_proven():
     item = change()
-    item.answer = GraphAnswer(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "rid-9")
+    item.answer = BatchOutcome(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "rid-9")
     proven = explain_failure(item, True)
     unproven = explain_failure(item, False)
     assert "holds an Entra admin role" in proven and "User.EnableDisableAccount.All" not in proven

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils import _user_read
-from ansible_collections.o365.admin.plugins.module_utils._graph_requests import GraphAnswer
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
 from ansible_collections.o365.admin.plugins.module_utils._user_read import (
     UserRead, explain_read_failure, read_users, select_path)
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
@@ -25,9 +25,9 @@ def test_read_users_maps_graph_names_to_snake_case_and_keeps_order(monkeypatch):
 
     def fake_send(client, requests, concurrency, max_retries):
         sent.extend(requests)
-        return [GraphAnswer(200, {"id": "1", "accountEnabled": False, "extra": "ignored"}, "r1"),
-                GraphAnswer(404, {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}, "r2"),
-                GraphAnswer(None, None, None, unknown=True)]
+        return [BatchOutcome(200, {"id": "1", "accountEnabled": False, "extra": "ignored"}, "r1"),
+                BatchOutcome(404, {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}, "r2"),
+                BatchOutcome(None, None, None, unknown=True)]
 
     monkeypatch.setattr(_user_read, "send_each", fake_send)
     references = [UserReference.parse(u) for u in ("a@b.com", "c@d.com", "e@f.com")]
@@ -40,7 +40,7 @@ def test_read_users_maps_graph_names_to_snake_case_and_keeps_order(monkeypatch):
 
 
 def test_read_failures_say_what_to_do():
-    refused = UserRead(GraphAnswer(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "r"), {})
-    lost = UserRead(GraphAnswer(None, None, None, unknown=True), {})
+    refused = UserRead(BatchOutcome(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "r"), {})
+    lost = UserRead(BatchOutcome(None, None, None, unknown=True), {})
     assert "User.Read.All" in explain_read_failure(refused, "a@b.com")
     assert "No readable answer" in explain_read_failure(lost, "a@b.com")

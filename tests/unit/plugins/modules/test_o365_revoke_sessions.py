@@ -322,7 +322,7 @@ def test_a_graph_error_body_in_a_200_keeps_graph_s_code(run_module):
 def test_an_unexpected_exception_is_a_clear_failure_with_the_traceback_apart(run_module, monkeypatch):
     def broken(*unused, **unused_too):
         raise ZeroDivisionError("an escaped bug")
-    monkeypatch.setattr("ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions.revoke", broken)
+    monkeypatch.setattr("ansible_collections.o365.admin.plugins.module_utils._revocation.revoke", broken)
     # What ansible-playbook passes with ANSIBLE_DISPLAY_TRACEBACK=error; ansible-core caches it once per process.
     monkeypatch.setattr("ansible.module_utils._internal._traceback._module_tracebacks_enabled_events", None)
     failed, result = run_module(main, args(_ansible_tracebacks_for=["error"]))
@@ -336,7 +336,7 @@ def test_an_unexpected_exception_is_a_clear_failure_with_the_traceback_apart(run
 def test_an_unexpected_exception_never_shows_a_secret(run_module, monkeypatch):
     def broken(*unused, **unused_too):
         raise RuntimeError("bad token %s" % TOKEN)
-    monkeypatch.setattr("ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions.revoke", broken)
+    monkeypatch.setattr("ansible_collections.o365.admin.plugins.module_utils._revocation.revoke", broken)
     failed, result = run_module(main, args())
     assert failed and TOKEN not in json.dumps(result)
 

@@ -75,3 +75,10 @@ def test_excluded_users_are_not_read(run_module, tenant):
     assert not failed
     assert result["users"][1] == {"user": "synced@contoso.com", "excluded": True, "found": None}
     assert [call.request.method for call in tenant.calls] == ["GET"]
+
+
+@pytest.mark.parametrize("concurrency", [0, 33])
+def test_batch_concurrency_out_of_range_fails_before_any_call(run_module, tenant, concurrency):
+    failed, result = run_module(main, args(users=["adele@contoso.com"], batch_concurrency=concurrency))
+    assert failed and result["msg"] == "batch_concurrency must be 1 or more and at most 32, not %d." % concurrency
+    assert len(tenant.calls) == 0
