@@ -60,7 +60,13 @@ def confirm_user(module, client, reference, result):
                     "still be sent." % (reference.value, error.code, READ_PERMISSION))
         result.update(user_confirmed=False, request_id=error.request_id)
         return
-    result.update(user_confirmed=True, user_id=(response.body or {}).get("id"), request_id=response.request_id)
+    if not isinstance(response.body, dict):
+        # A proxy's page in a 200 is not Graph saying the user exists: the dry run must not pass on it.
+        result.update(user_confirmed=False, status_code=response.status_code, request_id=response.request_id)
+        raise TaskFailed("%s could not be confirmed: HTTP %s came back without Graph's answer (%s). A proxy or "
+                         "gateway may have answered instead of Graph (check HTTPS_PROXY, NO_PROXY and "
+                         "graph_endpoint)." % (reference.value, response.status_code, response.received), result)
+    result.update(user_confirmed=True, user_id=response.body.get("id"), request_id=response.request_id)
 
 
 def revoke(client, reference, result):

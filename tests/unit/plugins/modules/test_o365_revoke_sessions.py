@@ -139,6 +139,17 @@ def test_check_mode_reads_the_user_and_sends_no_revoke(run_module):
 
 
 @responses.activate
+def test_check_mode_is_not_confirmed_by_a_2xx_that_is_not_graph_s_answer(run_module):
+    responses.get(GRAPH + "/users/adele@contoso.com", status=200, content_type="text/html",
+                  body="<html><body>Blocked by proxy</body></html>")
+    failed, result = run_module(main, args(), check_mode=True)
+    assert failed and result["user_confirmed"] is False and result["status_code"] == 200
+    assert "adele@contoso.com could not be confirmed: HTTP 200 came back without Graph's answer (text/html" \
+        in result["msg"]
+    assert [call.request.method for call in responses.calls] == ["GET"]
+
+
+@responses.activate
 def test_check_mode_fails_for_an_unknown_user(run_module):
     responses.get(GRAPH + "/users/ghost@contoso.com", status=404, json=graph_error("Request_ResourceNotFound", "Nope"))
     failed, result = run_module(main, args(user="ghost@contoso.com"), check_mode=True)
