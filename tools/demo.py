@@ -64,12 +64,14 @@ def main():
         environment.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
         endpoints = {"o365_graph_endpoint": emulator["graph_endpoint"],
                      "o365_authority_host": emulator["authority_host"], "o365_ca_path": emulator["ca_path"]}
+        # The incident began before anything ran: the containment runbook below must not revoke twice the users the
+        # first playbook has just revoked (revoked_since).
+        started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         revoke_rc = run_playbook("revoke_sessions.yml", dict(endpoints, o365_revoke_users=DEMO_USERS), environment)
 
         # The containment runbook, with the app that may also block sign-in.
         report_dir = tempfile.mkdtemp(prefix="o365-demo-")
         report_path = os.path.join(report_dir, "offboard-report.json")
-        started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         offboard_rc = run_playbook("offboard_users.yml", dict(endpoints, users=OFFBOARD_USERS, incident_started_at=started,
                                                               report_path=report_path),
                                    dict(environment, **credentials(emulator, "containment")))
