@@ -182,3 +182,18 @@ def test_bad_options_fail_before_any_call(run_module, tmp_path):
     assert failed and "does not exist" in result["msg"]
     failed, result = run_module(main, args(user="a@contoso.com", groups=["Finance"]))
     assert failed and "mutually exclusive" in result["msg"]
+
+
+@responses.activate
+def test_every_user_skipped_marks_the_task_skipped_itself_and_one_acted_on_does_not(run_module):
+    tenant = FakeTenant({"a@contoso.com": RECENT, "b@contoso.com": RECENT})
+    tenant.serve()
+    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"],
+                                           revoked_since="2026-11-24T11:00:00Z"))
+    assert not failed and tenant.revoked == []
+    assert result["skipped"] is True and result["changed"] is False and result["skipped_count"] == 2
+    tenant.timestamps["b@contoso.com"] = OLD
+    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"],
+                                           revoked_since="2026-11-24T11:00:00Z"))
+    assert not failed and tenant.revoked == ["b@contoso.com"]
+    assert "skipped" not in result and result["skipped_count"] == 1
