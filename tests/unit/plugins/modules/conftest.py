@@ -14,8 +14,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import responses
 
-GRAPH_ENDPOINT = "https://graph.example.test"
-GRAPH = GRAPH_ENDPOINT + "/v1.0"
+from tests.unit.plugins.modules.graph_options import GRAPH
 USER_PATH = re.compile(r"^/v1\.0/users/(?P<key>[^/?]+)$")
 
 

@@ -14,16 +14,13 @@ import requests
 import responses
 
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
+from tests.unit.plugins.modules.graph_options import GRAPH, TOKEN, graph_options
 
-GRAPH = "https://graph.example.test/v1.0"
-TOKEN = "header.payload.signature-of-a-pre-acquired-token"
 ADELE_ID = "6e7b768e-07e2-4810-8459-485f84f8f204"
 
 
 def args(**extra):
-    base = {"user": "adele@contoso.com", "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
-    base.update(extra)
-    return base
+    return graph_options(**dict({"user": "adele@contoso.com"}, **extra))
 
 
 def graph_error(code, message):
@@ -45,8 +42,7 @@ def test_revoke_by_upn_succeeds_on_any_2xx(run_module, status):
 @responses.activate
 def test_revoke_by_object_id_through_an_alias(run_module):
     responses.post(GRAPH + "/users/%s/revokeSignInSessions" % ADELE_ID, json={"value": True})
-    failed, result = run_module(main, {"user_id": ADELE_ID, "access_token": TOKEN,
-                                       "graph_endpoint": "https://graph.example.test"})
+    failed, result = run_module(main, graph_options(user_id=ADELE_ID))
     assert not failed and result["user"] == ADELE_ID
 
 
@@ -210,8 +206,7 @@ def batch_answer(statuses):
 def test_users_are_revoked_in_one_batch_with_duplicates_sent_once(run_module):
     responses.add_callback(responses.POST, GRAPH + "/$batch", callback=batch_answer({}))
     users = ["adele@contoso.com", "ADELE@contoso.com", ADELE_ID, "$svc@contoso.com"]
-    failed, result = run_module(main, {"users": users, "access_token": TOKEN,
-                                       "graph_endpoint": "https://graph.example.test"})
+    failed, result = run_module(main, graph_options(users=users))
     assert not failed
     sent = json.loads(responses.calls[0].request.body)["requests"]
     assert [item["url"] for item in sent] == ["/users/adele@contoso.com/revokeSignInSessions",
@@ -229,8 +224,7 @@ def test_users_are_revoked_in_one_batch_with_duplicates_sent_once(run_module):
 def test_one_failed_user_fails_the_task_and_every_outcome_is_returned(run_module):
     responses.add_callback(responses.POST, GRAPH + "/$batch", callback=batch_answer(
         {"/users/ghost@contoso.com/revokeSignInSessions": 404}))
-    failed, result = run_module(main, {"users": ["adele@contoso.com", "ghost@contoso.com"], "access_token": TOKEN,
-                                       "graph_endpoint": "https://graph.example.test"})
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "ghost@contoso.com"]))
     assert failed
     assert result["failed_users"] == ["ghost@contoso.com"] and result["revoked_count"] == 1
     assert (result["failed_count"], result["unknown_count"]) == (1, 0)
@@ -243,8 +237,7 @@ def test_one_failed_user_fails_the_task_and_every_outcome_is_returned(run_module
 
 @responses.activate
 def test_one_invalid_reference_in_the_list_stops_everything_before_the_network(run_module):
-    failed, result = run_module(main, {"users": ["adele@contoso.com", "bad/one@contoso.com", "also bad"],
-                                       "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"})
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "bad/one@contoso.com", "also bad"]))
     assert failed and "2 invalid user references, nothing was sent" in result["msg"]
     assert result["user"] == ["bad/one@contoso.com", "also bad"]
     assert len(responses.calls) == 0
@@ -253,8 +246,7 @@ def test_one_invalid_reference_in_the_list_stops_everything_before_the_network(r
 @responses.activate
 def test_check_mode_with_users_reads_them_in_a_batch(run_module):
     responses.add_callback(responses.POST, GRAPH + "/$batch", callback=batch_answer({}))
-    failed, result = run_module(main, {"users": ["adele@contoso.com"], "access_token": TOKEN,
-                                       "graph_endpoint": "https://graph.example.test"}, check_mode=True)
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com"]), check_mode=True)
     assert not failed
     sent = json.loads(responses.calls[0].request.body)["requests"]
     assert sent == [{"id": "0", "method": "GET", "url": "/users/adele@contoso.com?$select=id,userPrincipalName"}]
@@ -270,9 +262,7 @@ def test_check_mode_with_users_reads_them_in_a_batch(run_module):
     ({"users": ["adele@contoso.com"], "batch_concurrency": 0}, "batch_concurrency must be 1 or more"),
 ])
 def test_user_and_users_options_are_checked(run_module, extra, message):
-    params = {"access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
-    params.update(extra)
-    failed, result = run_module(main, params)
+    failed, result = run_module(main, graph_options(**extra))
     assert failed and message in result["msg"]
 
 
@@ -283,8 +273,7 @@ def test_value_false_in_a_batch_is_a_failed_user_never_a_revoked_one(run_module)
         return 200, {}, json.dumps({"responses": [{"id": item["id"], "status": 200, "headers": {},
                                                    "body": {"value": False}}]})
     responses.add_callback(responses.POST, GRAPH + "/$batch", callback=callback)
-    failed, result = run_module(main, {"users": ["adele@contoso.com"], "access_token": TOKEN,
-                                       "graph_endpoint": "https://graph.example.test"})
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com"]))
     entry = result["results"][0]
     assert failed and result["failed_users"] == ["adele@contoso.com"] and result["revoked_count"] == 0
     assert entry["changed"] is True and entry["all_sessions_revoked"] is False and "value=false" in entry["error"]["message"]
@@ -363,9 +352,7 @@ def test_a_lost_answer_to_the_revoke_says_it_may_have_happened(run_module, no_sl
 
 
 def bulk_args(users, **extra):
-    base = {"users": users, "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
-    base.update(extra)
-    return base
+    return graph_options(users=users, **extra)
 
 
 def items_answered(item_answer):

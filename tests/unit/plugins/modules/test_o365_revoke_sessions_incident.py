@@ -14,18 +14,11 @@ import uuid
 import responses
 
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
+from tests.unit.plugins.modules.graph_options import GRAPH, graph_options
 
-GRAPH = "https://graph.example.test/v1.0"
-TOKEN = "header.payload.signature-of-a-pre-acquired-token"
 GROUP_ID = "02bd9fd6-8f93-4758-87c3-1fb73740a315"
 OLD = "2026-01-01T00:00:00Z"
 RECENT = "2026-11-24T12:00:00Z"
-
-
-def args(**extra):
-    base = {"access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
-    base.update(extra)
-    return base
 
 
 def user_id(n):
@@ -81,7 +74,7 @@ def serve_group(members):
 @responses.activate
 def test_max_users_refuses_a_group_before_any_revoke(run_module):
     serve_group(range(1, 6))
-    failed, result = run_module(main, args(groups=[GROUP_ID], max_users=4))
+    failed, result = run_module(main, graph_options(groups=[GROUP_ID], max_users=4))
     assert failed and "5 users would be acted on, more than max_users (4)" in result["msg"]
     assert all(call.request.method == "GET" for call in responses.calls)
 
@@ -91,7 +84,7 @@ def test_group_members_minus_exclude_are_revoked_by_object_id(run_module):
     serve_group(range(1, 5))
     tenant = FakeTenant({user_id(n): OLD for n in range(1, 5)})
     tenant.serve()
-    failed, result = run_module(main, args(groups=[GROUP_ID], exclude=["user2@contoso.com"]))
+    failed, result = run_module(main, graph_options(groups=[GROUP_ID], exclude=["user2@contoso.com"]))
     assert not failed, result["msg"]
     assert tenant.revoked == [user_id(1), user_id(3), user_id(4)]
     assert [e["outcome"] for e in result["results"]] == ["revoked", "skipped", "revoked", "revoked"]
@@ -103,12 +96,12 @@ def test_group_members_minus_exclude_are_revoked_by_object_id(run_module):
 def test_revoked_since_skips_users_already_revoked_and_check_mode_says_who_would_be(run_module):
     tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": RECENT})
     tenant.serve()
-    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"],
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
                                            revoked_since="2026-11-24T11:00:00Z"), check_mode=True)
     assert not failed and tenant.revoked == []
     assert [e["outcome"] for e in result["results"]] == ["would_revoke", "skipped"]
     assert result["results"][1]["skipped"] == "already revoked at %s" % RECENT
-    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"],
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
                                            revoked_since="2026-11-24T11:00:00Z"))
     assert not failed and tenant.revoked == ["a@contoso.com"]
     assert result["results"][0]["sessions_valid_from_before"] == OLD
@@ -119,7 +112,7 @@ def test_revoked_since_skips_users_already_revoked_and_check_mode_says_who_would
 def test_a_user_that_cannot_be_read_for_revoked_since_is_not_revoked(run_module):
     tenant = FakeTenant({"a@contoso.com": OLD})
     tenant.serve()
-    failed, result = run_module(main, args(users=["a@contoso.com", "ghost@contoso.com"], revoked_since="-1h"))
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "ghost@contoso.com"], revoked_since="-1h"))
     assert failed and tenant.revoked == ["a@contoso.com"]
     assert result["failed_users"] == ["ghost@contoso.com"]
     assert "revoked_since could not be checked" in result["msg"] and "not in the tenant" in result["msg"]
@@ -130,7 +123,7 @@ def test_verify_fails_the_user_whose_timestamp_stayed(run_module, tmp_path):
     tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": OLD}, frozen=["b@contoso.com"])
     tenant.serve()
     report = str(tmp_path / "report.json")
-    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"], verify=True,
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"], verify=True,
                                            report_path=report))
     assert failed and "1 user(s) failed verification: b@contoso.com" in result["msg"]
     assert "read back is %s" % OLD in result["msg"]
@@ -145,7 +138,7 @@ def test_throttled_revokes_are_failures_not_successes_and_the_report_says_so(run
     tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": OLD}, revoke_status={"b@contoso.com": 429})
     tenant.serve()
     report = str(tmp_path / "report.csv")
-    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"], report_path=report,
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"], report_path=report,
                                            max_retries=0))
     assert failed and result["failed_users"] == ["b@contoso.com"]
     with open(report) as handle:
@@ -157,7 +150,7 @@ def test_throttled_revokes_are_failures_not_successes_and_the_report_says_so(run
 def test_one_user_already_revoked_is_not_revoked_again(run_module, tmp_path):
     responses.get(GRAPH + "/users/a@contoso.com", json={"id": "a1", "signInSessionsValidFromDateTime": RECENT})
     report = str(tmp_path / "one.csv")
-    failed, result = run_module(main, args(user="a@contoso.com", revoked_since="2026-11-24T11:00:00+00:00",
+    failed, result = run_module(main, graph_options(user="a@contoso.com", revoked_since="2026-11-24T11:00:00+00:00",
                                            report_path=report))
     assert not failed and result["changed"] is False and result["outcome"] == "skipped"
     assert result["msg"] == "a@contoso.com was not revoked: already revoked at %s." % RECENT
@@ -171,16 +164,16 @@ def test_one_user_already_revoked_is_not_revoked_again(run_module, tmp_path):
 def test_one_user_verified_after_the_revoke(run_module):
     responses.post(GRAPH + "/users/a@contoso.com/revokeSignInSessions", json={"value": True})
     responses.get(GRAPH + "/users/a@contoso.com", json={"id": "a1", "signInSessionsValidFromDateTime": OLD})
-    failed, result = run_module(main, args(user="a@contoso.com", verify=True))
+    failed, result = run_module(main, graph_options(user="a@contoso.com", verify=True))
     assert failed and result["verified"] is False and "a@contoso.com failed verification" in result["msg"]
 
 
 def test_bad_options_fail_before_any_call(run_module, tmp_path):
-    failed, result = run_module(main, args(users=["a@contoso.com"], revoked_since="2026-11-24"))
+    failed, result = run_module(main, graph_options(users=["a@contoso.com"], revoked_since="2026-11-24"))
     assert failed and "revoked_since" in result["msg"]
-    failed, result = run_module(main, args(users=["a@contoso.com"], report_path=str(tmp_path / "no" / "r.json")))
+    failed, result = run_module(main, graph_options(users=["a@contoso.com"], report_path=str(tmp_path / "no" / "r.json")))
     assert failed and "does not exist" in result["msg"]
-    failed, result = run_module(main, args(user="a@contoso.com", groups=["Finance"]))
+    failed, result = run_module(main, graph_options(user="a@contoso.com", groups=["Finance"]))
     assert failed and "mutually exclusive" in result["msg"]
 
 
@@ -188,12 +181,12 @@ def test_bad_options_fail_before_any_call(run_module, tmp_path):
 def test_every_user_skipped_marks_the_task_skipped_itself_and_one_acted_on_does_not(run_module):
     tenant = FakeTenant({"a@contoso.com": RECENT, "b@contoso.com": RECENT})
     tenant.serve()
-    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"],
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
                                            revoked_since="2026-11-24T11:00:00Z"))
     assert not failed and tenant.revoked == []
     assert result["skipped"] is True and result["changed"] is False and result["skipped_count"] == 2
     tenant.timestamps["b@contoso.com"] = OLD
-    failed, result = run_module(main, args(users=["a@contoso.com", "b@contoso.com"],
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
                                            revoked_since="2026-11-24T11:00:00Z"))
     assert not failed and tenant.revoked == ["b@contoso.com"]
     assert "skipped" not in result and result["skipped_count"] == 1

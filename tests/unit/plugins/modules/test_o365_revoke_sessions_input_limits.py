@@ -12,12 +12,12 @@ import pytest
 import responses
 
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
+from tests.unit.plugins.modules.graph_options import TOKEN, graph_options
 
-TOKEN = "header.payload.signature-of-a-pre-acquired-token"
 
 
 def many(**extra):
-    params = {"users": ["adele@contoso.com"], "access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
+    params = graph_options(users=["adele@contoso.com"])
     params.update(extra)
     return params
 

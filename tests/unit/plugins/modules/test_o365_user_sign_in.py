@@ -10,18 +10,12 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.o365.admin.plugins.modules.o365_user_sign_in import main
+from tests.unit.plugins.modules.graph_options import graph_options
 
-TOKEN = "header.payload.signature-of-a-pre-acquired-token"
 ADELE_ID = "6e7b768e-07e2-4810-8459-485f84f8f204"
 ALEX_ID = "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
 ADMIN_ID = "4d6f8a0c-2e4b-4d8f-9a1c-3e5b7d9f1a2c"
 SYNCED_ID = "9a4c6e8b-0d2f-4b1a-8c3e-5f7a9b1d3e5c"
-
-
-def args(**extra):
-    base = {"access_token": TOKEN, "graph_endpoint": "https://graph.example.test"}
-    base.update(extra)
-    return base
 
 
 @pytest.fixture
@@ -38,7 +32,7 @@ def methods(directory):
 
 
 def test_one_user_is_read_then_blocked(run_module, tenant):
-    failed, result = run_module(main, args(user="adele@contoso.com"))
+    failed, result = run_module(main, graph_options(user="adele@contoso.com"))
     assert not failed, result
     assert result["changed"] is True and result["changed_count"] == 1 and result["state"] == "blocked"
     entry = result["results"][0]
@@ -50,7 +44,7 @@ def test_one_user_is_read_then_blocked(run_module, tenant):
 
 
 def test_a_user_already_in_the_state_is_not_written(run_module, tenant):
-    failed, result = run_module(main, args(user="alex@contoso.com", state="blocked"))
+    failed, result = run_module(main, graph_options(user="alex@contoso.com", state="blocked"))
     assert not failed
     assert result["changed"] is False and result["results"][0]["outcome"] == "unchanged"
     assert tenant.patches == [] and methods(tenant) == ["GET"]
@@ -58,7 +52,7 @@ def test_a_user_already_in_the_state_is_not_written(run_module, tenant):
 
 def test_many_users_only_the_differing_ones_are_patched_in_a_batch(run_module, tenant):
     users = ["adele@contoso.com", "alex@contoso.com", "ADELE@contoso.com", ADMIN_ID]
-    failed, result = run_module(main, args(users=users))
+    failed, result = run_module(main, graph_options(users=users))
     assert not failed, result
     assert [e["user"] for e in result["results"]] == users
     assert [e["outcome"] for e in result["results"]] == ["blocked", "unchanged", "blocked", "blocked"]
@@ -68,19 +62,19 @@ def test_many_users_only_the_differing_ones_are_patched_in_a_batch(run_module, t
 
 
 def test_second_run_changes_nothing(run_module, tenant):
-    assert run_module(main, args(users=["adele@contoso.com", "alex@contoso.com"]))[1]["changed"] is True
-    failed, result = run_module(main, args(users=["adele@contoso.com", "alex@contoso.com"]))
+    assert run_module(main, graph_options(users=["adele@contoso.com", "alex@contoso.com"]))[1]["changed"] is True
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "alex@contoso.com"]))
     assert not failed and result["changed"] is False and len(tenant.patches) == 1
 
 
 def test_allowed_enables_again(run_module, tenant):
-    failed, result = run_module(main, args(user="alex@contoso.com", state="allowed"))
+    failed, result = run_module(main, graph_options(user="alex@contoso.com", state="allowed"))
     assert not failed and result["results"][0]["outcome"] == "allowed"
     assert tenant.patches == [("alex@contoso.com", True)]
 
 
 def test_check_mode_reports_and_sends_no_write_with_a_diff_per_user(run_module, tenant):
-    arguments = args(users=["adele@contoso.com", "alex@contoso.com", "admin@contoso.com"], _ansible_diff=True)
+    arguments = graph_options(users=["adele@contoso.com", "alex@contoso.com", "admin@contoso.com"], _ansible_diff=True)
     failed, result = run_module(main, arguments, check_mode=True)
     assert not failed, result
     assert [e["outcome"] for e in result["results"]] == ["would_block", "unchanged", "would_block"]
@@ -92,7 +86,7 @@ def test_check_mode_reports_and_sends_no_write_with_a_diff_per_user(run_module, 
 
 
 def test_a_synced_user_is_changed_with_a_warning(run_module, tenant):
-    failed, result = run_module(main, args(user="synced@contoso.com"))
+    failed, result = run_module(main, graph_options(user="synced@contoso.com"))
     assert not failed and result["synced_users"] == ["synced@contoso.com"]
     assert result["results"][0]["on_premises_sync_enabled"] is True
     assert any("synced from on-premises Active Directory" in w and "Disable the on-premises account" in w
@@ -101,7 +95,7 @@ def test_a_synced_user_is_changed_with_a_warning(run_module, tenant):
 
 def test_a_403_on_one_user_after_others_changed_names_the_sensitive_action(run_module, tenant):
     tenant.refuse["admin@contoso.com"] = (403, "Authorization_RequestDenied")
-    failed, result = run_module(main, args(users=["adele@contoso.com", "admin@contoso.com"]))
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "admin@contoso.com"]))
     assert failed
     admin = result["results"][1]
     assert (admin["outcome"], admin["changed"], admin["account_enabled"]) == ("failed", False, True)
@@ -116,13 +110,13 @@ def test_a_403_on_one_user_after_others_changed_names_the_sensitive_action(run_m
 
 def test_a_lone_403_names_both_the_permission_and_the_admin_role(run_module, tenant):
     tenant.refuse["admin@contoso.com"] = (403, "Authorization_RequestDenied")
-    failed, result = run_module(main, args(user="admin@contoso.com"))
+    failed, result = run_module(main, graph_options(user="admin@contoso.com"))
     assert failed
     assert "User.EnableDisableAccount.All" in result["msg"] and "Privileged Authentication Administrator" in result["msg"]
 
 
 def test_an_unknown_user_fails_and_nothing_is_written_for_it(run_module, tenant):
-    failed, result = run_module(main, args(users=["ghost@contoso.com", "adele@contoso.com"]))
+    failed, result = run_module(main, graph_options(users=["ghost@contoso.com", "adele@contoso.com"]))
     assert failed and result["failed_users"] == ["ghost@contoso.com"]
     assert result["results"][0]["status_code"] == 404 and "not found in the tenant" in result["msg"]
     assert tenant.patches == [("adele@contoso.com", False)]
@@ -130,17 +124,17 @@ def test_an_unknown_user_fails_and_nothing_is_written_for_it(run_module, tenant)
 
 def test_read_refused_says_user_read_all(run_module, tenant):
     tenant.read_status["adele@contoso.com"] = (403, "Authorization_RequestDenied")
-    failed, result = run_module(main, args(user="adele@contoso.com"))
+    failed, result = run_module(main, graph_options(user="adele@contoso.com"))
     assert failed and "User.Read.All" in result["msg"] and tenant.patches == []
 
 
 def test_invalid_reference_sends_nothing(run_module, tenant):
-    failed, result = run_module(main, args(users=["adele@contoso.com", "bad user@contoso.com"]))
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "bad user@contoso.com"]))
     assert failed and "Invalid user reference" in result["msg"] and len(tenant.calls) == 0
 
 
 def test_excluded_users_are_listed_and_never_touched(run_module, tenant):
-    failed, result = run_module(main, args(users=["adele@contoso.com", "alex@contoso.com"],
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "alex@contoso.com"],
                                            exclude=["ADELE@contoso.com"], state="allowed"))
     assert not failed
     assert [e["outcome"] for e in result["results"]] == ["excluded", "allowed"]
@@ -149,6 +143,6 @@ def test_excluded_users_are_listed_and_never_touched(run_module, tenant):
 
 @pytest.mark.parametrize("concurrency", [0, 33])
 def test_batch_concurrency_out_of_range_fails_before_any_call(run_module, tenant, concurrency):
-    failed, result = run_module(main, args(users=["adele@contoso.com"], batch_concurrency=concurrency))
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com"], batch_concurrency=concurrency))
     assert failed and result["msg"] == "batch_concurrency must be 1 or more and at most 32, not %d." % concurrency
     assert len(tenant.calls) == 0
