@@ -10,10 +10,17 @@ __metaclass__ = type
 
 import pytest
 import responses
+from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
 from tests.unit.plugins.modules.graph_options import TOKEN, graph_options
 
+# ansible-core 2.19 turns a null entry of a list of str into "" (then our own check names it); older releases
+# refuse it in their argument spec check. Either way the module stops before any network call.
+if tuple(int(part) for part in ANSIBLE_CORE_VERSION.split(".")[:2]) >= (2, 19):
+    NULL_ENTRY, NULL_ENTRY_AMONG_OTHERS = "it is empty (a null list entry arrives as an empty string)", "it is empty"
+else:
+    NULL_ENTRY = NULL_ENTRY_AMONG_OTHERS = "Elements value for option 'users' is of type <class 'NoneType'>"
 
 
 def many(**extra):
@@ -25,8 +32,8 @@ def many(**extra):
 @responses.activate
 @pytest.mark.parametrize("params, message", [
     (many(users=[]), "users is an empty list: there is no one to act on, so nothing was sent"),
-    (many(users=[None]), "it is empty (a null list entry arrives as an empty string)"),
-    (many(users=["adele@contoso.com", None]), "it is empty"),
+    (many(users=[None]), NULL_ENTRY),
+    (many(users=["adele@contoso.com", None]), NULL_ENTRY_AMONG_OTHERS),
     (many(users=[12345]), "Invalid user reference '12345': it is neither a GUID nor a UPN"),
     (many(batch_concurrency=0), "batch_concurrency must be 1 or more and at most 32, not 0"),
     (many(batch_concurrency=-3), "batch_concurrency must be 1 or more and at most 32, not -3"),
