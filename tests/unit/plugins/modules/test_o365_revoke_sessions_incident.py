@@ -97,12 +97,12 @@ def test_revoked_since_skips_users_already_revoked_and_check_mode_says_who_would
     tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": RECENT})
     tenant.serve()
     failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
-                                           revoked_since="2026-11-24T11:00:00Z"), check_mode=True)
+                                                    revoked_since="2026-11-24T11:00:00Z"), check_mode=True)
     assert not failed and tenant.revoked == []
     assert [e["outcome"] for e in result["results"]] == ["would_revoke", "skipped"]
     assert result["results"][1]["skipped"] == "already revoked at %s" % RECENT
     failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
-                                           revoked_since="2026-11-24T11:00:00Z"))
+                                                    revoked_since="2026-11-24T11:00:00Z"))
     assert not failed and tenant.revoked == ["a@contoso.com"]
     assert result["results"][0]["sessions_valid_from_before"] == OLD
     assert (result["revoked_count"], result["skipped_count"], result["changed"]) == (1, 1, True)
@@ -124,7 +124,7 @@ def test_verify_fails_the_user_whose_timestamp_stayed(run_module, tmp_path):
     tenant.serve()
     report = str(tmp_path / "report.json")
     failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"], verify=True,
-                                           report_path=report))
+                                                    report_path=report))
     assert failed and "1 user(s) failed verification: b@contoso.com" in result["msg"]
     assert "read back is %s" % OLD in result["msg"]
     assert [e.get("verified") for e in result["results"]] == [True, False]
@@ -139,7 +139,7 @@ def test_throttled_revokes_are_failures_not_successes_and_the_report_says_so(run
     tenant.serve()
     report = str(tmp_path / "report.csv")
     failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"], report_path=report,
-                                           max_retries=0))
+                                                    max_retries=0))
     assert failed and result["failed_users"] == ["b@contoso.com"]
     with open(report) as handle:
         lines = handle.read().splitlines()
@@ -151,7 +151,7 @@ def test_one_user_already_revoked_is_not_revoked_again(run_module, tmp_path):
     responses.get(GRAPH + "/users/a@contoso.com", json={"id": "a1", "signInSessionsValidFromDateTime": RECENT})
     report = str(tmp_path / "one.csv")
     failed, result = run_module(main, graph_options(user="a@contoso.com", revoked_since="2026-11-24T11:00:00+00:00",
-                                           report_path=report))
+                                                    report_path=report))
     assert not failed and result["changed"] is False and result["outcome"] == "skipped"
     assert result["msg"] == "a@contoso.com was not revoked: already revoked at %s." % RECENT
     assert "skipped" not in result
@@ -182,11 +182,11 @@ def test_every_user_skipped_marks_the_task_skipped_itself_and_one_acted_on_does_
     tenant = FakeTenant({"a@contoso.com": RECENT, "b@contoso.com": RECENT})
     tenant.serve()
     failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
-                                           revoked_since="2026-11-24T11:00:00Z"))
+                                                    revoked_since="2026-11-24T11:00:00Z"))
     assert not failed and tenant.revoked == []
     assert result["skipped"] is True and result["changed"] is False and result["skipped_count"] == 2
     tenant.timestamps["b@contoso.com"] = OLD
     failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
-                                           revoked_since="2026-11-24T11:00:00Z"))
+                                                    revoked_since="2026-11-24T11:00:00Z"))
     assert not failed and tenant.revoked == ["b@contoso.com"]
     assert "skipped" not in result and result["skipped_count"] == 1

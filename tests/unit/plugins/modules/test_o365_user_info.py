@@ -65,7 +65,7 @@ def test_a_read_refused_fails_with_the_permission_and_keeps_the_answers(run_modu
 
 def test_excluded_users_are_not_read(run_module, tenant):
     failed, result = run_module(main, graph_options(users=["adele@contoso.com", "synced@contoso.com"],
-                                           exclude=["SYNCED@contoso.com"]))
+                                                    exclude=["SYNCED@contoso.com"]))
     assert not failed
     assert result["users"][1] == {"user": "synced@contoso.com", "excluded": True, "found": None}
     assert [call.request.method for call in tenant.calls] == ["GET"]

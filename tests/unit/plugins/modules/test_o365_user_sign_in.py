@@ -135,7 +135,7 @@ def test_invalid_reference_sends_nothing(run_module, tenant):
 
 def test_excluded_users_are_listed_and_never_touched(run_module, tenant):
     failed, result = run_module(main, graph_options(users=["adele@contoso.com", "alex@contoso.com"],
-                                           exclude=["ADELE@contoso.com"], state="allowed"))
+                                                    exclude=["ADELE@contoso.com"], state="allowed"))
     assert not failed
     assert [e["outcome"] for e in result["results"]] == ["excluded", "allowed"]
     assert tenant.patches == [("alex@contoso.com", True)]
