@@ -11,6 +11,7 @@ build/matrix/. Exit status 1 if any cell failed.
 
     tools/matrix.py                         # every cell
     tools/matrix.py --only 2.16,2.21        # some ansible-core minors
+    tools/matrix.py --only 2.16 --python python3 --suites unit --dir build/floor   # `make floor`
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,7 +28,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
-MATRIX_DIR = os.path.join(ROOT, "build", "matrix")
+SUITES = {"unit": "tests/unit", "e2e direct": "tests/integration"}
 COLLECTIONS = os.path.join(ROOT, "build", "collections")
 
 # ansible-core minor -> the controller Pythons it supports (ansible-core's own support matrix), oldest first.
@@ -100,10 +101,16 @@ def pytest_counts(log_path, start):
     return lines[-1].strip("= ") if lines else "no summary"
 
 
-def run_cell(core, python, interpreter, requirements):
+def interpreter_version(interpreter):
+    """'3.11' for the interpreter given by --python."""
+    return subprocess.run([interpreter, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def run_cell(core, python, interpreter, requirements, suites, cell_dir):
     name = "ansible-core-%s-py%s" % (core, python)
-    venv = os.path.join(MATRIX_DIR, name)
-    log_path = os.path.join(MATRIX_DIR, name + ".log")
+    venv = os.path.join(cell_dir, name)
+    log_path = os.path.join(cell_dir, name + ".log")
     started = time.time()
     with open(log_path, "w") as log:
         bin_dir = os.path.join(venv, "bin")
@@ -126,38 +133,52 @@ def run_cell(core, python, interpreter, requirements):
         env.pop("O365_TEST_COLLECTIONS_PATH", None)
         cwd = os.path.join(COLLECTIONS, "ansible_collections", "o365", "admin")
         outcome = []
-        for suite in ("tests/unit", "tests/integration"):
+        for suite in suites:
             offset = log.tell()
             code = run_logged([os.path.join(bin_dir, "python"), "-m", "pytest", "-p", "no:cacheprovider", "-q",
-                               suite], log, env=env, cwd=cwd)
+                               SUITES[suite]], log, env=env, cwd=cwd)
             log.flush()
-            outcome.append((code, pytest_counts(log_path, offset)))
+            outcome.append((code, "%s: %s" % (suite, pytest_counts(log_path, offset))))
     status = "passed" if all(code == 0 for code, dummy in outcome) else "FAILED"
     return (name, "%s / %s" % (version, python_version), status,
-            "unit: %s; e2e direct: %s" % (outcome[0][1], outcome[1][1]), time.time() - started)
+            "; ".join(counts for dummy, counts in outcome), time.time() - started)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="", help="comma-separated ansible-core minors, e.g. 2.16,2.21")
+    parser.add_argument("--python", help="this interpreter instead of pyenv's, for every ansible-core in --only")
+    parser.add_argument("--suites", default=",".join(SUITES), help="comma-separated, from: %s" % ", ".join(SUITES))
+    parser.add_argument("--dir", default=os.path.join("build", "matrix"),
+                        help="where the virtualenvs, logs and results go (relative to the repository)")
     args = parser.parse_args()
     only = {v.strip() for v in args.only.split(",") if v.strip()}
+    suites = [v.strip() for v in args.suites.split(",") if v.strip()]
+    if not suites or set(suites) - set(SUITES):
+        parser.error("--suites takes some of: %s" % ", ".join(SUITES))
+    if args.python and not only:
+        parser.error("--python needs --only: the ansible-core versions that interpreter is to run")
     if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "o365", "admin")):
         sys.exit("Run through `make matrix`: the collection link under build/collections is missing.")
-    os.makedirs(MATRIX_DIR, exist_ok=True)
+    cell_dir = os.path.join(ROOT, args.dir)
+    os.makedirs(cell_dir, exist_ok=True)
     requirements = pins()
+    if args.python:
+        chosen = [(core, interpreter_version(args.python), args.python) for core in sorted(only)]
+    else:
+        chosen = cells(only)
     # Results of earlier runs stay for the cells not run this time (--only), each with the date it ran.
-    results_file = os.path.join(MATRIX_DIR, "results.json")
+    results_file = os.path.join(cell_dir, "results.json")
     results = {}
     if os.path.exists(results_file):
         with open(results_file) as handle:
             results = json.load(handle)
     ran = []
-    for core, python, interpreter in cells(only):
+    for core, python, interpreter in chosen:
         if interpreter is None:
             row = ("ansible-core %s" % core, "", "not run: no supported Python in pyenv", "", 0.0)
         else:
-            row = run_cell(core, python, interpreter, requirements)
+            row = run_cell(core, python, interpreter, requirements, suites, cell_dir)
         results[row[0]] = list(row) + [time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())]
         ran.append(row)
         print("| %s | %s | %s | %s | %.0f s |" % row, flush=True)
@@ -167,7 +188,7 @@ def main():
              "| --- | --- | --- | --- | ---: | --- |"]
     table += ["| %s | %s | %s | %s | %.0f s | %s |" % tuple(results[name])
               for name in sorted(results, key=_cell_order)]
-    with open(os.path.join(MATRIX_DIR, "results.md"), "w") as handle:
+    with open(os.path.join(cell_dir, "results.md"), "w") as handle:
         handle.write("\n".join(table) + "\n")
     print("\n".join(table))
     return 0 if all(row[2] == "passed" for row in ran) else 1
