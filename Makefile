@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 COLLECTIONS := $(ROOT)/build/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/o365/admin
 # The oldest ansible-core that meta/runtime.yml's requires_ansible admits, read from it (">=2.16.0" -> 2.16).
-FLOOR_CORE := $(shell sed -n 's/^requires_ansible: *">=\([0-9]*\.[0-9]*\).*/\1/p' meta/runtime.yml)
+FLOOR_CORE := $(shell sed -n 's/^requires_ansible: *["'"'"']\{0,1\}>= *\([0-9]*\.[0-9]*\).*/\1/p' $(ROOT)/meta/runtime.yml)
+FLOOR_PYTHON ?= $(PYTHON)
 SANITY_ROOT := $(ROOT)/build/sanity/ansible_collections/o365/admin
 
 # Everything below finds the collection as o365.admin through this path.
@@ -136,9 +137,11 @@ matrix: setup
 	$(BIN)/python tools/matrix.py $(MATRIX_ARGS)
 
 # Part of `make test`: the unit tests on the oldest ansible-core that meta/runtime.yml admits, with $(PYTHON)
-# (about a minute), so a change that needs a newer ansible-core is caught before `make matrix` runs.
+# (about a minute), so a change that needs a newer ansible-core is caught before `make matrix` runs. That
+# ansible-core takes Python 3.10 to 3.12: with PYTHON=python3.13, give FLOOR_PYTHON=python3.12.
 floor: setup
-	$(BIN)/python tools/matrix.py --only $(FLOOR_CORE) --python $(PYTHON) --suites unit --dir build/floor
+	@test -n "$(FLOOR_CORE)" || { echo "make floor: no requires_ansible \">=X.Y\" in meta/runtime.yml" >&2; exit 1; }
+	$(BIN)/python tools/matrix.py --only $(FLOOR_CORE) --python $(FLOOR_PYTHON) --suites unit --dir build/floor
 
 # The property-based tests of the user reference encoder at full size (`make test` runs them small).
 .PHONY: fuzz

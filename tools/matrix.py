@@ -5,9 +5,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`make matrix`: unit tests and the direct end-to-end suite on every ansible-core that requires_ansible admits.
 
-One virtualenv per (ansible-core minor, Python) under build/matrix/, each ansible-core on the oldest and the newest
-of pyenv's Pythons that it supports as a controller. Prints a Markdown table and writes it, with the logs, to
-build/matrix/. Exit status 1 if any cell failed.
+One virtualenv per (ansible-core minor, Python) under build/matrix/ (or --dir), each ansible-core on the oldest
+and the newest of pyenv's Pythons that it supports as a controller (or on --python). Prints a Markdown table and
+writes it, with the logs, to that directory. Exit status 1 if any cell failed. `make floor` runs it too.
 
     tools/matrix.py                         # every cell
     tools/matrix.py --only 2.16,2.21        # some ansible-core minors
@@ -159,18 +159,25 @@ def main():
     if args.python and not only:
         parser.error("--python needs --only: the ansible-core versions that interpreter is to run")
     if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "o365", "admin")):
-        sys.exit("Run through `make matrix`: the collection link under build/collections is missing.")
+        sys.exit("Run through `make matrix` or `make floor`: the collection link under build/collections is missing.")
     cell_dir = os.path.join(ROOT, args.dir)
     os.makedirs(cell_dir, exist_ok=True)
     requirements = pins()
     if args.python:
-        chosen = [(core, interpreter_version(args.python), args.python) for core in sorted(only)]
+        python = interpreter_version(args.python)
+        for core in only:
+            if python not in CONTROLLER_PYTHONS.get(core, (python,)):
+                sys.exit("ansible-core %s runs on Python %s as a controller, and %s is Python %s: give another "
+                         "interpreter (make floor FLOOR_PYTHON=...)." % (
+                             core, ", ".join(CONTROLLER_PYTHONS[core]), args.python, python))
+        chosen = [(core, python, args.python) for core in sorted(only)]
     else:
         chosen = cells(only)
-    # Results of earlier runs stay for the cells not run this time (--only), each with the date it ran.
+    # A full run keeps the results of earlier runs for the cells not run this time (--only), each with the date it
+    # ran; a run with --python or fewer suites reports only what it ran.
     results_file = os.path.join(cell_dir, "results.json")
     results = {}
-    if os.path.exists(results_file):
+    if not args.python and suites == list(SUITES) and os.path.exists(results_file):
         with open(results_file) as handle:
             results = json.load(handle)
     ran = []

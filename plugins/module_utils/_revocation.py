@@ -307,10 +307,6 @@ def run_many(module, client, since):
                   verified_count=distinct_count(target_set, results, lambda e: e.get("verified") is True))
     if target_set.groups:
         result["resolved_groups"] = target_set.groups
-    if results and not acted:
-        # Said by the module, not left to Ansible: up to 2.20 it reads "every results[] entry has skipped" as a
-        # skipped loop, 2.21 only looks at a top-level "skipped". One reading on every ansible-core.
-        result["skipped"] = True
     if result["failed_users"] or result["unknown_users"]:
         raise TaskFailed(failure_summary(target_set, results, phase_failed, check_mode), result)
     return result

@@ -279,7 +279,9 @@ results:
     skipped:
       description:
         - Why the user was not revoked, such as V(already revoked at 2026-11-24T09:41:07Z) or V(excluded).
-        - When every user is skipped, so is the task (see RV(skipped)).
+        - The module never returns a top-level C(skipped), so C(changed_when), C(failed_when) and C(is skipped)
+          work alike on every ansible-core. When every user is skipped, ansible-core 2.20 and earlier still
+          display the task as skipped (they infer it from RV(results)); 2.21 displays it as C(ok).
       type: str
       returned: when skipped
     user_id:
@@ -328,14 +330,6 @@ skipped_count:
   returned: with O(users) or O(groups)
   type: int
   sample: 3
-skipped:
-  description:
-    - V(true) when O(users) or O(groups) brought users and every one of them was skipped (nothing was sent), so
-      Ansible shows the task as skipped on every supported ansible-core; RV(results) still holds every entry.
-    - With O(user), a skipped user is reported through RV(outcome) and C(msg) instead, and the task is C(ok).
-  returned: when every user was skipped
-  type: bool
-  sample: true
 verified_count:
   description: With O(users) or O(groups), how many distinct users passed O(verify).
   returned: with O(users) or O(groups)

@@ -44,7 +44,7 @@ class CallbackModule(CallbackBase):
         self._record(result, "failed")
 
     def v2_runner_on_skipped(self, result):
-        # A module result whose every results entry says skipped shows as a skipped task; its data still counts.
+        # Up to ansible-core 2.20, a result whose every results entry says skipped shows as a skipped task.
         if "skipped_reason" not in result._result:  # a false `when` has no result to record
             self._record(result, "skipped")
 

@@ -11,6 +11,7 @@ __metaclass__ = type
 import json
 import uuid
 
+import pytest
 import responses
 
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
@@ -178,15 +179,14 @@ def test_bad_options_fail_before_any_call(run_module, tmp_path):
 
 
 @responses.activate
-def test_every_user_skipped_marks_the_task_skipped_itself_and_one_acted_on_does_not(run_module):
+@pytest.mark.parametrize("how, check_mode", [("revoked_since", False), ("revoked_since", True), ("exclude", False)])
+def test_every_user_skipped_is_not_a_skipped_task_result(run_module, how, check_mode):
+    # A top-level "skipped" would make Ansible ignore the user's changed_when / failed_when on such a run.
     tenant = FakeTenant({"a@contoso.com": RECENT, "b@contoso.com": RECENT})
     tenant.serve()
-    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
-                                                    revoked_since="2026-11-24T11:00:00Z"))
+    users = ["a@contoso.com", "b@contoso.com"]
+    options = dict(revoked_since="2026-11-24T11:00:00Z") if how == "revoked_since" else dict(exclude=users)
+    failed, result = run_module(main, graph_options(users=users, **options), check_mode=check_mode)
     assert not failed and tenant.revoked == []
-    assert result["skipped"] is True and result["changed"] is False and result["skipped_count"] == 2
-    tenant.timestamps["b@contoso.com"] = OLD
-    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
-                                                    revoked_since="2026-11-24T11:00:00Z"))
-    assert not failed and tenant.revoked == ["b@contoso.com"]
-    assert "skipped" not in result and result["skipped_count"] == 1
+    assert [e["outcome"] for e in result["results"]] == ["skipped", "skipped"] and result["skipped_count"] == 2
+    assert "skipped" not in result and result["changed"] is False
