@@ -262,6 +262,9 @@ class RevocationRun:
                 entry = dict(self.entries[self.identity(target)], user=target.user)
             for name, value in target.describe().items():
                 entry.setdefault(name, value)
+            # Every entry names the directory object as far as it is known, so records join by object ID.
+            entry.setdefault("user_id", target.user_id)
+            entry.setdefault("user_principal_name", target.user_principal_name)
             entry["time"] = recorded_at
             results.append(entry)
         return results

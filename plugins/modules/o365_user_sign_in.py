@@ -204,7 +204,8 @@ CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 
 def user_result(target, change, check_mode, permission_proven):
     if change is None:
-        entry = dict(user=target.user, outcome="excluded", changed=False)
+        entry = dict(user=target.user, outcome="excluded", changed=False, user_id=target.user_id,
+                     user_principal_name=target.user_principal_name)
     else:
         outcome = change.outcome(check_mode)
         answer = change.answer if change.answer is not None else (change.read.answer if change.read else None)

@@ -131,7 +131,9 @@ class Faults:
             self.truncations += int(settings.get("truncate_next", 0))
             self.token_truncations += int(settings.get("token_truncate_next", 0))
             for answer in settings.get("answer_next", []):
-                self.graph_answers.append((RawAnswer.from_setting(answer), bool(answer.get("act"))))
+                # "skip": let that many Graph requests through first (e.g. the read before a write).
+                self.graph_answers.append([RawAnswer.from_setting(answer), bool(answer.get("act")),
+                                           int(answer.get("skip", 0))])
             self.token_answers.extend(RawAnswer.from_setting(answer) for answer in settings.get("token_answer_next", []))
             for shape in settings.get("batch_answer_next", []):
                 if shape not in BATCH_SHAPES:
@@ -180,7 +182,13 @@ class Faults:
     def take_graph_answer(self):
         """(RawAnswer, act) to send instead of the next Graph answer, or None."""
         with self._lock:
-            return self.graph_answers.popleft() if self.graph_answers else None
+            if not self.graph_answers:
+                return None
+            if self.graph_answers[0][2] > 0:
+                self.graph_answers[0][2] -= 1
+                return None
+            answer, act, dummy = self.graph_answers.popleft()
+            return answer, act
 
     def take_token_answer(self):
         with self._lock:
