@@ -118,19 +118,28 @@ results:
     outcome:
       description:
         - V(blocked) or V(allowed) (changed now), V(unchanged) (already in that state), V(would_block) or
-          V(would_allow) (check mode), V(failed), V(unknown) (the answer was lost; the change may or may not have
-          been made), V(excluded) (named in O(exclude); not read, not changed).
+          V(would_allow) (check mode), V(failed), V(unknown) (the answer was lost, or a 2xx came back that is not
+          Graph's answer - Graph answers the change C(204 No Content) - so the change may or may not have been made),
+          V(excluded) (named in O(exclude); not read, not changed).
+        - A change is V(blocked) / V(allowed) only on Graph's own answer, as every write of the collection.
       type: str
       sample: blocked
     changed:
       description: Whether this user's state was changed (check mode, would be); V(null) when unknown.
       type: bool
     user_id:
-      description: The user's object ID, when read.
+      description: The user's object ID, when given or read; V(null) otherwise.
       type: str
     user_principal_name:
-      description: The user principal name, when read.
+      description: The user principal name, when given or read; V(null) otherwise.
       type: str
+    state_read:
+      description:
+        - V(false) when the app may not read users (no C(User.Read.All)) and the change was written without
+          reading the state first (blocking or allowing is safe to repeat). Such a user is reported as changed even
+          if it already was in that state, and C(account_enabled_before) is V(null). One warning says so per task.
+      type: bool
+      returned: when the state could not be read
     account_enabled_before:
       description: C(accountEnabled) as read before any change.
       type: bool
