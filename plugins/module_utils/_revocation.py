@@ -304,13 +304,15 @@ def run_many(module, client, since):
     revocation = RevocationRun(module, client, since)
     results = revocation.run()
     check_mode = module.check_mode
-    acted = [entry for entry in results if entry["outcome"] != SKIPPED]
+    # The users in scope (not excluded): each revoked now, or already revoked since revoked_since.
+    in_scope = [entry for entry in results if entry.get("skipped") != "excluded"]
     stats = revocation.sender.stats()
     result = dict(
         # A revoke whose answer was lost may have been carried out: never claim nothing changed.
         changed=any(entry["changed"] is not False for entry in results),
-        # Never true when nothing was revoked.
-        all_sessions_revoked=None if check_mode else bool(acted) and all(e["outcome"] == REVOKED for e in acted),
+        # Never true for a scope with nobody in it.
+        all_sessions_revoked=None if check_mode else bool(in_scope) and all(
+            e["outcome"] == REVOKED or e["outcome"] == SKIPPED for e in in_scope),
         results=results, batches=stats["batches"], retries=stats["retries"],
         elapsed_s=round(time.monotonic() - started, 3))
     result.update(summarise(results, revocation.identities(), REVOKED, "revoked_count"))

@@ -175,7 +175,8 @@ all_sessions_revoked:
     - A 2xx answer without a body counts as V(true). A V(false) answer fails the task, and so does a 2xx that is
       not Graph's answer (a proxy's page, V(null) then, outcome V(unknown)).
     - V(null) in check mode, and when the outcome is unknown.
-    - With O(users), whether every user acted on was revoked; never V(true) when nobody was revoked.
+    - With O(users), whether every user in scope (not excluded) was revoked, now or already since
+      O(revoked_since); never V(true) for a scope with nobody in it.
     - A failed O(verify) read does not change it - Graph's own confirmation of the revoke stands, and the task
       fails saying the user is revoked but not verified.
   returned: always
