@@ -100,9 +100,19 @@ define artifact_pytest
 	  PYTHONPATH=$(ARTIFACT)/collections:$(ROOT) $(BIN)/python -m pytest -p no:cacheprovider $(1)
 endef
 
-artifact: setup
+# galaxy-importer, the importer Galaxy and Automation Hub run, in a virtualenv of its own (it pins its own
+# ansible-core and ansible-lint); configured by tests/artifact/galaxy-importer.cfg to need no container engine.
+IMPORTER := $(ROOT)/build/importer
+$(IMPORTER)/.installed: tools/requirements-importer.txt
+	rm -rf $(IMPORTER) && $(PYTHON) -m venv $(IMPORTER)
+	$(IMPORTER)/bin/pip install --quiet -r tools/requirements-importer.txt
+	touch $@
+
+artifact: setup $(IMPORTER)/.installed
 	rm -rf $(ARTIFACT) && mkdir -p $(ARTIFACT)/dist $(ARTIFACT)/collections
 	$(BIN)/ansible-galaxy collection build --output-path $(ARTIFACT)/dist .
+	$(BIN)/python tools/galaxy_import.py $(IMPORTER)/bin/python $$(ls $(ARTIFACT)/dist/o365-admin-*.tar.gz) \
+	  $(ARTIFACT)/galaxy-importer.log
 	ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections $(BIN)/ansible-galaxy collection install --offline \
 	  -p $(ARTIFACT)/collections $(ARTIFACT)/dist/o365-admin-*.tar.gz
 	@ls -l $(ARTIFACT)/dist/o365-admin-*.tar.gz
