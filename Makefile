@@ -129,8 +129,26 @@ prism: .prism/node_modules/.bin/prism
 integration: setup prism
 	$(call pytest,tests/integration)
 
-demo: setup
-	$(BIN)/python tools/demo.py
+# `make demo` and `make emulator` need only ansible-core, msal, requests and what the emulator uses: a small
+# virtualenv of their own, pinned as requirements-dev.txt pins them, not the whole development toolchain.
+DEMO_VENV := $(ROOT)/build/demo
+DEMO_PACKAGES := ansible-core|msal|requests|cryptography|PyJWT|trustme
+$(DEMO_VENV)/.installed: requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make demo needs Python 3.11 or later" \
+	  "for the pinned ansible-core ($(PYTHON) is $$($(PYTHON) -V 2>&1)): run make PYTHON=python3.11 ..." >&2; exit 1; }
+	rm -rf $(DEMO_VENV) && $(PYTHON) -m venv $(DEMO_VENV)
+	grep -E '^($(DEMO_PACKAGES))(\[[a-z]+\])?==' requirements-dev.txt > $(DEMO_VENV)/requirements.txt
+	$(DEMO_VENV)/bin/pip install --quiet -r $(DEMO_VENV)/requirements.txt
+	touch $@
+
+demo: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
+	$(DEMO_VENV)/bin/python tools/demo.py
+
+# The emulator in the foreground, for your own playbooks: prints the export lines (or a module_defaults block) and
+# the demo tenant's users; Ctrl-C stops it. EMULATOR_ARGS="--port 8443", "--app o365-admin-demo", "--latency-ms 50".
+.PHONY: emulator
+emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
+	$(DEMO_VENV)/bin/python tools/emulator.py $(EMULATOR_ARGS)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
