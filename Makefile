@@ -54,9 +54,10 @@ lint: setup
 	$(BIN)/ansible-lint --offline --profile production roles/ playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
 	  execution-environment/
 
-# Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, and every plugin's
-# and role's docs pass the checks the Ansible package runs on its collections.
-docs-lint: setup
+# Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, every plugin's and
+# role's docs and the guides (docs/docsite) pass the checks the Ansible package runs on its collections, and every
+# internal link and anchor of the built site (make docs) leads somewhere (offline: external links are not fetched).
+docs-lint: setup docs
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 	cp CHANGELOG.rst build/CHANGELOG.rst.committed
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog generate
@@ -64,19 +65,20 @@ docs-lint: setup
 	  cp build/CHANGELOG.rst.committed CHANGELOG.rst; \
 	  echo "CHANGELOG.rst is not what changelogs/changelog.yaml generates: run make changelog"; exit 1; }
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
-	@echo "docs-lint: changelog fragments, CHANGELOG.rst and collection docs passed"
+	$(BIN)/python tools/check_site_links.py $(DOCS)/html docs/docsite/extra-docs.yml
+	@echo "docs-lint: changelog fragments, CHANGELOG.rst, collection docs, guides and the site's links passed"
 
 # Fold the changelog fragments into the release being prepared (galaxy.yml's version) and regenerate CHANGELOG.rst.
 changelog: setup
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --update-existing \
 	  --version $$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 
-# The HTML documentation site in build/docs/html: the README as the guide, and antsibull-docs' pages for every
-# module, role and plugin. Offline; warnings are errors.
+# The HTML documentation site in build/docs/html: the guides (docs/docsite/rst, listed in docs/docsite/extra-docs.yml)
+# and antsibull-docs' pages for every module, role and plugin, one page each. Offline; warnings are errors.
 DOCS := $(ROOT)/build/docs
 docs: setup
 	rm -rf $(DOCS) && mkdir -p $(DOCS)/rst && chmod 755 $(DOCS) $(DOCS)/rst
-	cp docs/rst/*.rst $(DOCS)/rst/ && cp README.md $(DOCS)/rst/guide.md
+	cp docs/rst/*.rst $(DOCS)/rst/
 	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS)/rst --fail-on-error o365.admin
 	$(BIN)/sphinx-build -q -b html -c docs -W --keep-going $(DOCS)/rst $(DOCS)/html
 	@echo "Documentation site: $(DOCS)/html/index.html"
