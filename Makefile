@@ -65,7 +65,7 @@ docs-lint: setup docs
 	  cp build/CHANGELOG.rst.committed CHANGELOG.rst; \
 	  echo "CHANGELOG.rst is not what changelogs/changelog.yaml generates: run make changelog"; exit 1; }
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
-	$(BIN)/python tools/check_site_links.py $(DOCS)/html docs/docsite/extra-docs.yml
+	$(BIN)/python tools/check_site_links.py $(DOCS)/html docs/docsite/extra-docs.yml README.md
 	@echo "docs-lint: changelog fragments, CHANGELOG.rst, collection docs, guides and the site's links passed"
 
 # Fold the changelog fragments into the release being prepared (galaxy.yml's version) and regenerate CHANGELOG.rst.

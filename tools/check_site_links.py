@@ -5,11 +5,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`make docs-lint`: check every internal link and anchor of the built documentation site, offline.
 
-Usage: check_site_links.py SITE_DIR [EXTRA_DOCS_YML]
+Usage: check_site_links.py SITE_DIR [EXTRA_DOCS_YML [README]]
 
 Every href and src of every HTML page under SITE_DIR that is not an external URL must name a file of the site, and
 its #fragment an id (or a name) in that file. With EXTRA_DOCS_YML (docs/docsite/extra-docs.yml), every guide it
-lists must also be a page of its own. External links (http, https, mailto) are counted, not fetched: the build
+lists must also be a page of its own. With README (README.md, the front page), every relative link of it must name
+a file of the repository, and its #fragment a section or target of that file when it is reStructuredText, and
+every guide must be linked from it. External links (http, https, mailto) are counted, not fetched: the build
 machines are offline, and Sphinx's own linkcheck builder fetches only.
 """
 
@@ -19,6 +21,7 @@ __metaclass__ = type
 
 import os
 import posixpath
+import re
 import sys
 
 try:
@@ -97,8 +100,45 @@ def missing_guides(site_dir, extra_docs_path):
     return refs, missing
 
 
+def _rst_ids(path):
+    """Every id docutils gives an element of the reStructuredText file (sections, targets), as a forge renders it."""
+    import docutils.core
+    import docutils.nodes
+
+    with open(path, encoding="utf-8") as handle:
+        # Sphinx's roles (:ref:, :ansplugin:) are unknown to plain docutils: quiet, they do not change the ids.
+        tree = docutils.core.publish_doctree(handle.read(), source_path=path, settings_overrides={
+            "report_level": 5, "halt_level": 5, "file_insertion_enabled": False, "raw_enabled": False})
+    return {value for node in tree.findall(docutils.nodes.Element) for value in node.get("ids", [])}
+
+
+def readme_problems(readme_path, guide_refs):
+    """(link, why) for every relative Markdown link of the README that leads nowhere, and guides it does not link."""
+    base = os.path.dirname(os.path.abspath(readme_path))
+    with open(readme_path, encoding="utf-8") as handle:
+        links = re.findall(r"\]\(([^)\s]+)\)", handle.read())
+    problems, ids, linked = [], {}, set()
+    for link in links:
+        parts = urlsplit(link)
+        if parts.scheme or link.startswith("//") or not parts.path:
+            continue
+        path = os.path.normpath(os.path.join(base, unquote(parts.path)))
+        linked.add(path)
+        if not os.path.exists(path):
+            problems.append((link, "no such file"))
+        elif parts.fragment and path.endswith(".rst"):
+            if path not in ids:
+                ids[path] = _rst_ids(path)
+            if parts.fragment not in ids[path]:
+                problems.append((link, "no section or target #%s" % parts.fragment))
+    for ref in guide_refs:
+        if os.path.join(base, "docs", "docsite", "rst", ref + ".rst") not in linked:
+            problems.append(("docs/docsite/rst/%s.rst" % ref, "a guide the README does not link to"))
+    return problems, len(links)
+
+
 def main(argv):
-    if len(argv) not in (1, 2) or not os.path.isdir(argv[0]):
+    if len(argv) not in (1, 2, 3) or not os.path.isdir(argv[0]):
         print(__doc__.split("\n\n")[1], file=sys.stderr)
         return 2
     site_dir = argv[0]
@@ -107,7 +147,7 @@ def main(argv):
         print("%s:%d: broken link %s: %s" % (source, line, link, why))
     failed = bool(broken) or page_count == 0
     guides = ""
-    if len(argv) == 2:
+    if len(argv) >= 2:
         refs, missing = missing_guides(site_dir, argv[1])
         for ref in missing:
             print("guide %s (%s) has no page %s/%s.html" % (ref, argv[1], GUIDES_DIR, ref))
@@ -115,6 +155,12 @@ def main(argv):
         guides = ", %d guide page(s)" % (len(refs) - len(missing))
     print("%s: %d page(s)%s, %d internal link(s) checked, %d broken; %d external link(s) not fetched"
           % (site_dir, page_count, guides, internal, len(broken), external))
+    if len(argv) == 3:
+        problems, count = readme_problems(argv[2], refs)
+        for link, why in problems:
+            print("%s: %s: %s" % (argv[2], link, why))
+        print("%s: %d link(s), %d problem(s)" % (argv[2], count, len(problems)))
+        failed = failed or bool(problems)
     return 1 if failed else 0
 
 

@@ -99,3 +99,32 @@ def test_any_importer_warning_or_error_fails(tmp_path, output, exit_code, passes
     assert (result.returncode == 0) is passes, result.stdout
     assert log.read_text() == output + "\n"
     assert "Loading module" not in result.stdout
+
+
+def readme_check(tmp_path, readme):
+    root, extra_docs = site(tmp_path, "")
+    write(str(tmp_path / "docs/docsite/rst/start.rst"),
+          ".. _ansible_collections.o365.admin.docsite.start:\n\nStart\n=====\n\nFirst run: the emulator\n"
+          "-----------------------\n\nText with :ref:`a Sphinx role <x>`.\n")
+    write(str(tmp_path / "README.md"), readme)
+    return subprocess.run([sys.executable, LINKS, root, extra_docs, str(tmp_path / "README.md")],
+                          stdout=subprocess.PIPE, universal_newlines=True, check=False)
+
+
+def test_readme_links_that_resolve_pass(tmp_path):
+    result = readme_check(tmp_path, "[Start](docs/docsite/rst/start.rst), [run](docs/docsite/rst/start.rst#first-run-"
+                                    "the-emulator), [label](docs/docsite/rst/start.rst#ansible-collections-o365-admin-"
+                                    "docsite-start), [out](https://example.com/x)\n")
+    assert result.returncode == 0, result.stdout
+    assert "README.md: 4 link(s), 0 problem(s)" in result.stdout
+
+
+@pytest.mark.parametrize("readme, problem", [
+    ("[Start](docs/docsite/rst/start.rst#first-run)\n", "start.rst#first-run: no section or target #first-run"),
+    ("[Start](docs/docsite/rst/start.rst) [Gone](docs/docsite/rst/gone.rst)\n", "gone.rst: no such file"),
+    ("[Elsewhere](LICENSE)\n", "docs/docsite/rst/start.rst: a guide the README does not link to"),
+])
+def test_a_readme_link_that_leads_nowhere_or_a_guide_left_out_fails(tmp_path, readme, problem):
+    result = readme_check(tmp_path, readme)
+    assert result.returncode == 1
+    assert problem in result.stdout
