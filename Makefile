@@ -173,6 +173,16 @@ floor: setup
 	@test -n "$(FLOOR_CORE)" || { echo "make floor: no requires_ansible \">=X.Y\" in meta/runtime.yml" >&2; exit 1; }
 	$(BIN)/python tools/matrix.py --only $(FLOOR_CORE) --python $(FLOOR_PYTHON) --suites unit --dir build/floor
 
+# The Execution Environment image, built for real with podman (runc, execution-environment/containers.conf) on a
+# Debian bookworm base made with mmdebstrap, from execution-environment/execution-environment-local.yml; then a job
+# inside it (podman run --network host, ansible-playbook) revokes a user at the emulator on loopback. Installs
+# podman, runc and mmdebstrap with apt-get when missing. Slow (about 2 minutes, 1 more for a new base), so not part
+# of `make test`. EE_ARGS="--rebuild-base" makes the base image again.
+.PHONY: ee
+ee: build
+	$(BIN)/python tools/ee.py $$(ls build/dist/o365-admin-*.tar.gz) $(EE_ARGS) --tag localhost/o365-admin-ee:$$($(BIN)/python \
+	  -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
+
 # The property-based tests of the user reference encoder at full size (`make test` runs them small).
 .PHONY: fuzz
 fuzz: setup
