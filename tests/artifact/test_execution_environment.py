@@ -87,3 +87,29 @@ def test_the_images_collection_steps_install_o365_admin_and_find_its_python_depe
     from_collection = {line.split()[0] for line in python if line.endswith("# from collection o365.admin")}
     assert requirement_names(os.path.join(ROOT, "requirements.txt")) == \
         {re.split(r"[<>=!~]", requirement)[0].lower() for requirement in from_collection}
+
+
+def test_the_local_base_variant_differs_only_where_debian_needs_it(tarball, tmp_path):
+    """execution-environment-local.yml, which `make ee` builds: the same dependencies as the CentOS definition, and a
+    Containerfile that installs with apt-get and leaves pip to Debian's python3-pip."""
+    with open(os.path.join(EE_DIR, "execution-environment.yml")) as handle:
+        centos = yaml.safe_load(handle)
+    with open(os.path.join(EE_DIR, "execution-environment-local.yml")) as handle:
+        local = yaml.safe_load(handle)
+    assert local["dependencies"] == centos["dependencies"]
+    assert local["additional_build_files"] == centos["additional_build_files"]
+    assert local["options"] == {"package_manager_path": "/usr/bin/apt-get", "skip_pip_install": True}
+    repo = tmp_path / "repo"
+    shutil.copytree(EE_DIR, str(repo / "execution-environment"))
+    shutil.copy2(os.path.join(ROOT, "requirements.txt"), str(repo / "requirements.txt"))
+    os.makedirs(str(repo / "build" / "dist"))
+    shutil.copy2(tarball, str(repo / "build" / "dist" / os.path.basename(tarball)))
+    created = subprocess.run([tool("ansible-builder"), "create", "--file", "execution-environment-local.yml",
+                              "--context", str(repo / "context"), "--output-filename", "Containerfile"],
+                             cwd=str(repo / "execution-environment"), capture_output=True, text=True, check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    containerfile = (repo / "context" / "Containerfile").read_text()
+    assert 'ARG EE_BASE_IMAGE="localhost/o365-admin-ee-base:bookworm"' in containerfile
+    assert 'ARG PKGMGR="/usr/bin/apt-get"' in containerfile
+    assert "/output/scripts/pip_install" not in containerfile
+    assert (repo / "context" / "_build" / "collections" / os.path.basename(tarball)).is_file()
