@@ -27,8 +27,9 @@ def write(path, text):
 def site(tmp_path, guide_body):
     """A two-page site: the index links to a guide page, which holds guide_body."""
     root = tmp_path / "html"
-    write(str(root / "index.html"), '<html><body><a href="collections/o365/admin/docsite/start.html#first">start</a>'
-                                   ' <a href="https://docs.ansible.com/">out</a> <img src="_static/logo.png"></body></html>')
+    index = ('<html><body><a href="collections/o365/admin/docsite/start.html#first">start</a>'
+             ' <a href="https://docs.ansible.com/">out</a> <img src="_static/logo.png"></body></html>')
+    write(str(root / "index.html"), index)
     write(str(root / "_static" / "logo.png"), "")
     write(str(root / "collections/o365/admin/docsite/start.html"),
           '<html><body><section id="first"><h1>Start</h1>%s</section></body></html>' % guide_body)
