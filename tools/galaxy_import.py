@@ -27,7 +27,8 @@ SUCCESS = "Importer processing completed successfully"
 def main(importer_python, tarball, log_path):
     importer_python = os.path.abspath(importer_python)
     work_dir = os.path.dirname(os.path.abspath(log_path))
-    environment = dict(os.environ, GALAXY_IMPORTER_CONFIG=os.path.join(ROOT, "tests", "artifact", "galaxy-importer.cfg"),
+    config = os.path.join(ROOT, "tests", "artifact", "galaxy-importer.cfg")
+    environment = dict(os.environ, GALAXY_IMPORTER_CONFIG=config,
                        # ansible-doc and ansible-lint are found on PATH: the importer's own, not the checkout's.
                        PATH=os.path.dirname(importer_python) + os.pathsep + os.environ.get("PATH", ""))
     # The importer sets its own collections path for ansible-doc and ansible-lint; one from make would be a second.

@@ -39,7 +39,8 @@ def build_context(tarball, tmp_path_factory):
     context = repo / "context"
     # ansible-builder names the file Containerfile when it finds podman on the machine: ask for one name.
     created = subprocess.run([tool("ansible-builder"), "create", "--file", "execution-environment.yml",
-                              "--context", str(context), "--output-filename", "Dockerfile"], cwd=str(repo / "execution-environment"),
+                              "--context", str(context), "--output-filename", "Dockerfile"],
+                             cwd=str(repo / "execution-environment"),
                              capture_output=True, text=True, check=False)
     assert created.returncode == 0, created.stdout + created.stderr
     assert "No matches" not in created.stdout + created.stderr
