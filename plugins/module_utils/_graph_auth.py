@@ -47,7 +47,8 @@ except ImportError:  # the module base reports it with missing_required_lib
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat, PublicFormat, load_pem_private_key, pkcs12)
 except ImportError:  # cryptography comes with msal
     x509 = None
 
@@ -229,10 +230,43 @@ def _fingerprint(certificate):
     return certificate.fingerprint(hashes.SHA256()).hex()
 
 
-def load_certificate_credential(path, password=None):
-    """Turn a PEM (key + certificate) or PKCS#12 file into msal's client_credential; msal computes the thumbprints.
+def _public_key_bytes(public_key):
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
-    The returned dict also holds the certificate's SHA-256 ``fingerprint`` (for the token cache), not for msal.
+
+def _chain_for_key(path, key, certificates):
+    """The certificates with the one whose public key is the private key's first, the rest in their file order.
+
+    Vaults and CAs export chains in any order (key, root, leaf is common): the certificate Entra ID knows the
+    app by is the one that matches the key, never simply the first."""
+    wanted = _public_key_bytes(key.public_key())
+    matching = [c for c in certificates if _public_key_bytes(c.public_key()) == wanted]
+    if not matching:
+        raise ConfigurationError(
+            "client_certificate_path %r holds %d certificate(s) but none of them matches its private key (%s): "
+            "the app's own certificate is missing from the file." % (
+                path, len(certificates), "; ".join(c.subject.rfc4514_string() or "no subject" for c in certificates)))
+    leaf = matching[0]
+    return [leaf] + [c for c in certificates if c is not leaf]
+
+
+def _credential(key_pem, chain, password):
+    """msal's client_credential for a key and a chain (leaf first): msal takes the thumbprint from the first
+    certificate of public_certificate and sends it as x5c (subject name/issuer authentication)."""
+    credential = {"private_key": key_pem,
+                  "public_certificate": "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in chain),
+                  "fingerprint": _fingerprint(chain[0])}
+    if password:
+        credential["passphrase"] = password
+    return credential
+
+
+def load_certificate_credential(path, password=None):
+    """Turn a PEM (key + certificates) or PKCS#12 file into msal's client_credential; msal computes the thumbprint.
+
+    Whatever order the file holds them in, the certificate used is the one whose public key matches the private
+    key, and the rest of the chain follows it. The returned dict also holds that certificate's SHA-256
+    ``fingerprint`` (for the token cache), not for msal.
     """
     try:
         with open(path, "rb") as handle:
@@ -245,35 +279,33 @@ def load_certificate_credential(path, password=None):
         # Müller) around the blocks. Only the blocks themselves, which are ASCII, go to msal.
         blocks = [(match.group("label"), match.group(0)) for match in PEM_BLOCK_RE.finditer(data)]
         keys = [block for label, block in blocks if label.endswith(b"PRIVATE KEY")]
-        certificates = [block for label, block in blocks if label == b"CERTIFICATE"]
-        if not keys or not certificates:
+        certificate_blocks = [block for label, block in blocks if label == b"CERTIFICATE"]
+        if not keys or not certificate_blocks:
             raise ConfigurationError(
                 "client_certificate_path %r must hold both the private key and the certificate in PEM form." % path)
         try:
-            load_pem_private_key(keys[0], passphrase)
-            certificate = x509.load_pem_x509_certificate(certificates[0])
+            key = load_pem_private_key(keys[0], passphrase)
+            certificates = [x509.load_pem_x509_certificate(block) for block in certificate_blocks]
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(
                 "Cannot load the PEM private key or certificate in %r: %s. If the key is encrypted, give "
                 "client_certificate_password." % (path, clause(exc)))
-        credential = {"private_key": keys[0].decode("latin-1"),
-                      "public_certificate": b"\n".join(certificates).decode("latin-1"),
-                      "fingerprint": _fingerprint(certificate)}
-        if password:
-            credential["passphrase"] = password
-        return credential
+        # The key goes to msal as it was written (still encrypted, if it was).
+        return _credential(keys[0].decode("latin-1"), _chain_for_key(path, key, certificates), password)
     try:
-        key, certificate, dummy = pkcs12.load_key_and_certificates(data, passphrase)
+        key, certificate, additional = pkcs12.load_key_and_certificates(data, passphrase)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
             "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password."
             % (path, clause(exc)))
-    if key is None or certificate is None:
+    certificates = ([certificate] if certificate is not None else []) + list(additional or [])
+    if key is None or not certificates:
         raise ConfigurationError("The PKCS#12 file %r must hold both the private key and the certificate." % path)
-    credential = {"private_key_pfx_path": path, "fingerprint": _fingerprint(certificate)}
-    if password:
-        credential["passphrase"] = password
-    return credential
+    # msal would read the PFX itself, but takes whichever certificate the file names first: the key goes to it
+    # in PEM form instead (encrypted again with the same password), with the matching certificate first.
+    encryption = BestAvailableEncryption(passphrase) if passphrase else NoEncryption()
+    key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, encryption).decode("ascii")
+    return _credential(key_pem, _chain_for_key(path, key, certificates), password)
 
 
 class StaticTokenSource:

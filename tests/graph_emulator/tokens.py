@@ -84,7 +84,7 @@ class TokenService:
     @staticmethod
     def verify_assertion(app, assertion, token_endpoints):
         """Check a certificate client assertion as Entra does: registered certificate, signature, aud, iss/sub, exp."""
-        if app.certificate is None:
+        if not app.certificates:
             raise EntraError(401, "invalid_client", 700027,
                              "Client assertion failed signature validation: no certificate is registered for "
                              "application '%s'." % app.client_id)
@@ -93,13 +93,14 @@ class TokenService:
         except jwt.DecodeError:
             raise EntraError(400, "invalid_request", 50027, "JWT token is invalid or malformed.")
         presented = (header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
-        if presented not in app.thumbprints():
+        certificate = app.certificate_for(presented)
+        if certificate is None:
             raise EntraError(401, "invalid_client", 700027,
                              "The certificate with identifier used to sign the client assertion is not registered "
                              "on application. [Reason - The key was not found., Thumbprint of key used by client: "
                              "'%s']" % presented)
         try:
-            claims = jwt.decode(assertion, app.certificate.public_key(), algorithms=ASSERTION_ALGORITHMS,
+            claims = jwt.decode(assertion, certificate.public_key(), algorithms=ASSERTION_ALGORITHMS,
                                 audience=list(token_endpoints), options={"require": ["exp", "aud", "iss", "sub"]})
         except jwt.ExpiredSignatureError:
             raise EntraError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")
