@@ -53,7 +53,7 @@ except ImportError:  # cryptography comes with msal
     x509 = None
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError, clause)
+    AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError, ProxyAuthenticationError, clause)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import describe_answer, safe_excerpt
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
@@ -315,6 +315,7 @@ class StaticTokenSource:
         self._access_token = access_token
         self.token_requests = 0
         self.warnings = []
+        self.failure = None  # a given token is never requested, so never fails to come
 
     def get_token(self):
         return self._access_token
@@ -369,6 +370,7 @@ class MsalTokenSource:
         self._token = None  # (access token, expires_on): no lock or file read for every Graph call
         self._lock = threading.Lock()  # parallel $batch calls must not each request a token
         self._from_cache_file = False
+        self.failure = None  # the first AuthenticationError met: no token, so nothing more can be sent
         # Which token a request carried: it grows each time a different token is served, so a 401/403 can be
         # told apart as "refused the token still in use" or "refused an older one, resend with the current".
         self._generation = 0
@@ -386,6 +388,8 @@ class MsalTokenSource:
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_credential, authority=self.settings.authority,
                     http_client=self._http_client, token_cache=self._cache, **kwargs)
+            except ProxyAuthenticationError:
+                raise  # the proxy's refusal, not Entra ID's
             except GraphTransportError as error:
                 raise self._no_answer(error, "read the OpenID configuration of the authority %s"
                                       % self.settings.authority)
@@ -453,10 +457,21 @@ class MsalTokenSource:
             return bool(token)
 
     def _acquire(self):
+        try:
+            return self._request_token()
+        except AuthenticationError as error:
+            # Kept so that a bulk run that stops on it says it once, not once per user (see GraphModule).
+            self.failure = self.failure or error
+            raise
+
+    def _request_token(self):
         application = self._application()
         self._http_client.last_response = None
         try:
             result = application.acquire_token_for_client(scopes=[self.settings.scope])
+        except ProxyAuthenticationError:
+            self.token_requests += 1
+            raise  # the proxy's refusal, not Entra ID's
         except GraphTransportError as error:
             self.token_requests += 1
             raise self._no_answer(error, "issue a token for client_id %s in tenant %s"

@@ -33,7 +33,8 @@ except ImportError:
 else:
     MSAL_IMPORT_ERROR = None
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import AuthenticationError, O365AdminError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    AuthenticationError, O365AdminError, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings, build_token_source
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BATCH_ARGUMENT_SPEC
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
@@ -155,8 +156,11 @@ class GraphModule(AnsibleModule):
             result = run(self, self.client)
         except O365AdminError as error:
             self._warn_about_transport()
+            error = self._run_wide_failure(error)
             kwargs = error.fail_json_kwargs()
-            if isinstance(error, AuthenticationError) and self.environment_conflicts:
+            refused = isinstance(error, AuthenticationError) or (
+                self._client is not None and getattr(self._client.token_source, "failure", None) is not None)
+            if refused and self.environment_conflicts:
                 # The refused credential may be the stale one of two variables: say so where the hint is read.
                 kwargs["msg"] += " The environment holds two different values for one credential: %s" % (
                     " ".join(self.environment_conflicts))
@@ -170,6 +174,22 @@ class GraphModule(AnsibleModule):
                            exception=traceback.format_exc())
         self._warn_about_transport()
         self.exit_json(**result)
+
+    def _run_wide_failure(self, error):
+        """A bulk run that stopped because no token came, or the proxy wants its credentials, fails with that one
+        cause as its message (said once, not once per user); its results still list every user."""
+        if not isinstance(error, TaskFailed) or self._client is None:
+            return error
+        cause = self._client.transport.proxy_failure or getattr(self._client.token_source, "failure", None)
+        if cause is None:
+            return error
+        result = dict(error.result)
+        not_sent = result.get("failed_users") or []
+        message = "%s %s" % (cause.message, "Nothing was sent for %d user(s) (failed_users); every user's outcome "
+                                            "is in results." % len(not_sent) if not_sent else
+                             "Every user's outcome is in results.")
+        result.update(cause.details())
+        return TaskFailed(message, result)
 
     def _warn_about_transport(self):
         """Token cache problems and retries are never silent."""
