@@ -7,6 +7,8 @@ for one credential, a proxy that wants its own password, and Entra ID's setup er
 
 import pytest
 
+from tests.graph_emulator.proxy import BasicAuthProxy
+
 ADELE = "adele.vance@contoso.onmicrosoft.com"
 
 
@@ -56,3 +58,77 @@ def test_two_names_with_the_same_value_or_an_option_given_to_the_task_say_nothin
                AZURE_TENANT=scenario.emulator["tenant_id"])
     run = scenario.run("revoke.yml", {"o365_user": ADELE}, env=env)
     assert run.rc == 0 and not [w for w in run.warnings() if "environment variable" in w], run.warnings()
+
+
+# --- A proxy that wants its own credentials: 407 is the proxy's, not retried, not blamed on Graph ----------------
+
+PROXY_PASSWORD = "proxy-pass-3e8d1c"
+USERS = ["user%04d@contoso.onmicrosoft.com" % n for n in range(100, 145)]
+
+
+@pytest.fixture(scope="module")
+def proxy():
+    with BasicAuthProxy("svc-ansible", PROXY_PASSWORD) as running:
+        yield running
+
+
+def proxied(scenario, proxy, password, authority_through_proxy=True):
+    """The environment and variables of a run through the proxy. Without ``authority_through_proxy`` Entra ID is
+    reached as localhost, which NO_PROXY exempts, so that only Graph (127.0.0.1) goes through the proxy."""
+    proxy.reset()
+    env = dict(scenario.default_environment(), HTTPS_PROXY=proxy.url("svc-ansible", password),
+               NO_PROXY="" if authority_through_proxy else "localhost")
+    extra = {} if authority_through_proxy else {
+        "o365_authority_host": scenario.emulator["authority_host"].replace("127.0.0.1", "localhost")}
+    return env, extra
+
+
+def assert_the_proxy_is_named(run, password):
+    output = run.stdout + run.stderr
+    message = run.result["msg"]
+    assert "407 Proxy Authentication Required" in message and "HTTPS_PROXY" in message, message
+    assert "Microsoft Graph answered" not in message and "retry" not in message.lower()
+    assert password not in output and PROXY_PASSWORD not in output
+    assert not [w for w in run.warnings() if "asked to retry" in w]
+
+
+@pytest.mark.parametrize("password", ["wrong-password", None])
+def test_a_407_at_the_token_endpoint_is_the_proxy_s_and_is_not_retried(scenario, proxy, password):
+    env, extra = proxied(scenario, proxy, password)
+    if password is None:
+        env["HTTPS_PROXY"] = proxy.url()
+    run = scenario.run("revoke.yml", dict(extra, o365_user=ADELE), env=env)
+    assert run.rc != 0
+    assert_the_proxy_is_named(run, password or PROXY_PASSWORD)
+    assert proxy.counts == {"refused": 1, "tunnels": 0, "forwarded": 0}
+    assert scenario.requests() == []  # nothing reached Entra ID or Graph
+
+
+def test_a_407_from_graph_s_proxy_fails_one_user_once(scenario, proxy):
+    scenario.route.require_direct("the proxy tunnels https; through Prism Graph is plain http")
+    env, extra = proxied(scenario, proxy, "wrong-password", authority_through_proxy=False)
+    run = scenario.run("revoke.yml", dict(extra, o365_user=ADELE), env=env)
+    assert run.rc != 0
+    assert_the_proxy_is_named(run, "wrong-password")
+    assert proxy.counts["refused"] == 1 and [e["kind"] for e in scenario.requests()] == ["openid", "token"]
+
+
+def test_a_407_in_a_batch_run_is_said_once_and_every_user_is_not_sent(scenario, proxy):
+    scenario.route.require_direct("the proxy tunnels https; through Prism Graph is plain http")
+    env, extra = proxied(scenario, proxy, "wrong-password", authority_through_proxy=False)
+    run = scenario.run("revoke_many.yml", dict(extra, o365_users=USERS, o365_batch_concurrency=2), env=env)
+    assert run.rc != 0
+    assert_the_proxy_is_named(run, "wrong-password")
+    assert run.result["msg"].count("407") == 1 and run.result["proxy"] == proxy.url()
+    assert [e["user"] for e in run.result["results"]] == USERS
+    assert all(e["outcome"] == "failed" and "407" in e["error"]["message"] for e in run.result["results"])
+    # The calls already under way when the first 407 came, no more, and none again.
+    assert 1 <= proxy.counts["refused"] <= 2 and scenario.requests("graph") == []
+
+
+def test_the_right_proxy_credentials_go_through(scenario, proxy):
+    scenario.route.require_direct("the proxy tunnels https; through Prism Graph is plain http")
+    env, extra = proxied(scenario, proxy, PROXY_PASSWORD)
+    run = scenario.run("revoke.yml", dict(extra, o365_user=ADELE), env=env)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert proxy.counts["refused"] == 0 and proxy.counts["tunnels"] >= 1
