@@ -93,16 +93,54 @@ URL_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 # What a host may be once requests has IDNA-encoded it: DNS labels, an IPv4 address, or a bracketed IPv6 one.
 HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
-# Hints for the AADSTS codes people meet when setting up an app registration.
+# Hints for the AADSTS codes people meet when setting up an app registration, each code as Microsoft's
+# "Microsoft Entra authentication and authorization error codes" list names it (learn.microsoft.com/entra/
+# identity-platform/reference-error-codes); the words are ours and say what to change in this collection's options.
+_SET_CLOUD = "set cloud (or AZURE_CLOUD_ENVIRONMENT) to the cloud where the app is registered"
+_OTHER_CLOUD = ("an app or tenant registered in another cloud (Azure Government/GCC High, DoD, 21Vianet) is not "
+                "found in this one: " + _SET_CLOUD)
 AADSTS_HINTS = {
-    7000215: "the client secret is wrong: use the secret's Value, not its Secret ID",
+    # The credential itself.
+    7000215: "the client secret is wrong: use the secret's Value, not its Secret ID; if two environment variables "
+             "hold a secret (AZURE_CLIENT_SECRET and AZURE_SECRET), the first one set is sent",
     7000222: "the client secret has expired: create a new one in the app registration",
-    700016: "no app with this client_id exists in the tenant: check client_id and tenant_id",
-    90002: "the tenant was not found: check tenant_id and the cloud",
-    700027: "the certificate is not registered on the app, or the assertion is invalid",
-    1002012: "the scope is not valid for this cloud's Graph endpoint",
     7000218: "no credential was sent: give client_secret, client_certificate_path or access_token",
+    700027: "the certificate that signed the request is not one registered on the app: upload the certificate whose "
+            "private key is in client_certificate_path (Certificates & secrets), or point to the right file",
+    50012: "the certificate was refused (its thumbprint, subject name or chain is not authorized for this app)",
+    # The app registration and its service principal.
+    700016: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
+    700011: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
+    70001: "the application is disabled in this tenant: an administrator must enable it",
+    7000112: "the application is disabled in this tenant: an administrator must enable it (Enterprise "
+             "applications, Properties, Enabled for users to sign in)",
+    53003: "Conditional Access blocked the token: a policy for workload identities (such as a location "
+           "condition) applies to this app; ask an administrator to check the sign-in logs",
+    530032: "a security policy of the tenant blocked the token: ask an administrator to check the sign-in logs",
+    # The tenant and the cloud.
+    90002: "the tenant was not found: check tenant_id (its ID or a verified domain); " + _OTHER_CLOUD,
+    90038: "the tenant belongs to another national cloud: " + _SET_CLOUD,
+    900382: "a confidential client cannot sign in across clouds: the app, the tenant and authority_host must all "
+            "be in one cloud; " + _SET_CLOUD,
+    900432: "a confidential client cannot sign in across clouds: the app, the tenant and authority_host must all "
+            "be in one cloud; " + _SET_CLOUD,
+    90051: "the national cloud named in the request is not valid: check cloud and authority_host",
+    50049: "authority_host is not an Entra ID instance Microsoft knows: use the cloud option, or the authority "
+           "host of your cloud",
+    9001023: "tenant_id must be the tenant's ID or domain, not common or consumers, for an app's own token",
+    90124: "tenant_id must be the tenant's ID or domain, not common or consumers",
+    90130: "tenant_id must be the tenant's ID or domain, not common or consumers",
+    50059: "no tenant was named: give tenant_id (the tenant's ID or a verified domain)",
+    90019: "no tenant was named: give tenant_id (the tenant's ID or a verified domain)",
+    50128: "the tenant's domain name is not valid: check tenant_id",
+    # The resource (Graph) asked for.
+    500011: "Microsoft Graph of graph_endpoint is not known in this tenant's cloud: graph_endpoint and "
+            "authority_host must belong to one cloud (set cloud and leave both unset)",
+    1002012: "the scope is not valid for this cloud's Graph endpoint",
+    70011: "the scope asked for is not valid: graph_endpoint must be Microsoft Graph's root of this cloud",
 }
+# Codes whose fix is the cloud: the message says which authority and Graph the task used.
+CLOUD_HINT_CODES = frozenset([700016, 700011, 90002, 90038, 900382, 900432, 90051, 50049, 500011])
 
 
 def is_loopback_host(host):
@@ -537,7 +575,12 @@ class MsalTokenSource:
         description = self._scrub((result.get("error_description") or "").splitlines()[0] if
                                   result.get("error_description") else "")
         codes = result.get("error_codes") or []
+        codes = [code for code in codes if isinstance(code, int) and not isinstance(code, bool)] \
+            if isinstance(codes, list) else []
         hints = [AADSTS_HINTS[c] for c in codes if c in AADSTS_HINTS]
+        if CLOUD_HINT_CODES.intersection(codes):
+            hints.append("this task used cloud %s: authority %s, Graph %s" % (
+                self.settings.cloud, self.settings.authority_host, self.settings.graph_endpoint))
         message = "Entra ID refused a token for client_id %s in tenant %s (%s)" % (
             self.client_id, self.settings.tenant_id, error)
         if description:

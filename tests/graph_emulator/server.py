@@ -224,6 +224,10 @@ class Handler(BaseHTTPRequestHandler):
         if answer:
             self._send_raw(answer.status, answer.content_type, answer.payload)
             return answer.status, {"fault": "token_answer"}
+        setup = faults.take_token_error()
+        if setup:
+            status, extra = self._entra_error(setup)
+            return status, dict(extra, fault="token_error")
         self._truncate_next_answer = faults.take_token_truncation()
         try:
             status, extra = self._issue_token(target, body)

@@ -132,3 +132,21 @@ def test_the_right_proxy_credentials_go_through(scenario, proxy):
     run = scenario.run("revoke.yml", dict(extra, o365_user=ADELE), env=env)
     assert run.rc == 0, run.stdout + run.stderr
     assert proxy.counts["refused"] == 0 and proxy.counts["tunnels"] >= 1
+
+
+# --- Entra ID's setup errors, by code (the emulator's token_error_next) ------------------------------------------
+
+@pytest.mark.parametrize("code, words", [
+    (900382, "cannot sign in across clouds"),
+    (90038, "the tenant belongs to another national cloud"),
+    (7000112, "the application is disabled in this tenant"),
+    (53003, "Conditional Access blocked the token"),
+])
+def test_entra_setup_errors_are_explained(scenario, code, words):
+    scenario.faults(token_error_next=[{"aadsts": code}])
+    run = scenario.run("revoke.yml", {"o365_user": ADELE})
+    message = run.result["msg"]
+    assert run.rc != 0 and "AADSTS%d" % code in message and words in message, message
+    assert run.result["error"]["aadsts_codes"] == [code]
+    assert [(e.get("fault"), e.get("aadsts")) for e in scenario.requests("token")] == [("token_error", code)]
+    assert scenario.requests("graph") == []

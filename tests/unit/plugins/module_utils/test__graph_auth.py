@@ -482,3 +482,31 @@ def test_a_file_whose_certificates_do_not_match_its_key_is_a_clear_error(tmp_pat
     mixed.write_bytes(other_key + blocks[blocks.index(b"-----BEGIN CERTIFICATE-----"):])
     with pytest.raises(ConfigurationError, match="none of them matches its private key"):
         load_certificate_credential(str(mixed))
+
+
+# --- The setup errors users hit, each with a hint (issue 18) ----------------------------------------------------
+
+@pytest.mark.parametrize("code, words", [
+    (7000215, "Secret ID"), (7000222, "expired"), (7000218, "no credential"), (700027, "client_certificate_path"),
+    (700016, "set cloud"), (7000112, "disabled"), (53003, "Conditional Access"), (90002, "set cloud"),
+    (90038, "another national cloud"), (900382, "across clouds"), (900432, "across clouds"), (50049, "authority_host"),
+    (9001023, "not common"), (500011, "one cloud"), (70011, "graph_endpoint"),
+])
+def test_each_setup_error_gets_its_hint(code, words):
+    source = token_source_answering({"error": "invalid_request", "error_description": "AADSTS%d: Entra's words." % code,
+                                     "error_codes": [code]})
+    with pytest.raises(AuthenticationError) as error:
+        source.get_token()
+    message = error.value.message
+    assert "Hint: " in message and words in message.split("Hint: ", 1)[1], message
+    cross_cloud = code in (700016, 90002, 90038, 900382, 900432, 50049, 500011)
+    assert ("this task used cloud public: authority https://login.microsoftonline.com, Graph "
+            "https://graph.microsoft.com" in message) is cross_cloud
+
+
+@pytest.mark.parametrize("codes", [[[1]], "7000215", [True], None, [{"x": 1}]])
+def test_error_codes_of_the_wrong_type_give_no_hint_and_no_crash(codes):
+    source = token_source_answering({"error": "invalid_client", "error_codes": codes})
+    with pytest.raises(AuthenticationError) as error:
+        source.get_token()
+    assert "Hint" not in error.value.message and error.value.error_codes == []
