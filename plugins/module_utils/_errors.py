@@ -110,6 +110,8 @@ class GraphApiError(O365AdminError):
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.attempts = attempts
+        # For a 403: the application permissions the refused token holds (None: it cannot tell), see _permissions.
+        self.granted_roles = None
 
     def details(self):
         return {

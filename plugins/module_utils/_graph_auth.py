@@ -55,6 +55,7 @@ except ImportError:  # cryptography comes with msal
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError, ProxyAuthenticationError, clause)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import describe_answer, safe_excerpt
+from ansible_collections.o365.admin.plugins.module_utils._permissions import token_roles
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
 
@@ -366,6 +367,10 @@ class StaticTokenSource:
         """A token given by the user cannot be renewed."""
         return False
 
+    def granted_roles(self):
+        """The application permissions the given token lists (roles claim), or None if it cannot tell."""
+        return token_roles(self._access_token)
+
 
 class MsalHttpClient:
     """msal's http_client interface on top of our transport, so msal shares its session, TLS and retries."""
@@ -471,6 +476,12 @@ class MsalTokenSource:
             token = self._acquire()
             self.cache_file.save(self._cache)
             return token
+
+    def granted_roles(self):
+        """The application permissions of the token in use (its roles claim), or None before any token or if the
+        token cannot tell. Reads no network and never shows the token."""
+        token = self._served or (self._token[0] if self._token else None)
+        return token_roles(token) if token else None
 
     def renew_stale(self, generation=None):
         """A request carrying token ``generation`` (None: the current one) was answered 401/403. True if the

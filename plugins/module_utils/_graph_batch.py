@@ -77,6 +77,7 @@ class BatchOutcome:
         self.attempts = attempts
         self.unknown = unknown
         self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
+        self.granted_roles = None  # for a 403: the refused token's application permissions (None: cannot tell)
 
     @property
     def ok(self):
@@ -365,6 +366,9 @@ class BatchRun:
             request_id = headers.get("request-id") or inner_request_id or answer.request_id
             item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
                                         item.attempts)
+            if status == 403 and hasattr(self.client, "granted_roles"):
+                # What the refused token holds, to name the missing permission.
+                item.outcome.granted_roles = self.client.granted_roles()
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after

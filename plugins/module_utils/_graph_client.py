@@ -435,9 +435,17 @@ class GraphClient:
                                  response.headers.get("client-request-id"), response.attempts,
                                  has_body=bool(response.content), received=describe_answer(response),
                                  token_generation=generation)
-        raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
-                                        response.waited_s, response.request.headers.get("client-request-id"),
-                                        response.text)
+        error = graph_error_from_response(response.status_code, body, response.headers, response.attempts,
+                                          response.waited_s, response.request.headers.get("client-request-id"),
+                                          response.text)
+        if response.status_code == 403:
+            error.granted_roles = self.granted_roles()
+        raise error
+
+    def granted_roles(self):
+        """The application permissions the token in use lists, or None if it cannot tell (see _permissions)."""
+        roles = getattr(self.token_source, "granted_roles", None)
+        return roles() if roles is not None else None
 
     def _url(self, path):
         if path.startswith("/"):

@@ -16,7 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    GraphApiError, GraphTransportError, ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, BatchRun
 
 
@@ -36,7 +37,11 @@ def send_each(client, requests, concurrency, max_retries):
         response = client.request(method, path, json_body=body)
     except GraphApiError as error:
         body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
-        return [BatchOutcome(error.status_code, body, error.request_id)]
+        outcome = BatchOutcome(error.status_code, body, error.request_id)
+        outcome.granted_roles = error.granted_roles  # a 403's: what the refused token holds
+        return [outcome]
+    except ProxyAuthenticationError:
+        raise  # the proxy's 407: nothing reached Graph, and the task says so once
     except GraphTransportError as error:
         # The request may have reached Graph: its effect is unknown, never assumed either way.
         return [BatchOutcome(None, None, None, unknown=True, reason=error.message)]

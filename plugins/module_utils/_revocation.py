@@ -21,6 +21,7 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_batch import Bat
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import error_envelope
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
+from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
     describe_read_failure, format_time, read_many, read_one, utc_now)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
@@ -36,7 +37,10 @@ SKIPPED = "skipped"
 
 def explain(error, reference, permission):
     """Prefix a Graph error with what it means for this user, and what to do about it."""
-    if error.status_code == 403:
+    told = permission_sentence(permission, error.granted_roles) if error.status_code == 403 else None
+    if told:  # the token in hand says what the app holds
+        error.message = "The app is not allowed to do this for %s. %s. %s" % (reference.value, told, error.message)
+    elif error.status_code == 403:
         error.message = (
             "The app is not allowed to do this for %s. Grant it the Microsoft Graph application permission %s "
             "(type Application, not Delegated) and have an administrator grant admin consent; for a delegated "

@@ -150,3 +150,41 @@ def test_entra_setup_errors_are_explained(scenario, code, words):
     assert run.result["error"]["aadsts_codes"] == [code]
     assert [(e.get("fault"), e.get("aadsts")) for e in scenario.requests("token")] == [("token_error", code)]
     assert scenario.requests("graph") == []
+
+
+# --- A 403 names what the app's own token lacks (its roles claim) -----------------------------------------------
+
+def app_environment(scenario, app):
+    credentials = scenario.emulator["apps"][app]
+    return {"AZURE_TENANT_ID": scenario.emulator["tenant_id"], "AZURE_CLIENT_ID": credentials["client_id"],
+            "AZURE_CLIENT_SECRET": credentials["client_secret"]}
+
+
+def test_a_revoke_403_names_the_permission_the_token_lacks(scenario):
+    run = scenario.run("revoke.yml", {"o365_user": ADELE}, env=app_environment(scenario, "reader-only"))
+    message = run.result["msg"]
+    assert run.rc != 0 and run.result["status_code"] == 403
+    assert "The app's token does not hold User.RevokeSessions.All" in message and "(it holds User.Read.All)" in message
+    assert "for a delegated access_token" not in message  # no either/or: the token told
+
+
+def test_a_sign_in_403_names_the_permission_the_token_lacks(scenario):
+    run = scenario.run("sign_in.yml", {"o365_users": ["user0111@contoso.onmicrosoft.com"]},
+                       env=app_environment(scenario, "reader-only"))
+    message = run.result["msg"]
+    assert run.rc != 0 and "The app's token does not hold User.EnableDisableAccount.All" in message, message
+    assert "holds an Entra admin role" not in message
+
+
+def test_a_read_403_names_the_permission_the_token_lacks(scenario):
+    run = scenario.run("user_info.yml", {"o365_users": [ADELE, "user0110@contoso.onmicrosoft.com"]},
+                       env=app_environment(scenario, "revoke-only"))
+    message = run.result["msg"]
+    assert run.rc != 0 and "The app's token does not hold User.Read.All" in message, message
+    assert "(it holds User.RevokeSessions.All)" in message
+
+
+def test_a_group_403_names_hidden_membership(scenario):
+    run = scenario.run("user_info.yml", {"o365_groups": ["Board"]}, env=app_environment(scenario, "revoke-and-groups"))
+    message = run.result["msg"]
+    assert run.rc != 0 and "The app's token does not hold Member.Read.Hidden" in message, message
