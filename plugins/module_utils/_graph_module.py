@@ -33,6 +33,13 @@ except ImportError:
 else:
     MSAL_IMPORT_ERROR = None
 
+try:
+    import cryptography  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, O365AdminError, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings, build_token_source
@@ -120,10 +127,15 @@ class GraphModule(AnsibleModule):
         spec.update(argument_spec or {})
         self._given = {}
         super(GraphModule, self).__init__(argument_spec=spec, **kwargs)
-        if REQUESTS_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-        if MSAL_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("msal"), exception=MSAL_IMPORT_ERROR)
+        # Every missing library in one failure, so that one pip install fixes the task.
+        missing = [(name, error) for name, error, needed in (
+            ("requests", REQUESTS_IMPORT_ERROR, True), ("msal", MSAL_IMPORT_ERROR, True),
+            # Reading a certificate (and msal signing with it) needs cryptography; a secret or a token does not.
+            ("cryptography", CRYPTOGRAPHY_IMPORT_ERROR, bool(self.params.get("client_certificate_path"))),
+        ) if error and needed]
+        if missing:
+            self.fail_json(msg=missing_required_lib(" and ".join(name for name, dummy in missing)),
+                           exception="\n".join(error for dummy, error in missing))
         self._client = None
         self.environment_conflicts = environment_conflicts(GRAPH_COMMON_ARGUMENT_SPEC, self._given, os.environ)
         for conflict in self.environment_conflicts:

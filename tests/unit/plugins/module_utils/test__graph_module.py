@@ -11,6 +11,7 @@ __metaclass__ = type
 import pytest
 import responses
 
+from ansible_collections.o365.admin.plugins.module_utils import _graph_module as graph_module
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import (
     GRAPH_COMMON_ARGUMENT_SPEC, environment_conflicts)
 from ansible_collections.o365.admin.plugins.modules.o365_revoke_sessions import main
@@ -81,3 +82,21 @@ def test_environment_conflicts_name_the_variable_used_and_the_one_that_differs()
     assert environment_conflicts(GRAPH_COMMON_ARGUMENT_SPEC, {"client_secret": "x"}, environ) == []
     assert environment_conflicts(GRAPH_COMMON_ARGUMENT_SPEC, {}, {"AZURE_SECRET": "only"}) == []
     assert environment_conflicts(GRAPH_COMMON_ARGUMENT_SPEC, {}, dict(environ, AZURE_CLIENT_SECRET="")) == []
+
+
+# --- Missing Python libraries are reported all at once (issue 18) -----------------------------------------------
+
+@pytest.mark.parametrize("missing, certificate, named", [
+    (("REQUESTS", "MSAL", "CRYPTOGRAPHY"), True, "requests and msal and cryptography"),
+    (("REQUESTS", "MSAL", "CRYPTOGRAPHY"), False, "requests and msal"),
+    (("MSAL",), False, "msal"),
+])
+def test_missing_libraries_are_named_in_one_failure(run_module, monkeypatch, missing, certificate, named):
+    for library in missing:
+        monkeypatch.setattr(graph_module, library + "_IMPORT_ERROR", "ModuleNotFoundError: No module named %s"
+                            % library.lower())
+    args = {"user": "adele@contoso.com", "tenant_id": "t", "client_id": "c", "client_secret": "a-long-secret-value"}
+    if certificate:
+        args["client_certificate_path"] = "/nonexistent/app.pem"
+    failed, result = run_module(main, args)
+    assert failed and "(%s)" % named in result["msg"]
