@@ -182,8 +182,8 @@ def _explain_group_error(error, group):
         if lacks(GROUP_READ_PERMISSION, roles) or not lacks(HIDDEN_MEMBERS_PERMISSION, roles):
             told = permission_sentence(GROUP_READ_PERMISSION, roles)
         else:
-            told = "%s, which a group with hidden membership needs" % permission_sentence(HIDDEN_MEMBERS_PERMISSION,
-                                                                                           roles)
+            hidden = permission_sentence(HIDDEN_MEMBERS_PERMISSION, roles)
+            told = "%s, which a group with hidden membership needs" % hidden
         error.message = "The app may not read group %s or its members. %s. %s" % (group, told, error.message)
     elif error.status_code == 403:
         error.message = (
