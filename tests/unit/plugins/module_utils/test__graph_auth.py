@@ -510,3 +510,11 @@ def test_error_codes_of_the_wrong_type_give_no_hint_and_no_crash(codes):
     with pytest.raises(AuthenticationError) as error:
         source.get_token()
     assert "Hint" not in error.value.message and error.value.error_codes == []
+
+
+@pytest.mark.parametrize("file_format", ["pem", "pfx"])
+def test_a_chain_without_a_password_signs_with_the_leaf(tmp_path, file_format):
+    path, leaf = chain_file(tmp_path, file_format, ["key", "root", "intermediate", "leaf"])
+    credential = load_certificate_credential(path)
+    assert "passphrase" not in credential and "ENCRYPTED" not in credential["private_key"]
+    assert assertion_header(credential)["x5t#S256"].rstrip("=") == x5t_s256(leaf)
