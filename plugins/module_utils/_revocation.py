@@ -204,14 +204,15 @@ def distinct_count(target_set, results, predicate):
     return len(set(t.key for t, entry in zip(target_set.targets, results) if predicate(entry)))
 
 
-def failure_summary(target_set, results, phase_failed, check_mode):
+def failure_summary(target_set, results, phase_failed, check_mode, granted_roles=None):
     """Why a bulk run fails: the revokes (or check-mode reads), then revoked_since reads, then verification."""
     failed_keys = set(phase_failed["read"]) | set(phase_failed["verify"])
     others = [e for t, e in zip(target_set.targets, results) if t.key not in failed_keys]
     messages = []
     if any(e["outcome"] in (FAILED, UNKNOWN) for e in others):
-        hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
-                      % (READ_PERMISSION if check_mode else REVOKE_PERMISSION),
+        told = permission_sentence(READ_PERMISSION if check_mode else REVOKE_PERMISSION, granted_roles)
+        hints = {403: "%s." % told if told else "Grant the app the Microsoft Graph application permission %s with "
+                 "admin consent." % (READ_PERMISSION if check_mode else REVOKE_PERMISSION),
                  404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
         messages.append(failure_message(others, "confirmed" if check_mode else "revoked",
                                         "read them" if check_mode else "revoked them", hints))
@@ -312,7 +313,8 @@ def run_many(module, client, since):
     if target_set.groups:
         result["resolved_groups"] = target_set.groups
     if result["failed_users"] or result["unknown_users"]:
-        raise TaskFailed(failure_summary(target_set, results, phase_failed, check_mode), result)
+        raise TaskFailed(failure_summary(target_set, results, phase_failed, check_mode, client.granted_roles()),
+                         result)
     return result
 
 

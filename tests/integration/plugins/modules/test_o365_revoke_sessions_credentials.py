@@ -188,3 +188,11 @@ def test_a_group_403_names_hidden_membership(scenario):
     run = scenario.run("user_info.yml", {"o365_groups": ["Board"]}, env=app_environment(scenario, "revoke-and-groups"))
     message = run.result["msg"]
     assert run.rc != 0 and "The app's token does not hold Member.Read.Hidden" in message, message
+
+
+def test_a_bulk_revoke_403_names_the_permission_the_token_lacks(scenario):
+    users = [ADELE, "alex.wilber@contoso.onmicrosoft.com"]
+    run = scenario.run("revoke_many.yml", {"o365_users": users}, env=app_environment(scenario, "reader-only"))
+    message = run.result["msg"]
+    assert run.rc != 0 and [e["status_code"] for e in run.result["results"]] == [403, 403]
+    assert "The app's token does not hold User.RevokeSessions.All" in message and "(it holds User.Read.All)" in message
