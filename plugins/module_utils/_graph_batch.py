@@ -23,7 +23,8 @@ import random
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
+    AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError, O365AdminError,
+    ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
     RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay, safe_excerpt)
 
@@ -41,6 +42,16 @@ UNREADABLE = "Graph's answer could not be read"
 # this could spin.
 DUE_SLACK_S = 0.001
 LOST_HINT = "the request may have acted; sending it again is safe"
+
+
+def run_wide_reason(error):
+    """What a user's entry says when its request was not sent because of a cause common to the whole run: short,
+    for the cause itself is the task's message (AuthenticationError, ProxyAuthenticationError)."""
+    if isinstance(error, AuthenticationError):
+        return "no access token (Entra ID did not issue one; the task's message says why)"
+    if isinstance(error, ProxyAuthenticationError):
+        return "the HTTP proxy asked for its credentials (407; the task's message says which)"
+    return getattr(error, "message", None) or "%s: %s" % (type(error).__name__, error)
 
 
 def checked_concurrency(value):
@@ -68,6 +79,7 @@ class BatchOutcome:
         self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
         # The typed error a request sent on its own ended with (its message and details are the fullest account).
         self.exception = exception
+        self.granted_roles = None  # for a 403: the refused token's application permissions (None: cannot tell)
 
     @property
     def ok(self):
@@ -356,6 +368,9 @@ class BatchRun:
             request_id = headers.get("request-id") or inner_request_id or answer.request_id
             item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
                                         item.attempts)
+            if status == 403 and hasattr(self.client, "granted_roles"):
+                # What the refused token holds, to name the missing permission.
+                item.outcome.granted_roles = self.client.granted_roles()
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after
@@ -397,9 +412,11 @@ class BatchRun:
                            reason="The $batch call's answer was lost (%s); %s." % (message.rstrip("."), LOST_HINT))
         else:
             outcome = dict(status_code=None, body=None, request_id=None, reason="not sent: %s" % message)
-            if not isinstance(error, GraphTransportError):
-                # No token, say: the same cause would stop every call after this one.
-                self._halt_reason = self._halt_reason or message
+            if not isinstance(error, GraphTransportError) or isinstance(error, ProxyAuthenticationError):
+                # No token, or the proxy's 407: the same cause would stop every call after this one. It is the
+                # task's message, said once; each user's entry only points to it.
+                self._halt_reason = self._halt_reason or run_wide_reason(error)
+                outcome["reason"] = "not sent: %s" % run_wide_reason(error)
         for item in chunk:
             item.outcome = BatchOutcome(attempts=item.attempts, **outcome)
         if self._call_failures_in_a_row >= CONSECUTIVE_CALL_FAILURES_LIMIT and self._halt_reason is None:
@@ -438,7 +455,7 @@ class BatchRun:
                 self._renewals[generation] = bool(self.client.token_source.renew_stale(generation))
             except O365AdminError as error:
                 self._renewals[generation] = False
-                self._halt_reason = "a new access token could not be obtained: %s" % error.message
+                self._halt_reason = "a new access token could not be obtained: %s" % run_wide_reason(error)
         return self._renewals[generation]
 
     def _item_delay(self, retry_after, attempt):

@@ -27,6 +27,7 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_batch import che
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
+from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
     describe_read_failure, format_time, read_many, utc_now)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
@@ -41,9 +42,10 @@ SKIPPED = "skipped"
 NOT_FOUND_HINT = "check the object ID or UPN (a guest's UPN carries #EXT#)"
 
 
-def explain_refusal(entry, check_mode, said=None):
+def explain_refusal(entry, check_mode, said=None, granted=None):
     """What Graph's refusal (or a lost answer) for one user means, and what to do: the single-user message.
-    ``said``: the fullest account of Graph's answer (the typed error's message), else the entry's error."""
+    ``said``: the fullest account of Graph's answer (the typed error's message), else the entry's error;
+    ``granted``: the application permissions the refused token holds (None: it cannot tell)."""
     user, error, status = entry["user"], entry.get("error") or {}, entry.get("status_code")
     if said is None:
         said = error.get("message") or ""
@@ -54,11 +56,15 @@ def explain_refusal(entry, check_mode, said=None):
     if entry["outcome"] == UNKNOWN:
         return ("The revoke for %s is not confirmed: %s Graph may have revoked the sessions; running the task again "
                 "is safe." % (user, said))
+    permission = READ_PERMISSION if check_mode else REVOKE_PERMISSION
+    told = permission_sentence(permission, granted) if status == 403 else None
+    if told:  # the token in hand says what the app holds
+        return "The app is not allowed to do this for %s. %s. %s" % (user, told, said)
     if status == 403:
         return ("The app is not allowed to do this for %s. Grant it the Microsoft Graph application permission %s "
                 "(type Application, not Delegated) and have an administrator grant admin consent; for a delegated "
                 "access_token, the signed-in user also needs a role such as User Administrator. %s"
-                % (user, READ_PERMISSION if check_mode else REVOKE_PERMISSION, said))
+                % (user, permission, said))
     if status == 404:
         return "User %s was not found in the tenant: %s. %s" % (user, NOT_FOUND_HINT, said)
     return "%s was not %s: %s" % (user, "confirmed" if check_mode else "revoked", said)
@@ -185,6 +191,7 @@ class RevocationRun:
         concurrency = checked_concurrency(params["batch_concurrency"]) if params.get("user") is None else \
             params["batch_concurrency"]
         # One user goes straight to Graph; a bulk run keeps $batch, also for a lone remaining request.
+        self.client = client
         self.sender = Sender(client, concurrency, params["max_retries"], lone_request_direct=params.get("user") is not None)
         self.target_set = resolve_targets(client, params, send=self.sender)
         self.entries = {}  # identity -> entry
@@ -193,6 +200,11 @@ class RevocationRun:
 
     def identity(self, target):
         return self.target_set.identity(target)
+
+    def granted_roles(self):
+        """The application permissions of the token the run used (None when the token cannot tell)."""
+        granted = getattr(self.client, "granted_roles", None)
+        return granted() if granted is not None else None
 
     def run(self):
         distinct = self.target_set.distinct()
@@ -283,8 +295,10 @@ class RevocationRun:
         others = [e for i, e in pairs if i not in read_failed and i not in verify_failed]
         messages = []
         if any(e["outcome"] in (FAILED, UNKNOWN) for e in others):
-            hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
-                          % (READ_PERMISSION if self.check_mode else REVOKE_PERMISSION),
+            permission = READ_PERMISSION if self.check_mode else REVOKE_PERMISSION
+            told = permission_sentence(permission, self.granted_roles())
+            hints = {403: "%s." % told if told else "Grant the app the Microsoft Graph application permission %s "
+                                                    "with admin consent." % permission,
                      404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
             messages.append(failure_message(others, "confirmed" if self.check_mode else "revoked",
                                             "read them" if self.check_mode else "revoked them", hints))
@@ -354,7 +368,8 @@ def run_one(module, client, since):
             if outcome.reason:  # no answer from Graph at all
                 raise TaskFailed("%s %s" % (exception.message, _single_hint(result)), result)
             said = exception.message
-        raise TaskFailed(explain_refusal(result, module.check_mode, said), result)
+        raise TaskFailed(explain_refusal(result, module.check_mode, said, getattr(outcome, "granted_roles", None)),
+                         result)
     return result
 
 

@@ -144,6 +144,8 @@ def read_many(send, references):
 def describe_read_failure(reading, purpose):
     """Why the timestamp could not be read, and what to do."""
     error = reading.error or {}
+    if reading.status_code is None:  # never sent, or its answer lost: there is no HTTP status to quote
+        return "could not read signInSessionsValidFromDateTime for %s: %s" % (purpose, error.get("message"))
     text = "could not read signInSessionsValidFromDateTime for %s: HTTP %s %s" % (
         purpose, reading.status_code, error.get("code") or error.get("message"))
     if reading.status_code == 403:

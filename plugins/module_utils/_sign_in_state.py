@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import judge, write_answer
+from ansible_collections.o365.admin.plugins.module_utils._permissions import lacks, permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._user_read import (
     READ_PERMISSION, explain_read_failure, read_users_through)
 
@@ -127,6 +128,16 @@ def explain_change_failure(change, permission_proven):
                 % (user, (judge(answer, write_answer(change.state))[1] or answer.error)["message"]))
     if answer.status_code is None:
         return "The change for %s was not sent: %s" % (user, answer.error["message"])
+    granted = getattr(answer, "granted_roles", None)
+    if answer.status_code == 403 and lacks(WRITE_PERMISSION, granted):
+        return "Graph refused to change sign-in for %s %s. %s." % (
+            user, said, permission_sentence(WRITE_PERMISSION, granted))
+    if answer.status_code == 403 and granted is not None and not permission_proven:  # the token holds it
+        return ("Graph refused to change sign-in for %s %s. %s: %s holds an Entra admin role, so this is a sensitive "
+                "action (Microsoft's 'Who can perform sensitive actions', %s). The app itself must be assigned an "
+                "Entra role that may act on that user, such as Privileged Authentication Administrator for a "
+                "privileged administrator." % (user, said, permission_sentence(WRITE_PERMISSION, granted), user,
+                                               SENSITIVE_ACTIONS_DOC))
     if answer.status_code == 403 and permission_proven:
         return ("Graph refused to change sign-in for %s %s although the app changed other users in this run: %s "
                 "holds an Entra admin role, so this is a sensitive action (Microsoft's 'Who can perform sensitive "

@@ -57,6 +57,9 @@ options:
         partial run leaves its record. The directory must exist. An existing file is replaced.
       - The JSON report holds RV(results) exactly, with the summary and the failure message; the CSV report has one
         row per entry of RV(results).
+      - In the CSV report a cell that begins with V(=), V(+), V(-), V(@), a tab or a carriage return is written with a
+        single quote in front (OWASP's rule against CSV injection), so that a spreadsheet shows it as text and never
+        runs it as a formula. Rows end in CRLF (RFC 4180).
     type: path
   report_format:
     description:

@@ -11,6 +11,8 @@ import math
 import threading
 import time
 
+from .tokens import setup_error
+
 # What a TLS-inspecting or filtering proxy answers instead of Graph.
 PROXY_PAGE = ("<html><head><title>Access blocked</title></head><body><h1>Blocked by proxy</h1>"
               "<p>This site is blocked by your organisation's web filter.</p></body></html>")
@@ -107,6 +109,7 @@ class Faults:
             self.token_truncations = 0                  # next token answers cut off half way
             self.graph_answers = collections.deque()    # (RawAnswer, act) instead of the next Graph answers
             self.token_answers = collections.deque()    # RawAnswer instead of the next token answers
+            self.token_errors = collections.deque()     # EntraError (an AADSTS code) for the next token requests
             self.batch_shapes = collections.deque()     # shapes for the next $batch answers (after acting)
             self.quota = None
             self.public_origin = None                   # where clients reach Graph when a proxy (Prism) sits in
@@ -139,6 +142,7 @@ class Faults:
                 self.graph_answers.append([RawAnswer.from_setting(answer), bool(answer.get("act")),
                                            int(answer.get("skip", 0))])
             self.token_answers.extend(RawAnswer.from_setting(answer) for answer in settings.get("token_answer_next", []))
+            self.token_errors.extend(setup_error(setting) for setting in settings.get("token_error_next", []))
             for shape in settings.get("batch_answer_next", []):
                 # A shape, or {"shape", "skip"}: let that many $batch calls through first.
                 skip = int(shape.get("skip", 0)) if isinstance(shape, dict) else 0
@@ -200,6 +204,10 @@ class Faults:
     def take_token_answer(self):
         with self._lock:
             return self.token_answers.popleft() if self.token_answers else None
+
+    def take_token_error(self):
+        with self._lock:
+            return self.token_errors.popleft() if self.token_errors else None
 
     def take_batch_shape(self):
         with self._lock:
