@@ -25,7 +25,7 @@ import time
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay, safe_excerpt)
+    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, parse_http_date, retry_delay, safe_excerpt)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
 # More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
@@ -59,13 +59,15 @@ class BatchOutcome:
     status and error, or (``status_code`` None, not unknown) it was never sent.
     """
 
-    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None):
+    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None, date=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
         self.attempts = attempts
         self.unknown = unknown
         self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
+        # Graph's clock when it answered: the item's own Date header, else its $batch call's (whole seconds).
+        self.date = date
 
     @property
     def ok(self):
@@ -352,8 +354,9 @@ class BatchRun:
                 continue
             inner_request_id = error_envelope(body)[2].get("request-id")
             request_id = headers.get("request-id") or inner_request_id or answer.request_id
+            date = parse_http_date(headers.get("date")) or getattr(answer, "date", None)
             item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
-                                        item.attempts)
+                                        item.attempts, date=date)
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after

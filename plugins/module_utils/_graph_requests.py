@@ -40,4 +40,5 @@ def send_each(client, requests, concurrency, max_retries):
     except GraphTransportError as error:
         # The request may have reached Graph: its effect is unknown, never assumed either way.
         return [BatchOutcome(None, None, None, unknown=True, reason=error.message)]
-    return [BatchOutcome(response.status_code, response.body, response.request_id)]
+    return [BatchOutcome(response.status_code, response.body, response.request_id,
+                         date=getattr(response, "date", None))]

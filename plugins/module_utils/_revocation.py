@@ -22,7 +22,7 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_client import er
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    describe_read_failure, format_time, read_many, read_one, utc_now)
+    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, read_many, read_one, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION
 
@@ -170,8 +170,10 @@ def record_reading(entry, reading, key):
         entry.setdefault("user_principal_name", reading.user_principal_name)
 
 
-def apply_verification(entry, reading, sent_at):
-    """verify: the timestamp must have moved to the revoke (within the skew); otherwise the user failed."""
+def apply_verification(entry, verdict):
+    """verify's Verdict into the user's entry: verified, or the user failed (with what was read, and why)."""
+    reading = verdict.reading
+    entry["verify_reads"] = verdict.reads
     if not reading.ok:
         entry.update(verified=False, error=dict(reading.error or {}))
         entry["error"]["message"] = "Revoke sent but not verified: %s. %s" % (
@@ -179,13 +181,14 @@ def apply_verification(entry, reading, sent_at):
         entry["outcome"] = FAILED
         return False
     record_reading(entry, reading, "sessions_valid_from")
-    if reading.confirms_revoke_sent_at(sent_at):
+    if verdict.verified:
         entry["verified"] = True
         return True
     entry.update(verified=False, all_sessions_revoked=False, outcome=FAILED, error={
         "code": None, "message": "Graph accepted the revoke, but signInSessionsValidFromDateTime read back is %s, "
-                                 "before the revoke was sent at %s (allowing 60 s of clock skew): the sessions are "
-                                 "not shown revoked." % (reading.text, format_time(sent_at))})
+                                 "%s, after %d read(s) over %g s: the sessions are not shown revoked."
+                                 % (reading.text, verdict.reason, verdict.reads,
+                                    sum(VERIFY_REREAD_DELAYS_S[:verdict.reads - 1]))})
     return False
 
 
@@ -262,7 +265,10 @@ def run_many(module, client, since):
         requests = []  # the read above confirmed each user
     else:
         requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
-    sent_at = utc_now()
+    before = readings
+    if module.params["verify"] and not check_mode and since is None and to_send:
+        # What verify judges against: each user's timestamp and Graph's time (Date) before the revoke is sent.
+        before = read_many(batch(), [t.reference for t in to_send])
     outcomes = batch().run(requests) if requests else []
     for target, outcome in zip(to_send, outcomes):
         entries[target.key] = user_result(target.user, outcome, check_mode)
@@ -271,14 +277,15 @@ def run_many(module, client, since):
                                    status_code=None, request_id=readings[target.reference].request_id,
                                    user_confirmed=True)
     for target in to_send:
-        if target.reference in readings:
-            record_reading(entries[target.key], readings[target.reference], "sessions_valid_from_before")
+        if target.reference in before and before[target.reference].ok:
+            record_reading(entries[target.key], before[target.reference], "sessions_valid_from_before")
 
     if module.params["verify"] and not check_mode:
         revoked = [t for t in to_send if entries[t.key]["outcome"] == REVOKED]
-        after = read_many(batch(), [t.reference for t in revoked]) if revoked else {}
+        verdicts = verify_revoked(lambda references: read_many(batch(), references),
+                                  [t.reference for t in revoked], before) if revoked else {}
         for target in revoked:
-            if not apply_verification(entries[target.key], after[target.reference], sent_at):
+            if not apply_verification(entries[target.key], verdicts[target.reference]):
                 phase_failed["verify"].append(target.key)
 
     recorded_at = format_time(utc_now())
@@ -322,6 +329,7 @@ def run_one(module, client, since):
         return result
     reference = target.reference
     warn_about_guests(module, [target])
+    reading = None
     if since is not None:
         reading = read_one(client, reference)
         if not reading.ok:
@@ -342,11 +350,17 @@ def run_one(module, client, since):
         confirm_user(module, client, reference, result)
         result.update(changed=True, outcome="would_revoke")
         return result
-    sent_at = utc_now()
+    if module.params["verify"] and since is None:
+        # What verify judges against: the timestamp and Graph's time (Date) before the revoke is sent.
+        reading = read_one(client, reference)
+        if reading.ok:
+            record_reading(result, reading, "sessions_valid_from_before")
     revoke(client, reference, result)
     result["outcome"] = "revoked"
     if module.params["verify"]:
-        if not apply_verification(result, read_one(client, reference), sent_at):
+        verdict = verify_revoked(lambda references: dict((r, read_one(client, r)) for r in references),
+                                 [reference], {reference: reading})[reference]
+        if not apply_verification(result, verdict):
             raise TaskFailed("%s failed verification: %s" % (reference.value, result["error"]["message"]), result)
     return result
 
@@ -355,7 +369,7 @@ def single_entry(result):
     """The report row of a one-user run."""
     names = ("user", "user_id", "user_principal_name", "outcome", "changed", "all_sessions_revoked", "status_code",
              "request_id", "error", "skipped", "sessions_valid_from_before", "sessions_valid_from", "verified",
-             "user_confirmed")
+             "verify_reads", "user_confirmed")
     entry = dict((name, result[name]) for name in names if name in result)
     entry.setdefault("outcome", "failed" if "error" in result else "revoked")
     entry["time"] = format_time(utc_now())
