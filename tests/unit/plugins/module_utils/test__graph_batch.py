@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import datetime
 import itertools
 import math
 import random
@@ -135,6 +136,9 @@ class FakeGraph:
             responses.append({"id": item["id"], "status": status, "headers": headers, "body": body})
         random.shuffle(responses)  # Graph answers in any order
         return GraphResponse(200, {"responses": responses}, "batch-rid", None, 1, token_generation=generation)
+
+
+CALL_DATE = datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)
 
 
 def ok(item, generation=1):
@@ -285,6 +289,23 @@ def test_unavailable_items_back_off_and_retries_are_bounded():
     assert outcomes[0].error == {"code": "serviceNotAvailable", "message": "Busy."}
     assert outcomes[0].request_id == "item-rid"
     assert outcomes[1].ok and outcomes[2].ok and len(graph.calls) == 3
+
+
+def test_each_outcome_carries_graphs_date_its_own_or_its_batch_calls():
+    """$batch items carry no Date of their own in Microsoft's examples: the call's Date stands for them."""
+    class DatedGraph(FakeGraph):
+        def request(self, method, path, params=None, json_body=None):
+            answer = super(DatedGraph, self).request(method, path, params, json_body)
+            answer.date = CALL_DATE
+            return answer
+
+    def answer(item, generation):
+        if item["id"] == "1":
+            return 200, {"Date": "Tue, 24 Nov 2026 10:00:09 GMT"}, {"value": True}
+        return ok(item)
+
+    outcomes = make_run(DatedGraph(answer))[0].run(revokes(3))
+    assert [o.date for o in outcomes] == [CALL_DATE, CALL_DATE + datetime.timedelta(seconds=2), CALL_DATE]
 
 
 def test_item_failures_are_final_and_kept_per_item():
