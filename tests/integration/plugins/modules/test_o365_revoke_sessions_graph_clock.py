@@ -77,11 +77,11 @@ def test_a_revoke_that_did_not_move_the_timestamp_fails_though_an_earlier_revoke
     first = scenario.run("revoke_incident.yml", {"o365_user": user})
     assert first.rc == 0, first.stdout + first.stderr
     scenario.faults(keep_sessions_valid_from=[user])
-    started = controller_now()
     run = scenario.run("revoke_incident.yml", {"o365_user": user, "o365_verify": True})
     assert run.rc != 0
     result = run.result
-    assert (controller_now() - started).total_seconds() < 60  # well under 60 s since the first revoke
+    revokes = [e["time"] for e in scenario.requests("graph") if e["path"].endswith("/revokeSignInSessions")]
+    assert len(revokes) == 2 and revokes[1] - revokes[0] < 60  # the two revokes, under 60 s apart
     assert result["verified"] is False and result["verify_reads"] == 6
     assert result["sessions_valid_from"] == result["sessions_valid_from_before"]
     assert "%s failed verification" % user in result["msg"]
