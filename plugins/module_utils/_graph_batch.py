@@ -67,7 +67,8 @@ class BatchOutcome:
     status and error, or (``status_code`` None, not unknown) it was never sent.
     """
 
-    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None, date=None):
+    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None, date=None,
+                 graph_time_before=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -76,6 +77,9 @@ class BatchOutcome:
         self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
         # Graph's clock when it answered: the item's own Date header, else its $batch call's (whole seconds).
         self.date = date
+        # Graph's clock before this request's last attempt was sent: the latest Date of this run's answers by
+        # then (None before the first). A revoke it carried cannot be stamped earlier (what verify checks).
+        self.graph_time_before = graph_time_before
 
     @property
     def ok(self):
@@ -137,6 +141,7 @@ class _Item:
         self.attempts = 0
         self.not_before = 0.0
         self.resent_for_token = False
+        self.graph_time_before = None  # the run's latest Date of Graph when this item last went out
         self.last_answer = None  # Graph's answer that sent it round again: its outcome if it cannot go again
         self.outcome = None
 
@@ -272,6 +277,7 @@ class BatchRun:
         self._renewals = {}  # token generation -> whether its 401/403s are worth resending
         self._halt_reason = None
         self._call_failures_in_a_row = 0
+        self._latest_date = None  # the latest Date of Graph's answers to this run's calls
 
     def run(self, requests):
         items = [_Item(index, BatchRequest.of(request)) for index, request in enumerate(requests)]
@@ -295,6 +301,7 @@ class BatchRun:
                         break
                     for item in chunk:
                         item.attempts += 1
+                        item.graph_time_before = self._latest_date
                     in_flight[dispatcher.submit(self._send, chunk)] = chunk
                     items_in_flight += len(chunk)
                     self.batches += 1
@@ -357,6 +364,9 @@ class BatchRun:
             self._settle_failed_call(chunk, answer)
             return 0, None, 0, False
         self._call_failures_in_a_row = 0
+        call_date = getattr(answer, "date", None)
+        if call_date is not None and (self._latest_date is None or call_date > self._latest_date):
+            self._latest_date = call_date
         responses, problem = self._responses_by_id(chunk, answer.body)
         accepted, throttled_retry_after, throttled, quota_shown = 0, None, 0, False
         for item in chunk:
@@ -394,7 +404,7 @@ class BatchRun:
             request_id = headers.get("request-id") or inner_request_id or answer.request_id
             date = parse_http_date(headers.get("date")) or getattr(answer, "date", None)
             item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
-                                        item.attempts, date=date)
+                                        item.attempts, date=date, graph_time_before=item.graph_time_before)
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after, throttled, quota_shown

@@ -282,8 +282,11 @@ def run_many(module, client, since):
 
     if module.params["verify"] and not check_mode:
         revoked = [t for t in to_send if entries[t.key]["outcome"] == REVOKED]
+        # Graph's time when each revoke went out, as far as the run knew it (the Date of the answers before it).
+        sent_after = dict((t.reference, getattr(outcome, "graph_time_before", None))
+                          for t, outcome in zip(to_send, outcomes))
         verdicts = verify_revoked(lambda references: read_many(batch(), references),
-                                  [t.reference for t in revoked], before) if revoked else {}
+                                  [t.reference for t in revoked], before, sent_after) if revoked else {}
         for target in revoked:
             if not apply_verification(entries[target.key], verdicts[target.reference]):
                 phase_failed["verify"].append(target.key)

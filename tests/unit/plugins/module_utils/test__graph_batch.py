@@ -308,6 +308,20 @@ def test_each_outcome_carries_graphs_date_its_own_or_its_batch_calls():
     assert [o.date for o in outcomes] == [CALL_DATE, CALL_DATE + datetime.timedelta(seconds=2), CALL_DATE]
 
 
+def test_each_outcome_knows_graphs_time_before_it_was_sent():
+    """The latest Date of the run's answers when the item (its last attempt) went out: None for the first calls,
+    then the Date of what came back before; verify holds a revoke to it."""
+    class DatedGraph(FakeGraph):
+        def request(self, method, path, params=None, json_body=None):
+            answer = super(DatedGraph, self).request(method, path, params, json_body)
+            answer.date = CALL_DATE + datetime.timedelta(seconds=len(self.calls))
+            return answer
+
+    outcomes = make_run(DatedGraph(ok), concurrency=1)[0].run(revokes(3 * BATCH_SIZE))
+    assert [outcomes[n * BATCH_SIZE].graph_time_before for n in range(3)] == [
+        None, CALL_DATE + datetime.timedelta(seconds=1), CALL_DATE + datetime.timedelta(seconds=2)]
+
+
 def test_item_failures_are_final_and_kept_per_item():
     def answer(item, generation):
         if item["id"] == "1":

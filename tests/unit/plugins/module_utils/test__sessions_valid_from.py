@@ -262,3 +262,12 @@ def test_only_the_stale_users_are_read_again_and_a_failed_read_is_final():
     outcomes = [(verdicts[u].verified, verdicts[u].reads) for u in (ADELE, BEN, ghost)]
     assert outcomes == [(True, 1), (True, 2), (False, 1)]
     assert not verdicts[ghost].reading.ok
+
+
+def test_graphs_time_before_each_revoke_may_be_given_per_user():
+    """In a long bulk run, the revoke of a late $batch call went out long after the read before it: the Date of
+    the answers before that call is the tighter bound."""
+    before = {ADELE: at(T - 100 * SECOND, date=T - 90 * SECOND), BEN: at(T - 100 * SECOND, date=T - 90 * SECOND)}
+    verdicts, dummy = verify({ADELE: [at(T - 10 * SECOND)] * 6, BEN: [at(T - 10 * SECOND)]}, before,
+                             graph_time_before={ADELE: T, BEN: None})
+    assert not verdicts[ADELE].verified and verdicts[BEN].verified
