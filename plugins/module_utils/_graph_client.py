@@ -83,6 +83,28 @@ def parse_retry_after(value, now=None):
         return None
 
 
+def parse_http_date(value):
+    """An aware UTC datetime from an HTTP ``Date`` value (RFC 9110, whole seconds), or None if absent or unreadable.
+
+    Graph's ``Date`` is Graph's own clock: what verify and relative ``revoked_since`` judge against, never the
+    controller's clock.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC with no offset known (RFC 5322)
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        return when.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+
+
 def backoff_delay(attempt, rng=random.random):
     """Full-jitter exponential backoff for a retry that has no Retry-After (attempt counts from 1)."""
     return rng() * min(BACKOFF_CAP_S, BACKOFF_BASE_S * (2 ** min(attempt - 1, 16)))
@@ -389,7 +411,7 @@ class GraphResponse:
     ``has_body`` and ``received`` (content type, size and a secret-free excerpt) tell those apart."""
 
     def __init__(self, status_code, body, request_id, client_request_id, attempts, has_body=None, received=None,
-                 token_generation=None):
+                 token_generation=None, date=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -399,6 +421,8 @@ class GraphResponse:
         self.received = received
         # Which token the answered request carried (see the token source's renew_stale).
         self.token_generation = token_generation
+        # Graph's clock when it answered (its Date header, whole seconds), or None.
+        self.date = date
 
 
 class GraphClient:
@@ -434,7 +458,8 @@ class GraphClient:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
                                  response.headers.get("client-request-id"), response.attempts,
                                  has_body=bool(response.content), received=describe_answer(response),
-                                 token_generation=generation)
+                                 token_generation=generation,
+                                 date=parse_http_date(response.headers.get("Date")))
         error = graph_error_from_response(response.status_code, body, response.headers, response.attempts,
                                           response.waited_s, response.request.headers.get("client-request-id"),
                                           response.text)

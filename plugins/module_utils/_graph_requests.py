@@ -77,7 +77,8 @@ class Sender:
         body = response.body
         if body is None and response.has_body:
             body = response.received or "a body that is not JSON"
-        return BatchOutcome(response.status_code, body, response.request_id, response.attempts)
+        return BatchOutcome(response.status_code, body, response.request_id, response.attempts,
+                            date=getattr(response, "date", None))
 
     def stats(self):
         """$batch calls and retries (item retries of every run, plus the transport's own)."""

@@ -29,7 +29,7 @@ from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    describe_read_failure, format_time, read_many, utc_now)
+    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, read_many, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION
 
@@ -155,22 +155,25 @@ def record_reading(entry, reading, key):
         entry.setdefault("user_principal_name", reading.user_principal_name)
 
 
-def apply_verification(entry, reading, sent_at):
-    """verify: the timestamp must have moved to the revoke (within the skew). A read that fails leaves Graph's
-    confirmation of the revoke as it is: the user is revoked but not verified."""
+def apply_verification(entry, verdict):
+    """verify's Verdict into the user's entry: verified, or the user failed (with what was read, and why). A read
+    that fails leaves Graph's confirmation of the revoke as it is: the user is revoked but not verified."""
+    reading = verdict.reading
+    entry["verify_reads"] = verdict.reads
     if not reading.ok:
         entry.update(verified=False, error=dict(reading.error or {}))
         entry["error"]["message"] = "Revoked (Graph confirmed it) but not verified: %s. %s" % (
             describe_read_failure(reading, "verify"), entry["error"].get("message") or "")
         return False
     record_reading(entry, reading, "sessions_valid_from")
-    if reading.confirms_revoke_sent_at(sent_at):
+    if verdict.verified:
         entry["verified"] = True
         return True
     entry.update(verified=False, all_sessions_revoked=False, outcome=FAILED, error={
         "code": None, "message": "Graph accepted the revoke, but signInSessionsValidFromDateTime read back is %s, "
-                                 "before the revoke was sent at %s (allowing 60 s of clock skew): the sessions are "
-                                 "not shown revoked." % (reading.text, format_time(sent_at))})
+                                 "%s, after %d read(s) over %g s: the sessions are not shown revoked."
+                                 % (reading.text, verdict.reason, verdict.reads,
+                                    sum(VERIFY_REREAD_DELAYS_S[:verdict.reads - 1]))})
     return False
 
 
@@ -236,13 +239,16 @@ class RevocationRun:
         return results
 
     def _send(self, to_send, readings):
+        self.before = readings
+        if self.module.params["verify"] and not self.check_mode and self.since is None and to_send:
+            # What verify judges against: each user's timestamp and Graph's time (Date) before the revoke is sent.
+            self.before = read_many(self.sender, [t.reference for t in to_send])
         if self.check_mode and self.since is None:
             requests = [("GET", "%s?$select=%s" % (t.reference.path(), SELECT_FOR_CHECK)) for t in to_send]
         elif self.check_mode:
             requests = []  # the read above confirmed each user
         else:
             requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
-        self.sent_at = utc_now()
         outcomes = self.sender(requests)
         for target, outcome in zip(to_send, outcomes):
             self.entries[self.identity(target)] = user_result(target.user, outcome, self.check_mode)
@@ -252,15 +258,21 @@ class RevocationRun:
                 user=target.user, outcome=WOULD_REVOKE, changed=True, all_sessions_revoked=None, status_code=None,
                 request_id=readings[target.reference].request_id, user_confirmed=True)
         for target in to_send:
-            if target.reference in readings:
-                record_reading(self.entries[self.identity(target)], readings[target.reference],
-                               "sessions_valid_from_before")
+            reading = self.before.get(target.reference)
+            if reading is not None and reading.ok:
+                record_reading(self.entries[self.identity(target)], reading, "sessions_valid_from_before")
 
     def _verify(self, sent):
         revoked = [t for t in sent if self.entries[self.identity(t)]["outcome"] == REVOKED]
-        after = read_many(self.sender, [t.reference for t in revoked]) if revoked else {}
+        if not revoked:
+            return
+        # Graph's time when each revoke went out, as far as the run knew it (the Date of the answers before it).
+        sent_after = dict((t.reference, getattr(self.outcomes[self.identity(t)], "graph_time_before", None))
+                          for t in revoked)
+        verdicts = verify_revoked(lambda references: read_many(self.sender, references),
+                                  [t.reference for t in revoked], self.before, sent_after)
         for target in revoked:
-            if not apply_verification(self.entries[self.identity(target)], after[target.reference], self.sent_at):
+            if not apply_verification(self.entries[self.identity(target)], verdicts[target.reference]):
                 self.phase_failed["verify"].append(self.identity(target))
 
     def _results(self):
@@ -383,7 +395,7 @@ def single_entry(result):
     """The report row of a one-user run."""
     names = ("user", "user_id", "user_principal_name", "outcome", "changed", "all_sessions_revoked", "status_code",
              "request_id", "error", "skipped", "sessions_valid_from_before", "sessions_valid_from", "verified",
-             "user_confirmed")
+             "verify_reads", "user_confirmed")
     entry = dict((name, result[name]) for name in names if name in result)
     entry.setdefault("outcome", "failed" if "error" in result else "revoked")
     entry["time"] = format_time(utc_now())

@@ -12,6 +12,7 @@ import threading
 import time
 
 from .tokens import setup_error
+from .clock import CLOCK
 
 # What a TLS-inspecting or filtering proxy answers instead of Graph.
 PROXY_PAGE = ("<html><head><title>Access blocked</title></head><body><h1>Blocked by proxy</h1>"
@@ -118,6 +119,11 @@ class Faults:
             #                                             answered but leaves signInSessionsValidFromDateTime as it was
             self.slow_every = None                      # latency tail: (nth, extra seconds, path), and a count
             self.slow_count = 0
+            CLOCK.offset_s = 0.0                        # Graph's clock minus the host's, in seconds
+            self.read_lag = None                        # (reads, seconds): after a write, that many reads of the
+            #                                             user (or the reads within that time) see the old state
+            self.lagging = {}                           # user id -> (old properties, reads left, until)
+            self.user_failures = collections.defaultdict(collections.deque)  # user key -> (status, retry_after)
 
     def configure(self, settings):
         with self._lock:
@@ -155,6 +161,14 @@ class Faults:
                 self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path")) \
                     if slow else None
                 self.slow_count = 0
+            if "clock_offset_s" in settings:
+                CLOCK.offset_s = float(settings["clock_offset_s"])
+            if "read_lag" in settings:
+                lag = settings["read_lag"]
+                self.read_lag = (int(lag.get("reads", 0)), float(lag.get("ms", 0)) / 1000.0) if lag else None
+            for key, failures in (settings.get("fail_user_next") or {}).items():
+                for failure in failures:
+                    self.user_failures[key.lower()].append((int(failure["status"]), failure.get("retry_after")))
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
@@ -223,6 +237,37 @@ class Faults:
     def charge_write(self, app_id):
         with self._lock:
             return self.quota.charge(app_id) if self.quota else None
+
+    def take_user_failure(self, user):
+        """(status, retry_after) for this user's next operation, or None: one item's own 429, not a quota."""
+        with self._lock:
+            for key in (user.id.lower(), user.user_principal_name.lower()):
+                if self.user_failures.get(key):
+                    return self.user_failures[key].popleft()
+            return None
+
+    def wrote(self, user, before):
+        """A write to ``user`` just changed it from ``before`` (its properties): start the read lag, if set."""
+        with self._lock:
+            if self.read_lag is None:
+                return
+            reads, seconds = self.read_lag
+            self.lagging[user.id] = (before, reads, time.monotonic() + seconds)
+
+    def lagged_properties(self, user):
+        """The state a read of ``user`` sees while the lag lasts (the one before the write), else None."""
+        with self._lock:
+            lag = self.lagging.get(user.id)
+            if lag is None:
+                return None
+            before, reads, until = lag
+            if reads > 0:
+                self.lagging[user.id] = (before, reads - 1, until)
+                return before
+            if time.monotonic() < until:
+                return before
+            del self.lagging[user.id]
+            return None
 
     def keeps_timestamp(self, user):
         with self._lock:

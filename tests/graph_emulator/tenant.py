@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from .clock import CLOCK
+
 # Application permissions that allow each operation, as Microsoft's API pages list them (least first).
 REVOKE_PERMISSIONS = ("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
 READ_PERMISSIONS = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
@@ -49,8 +51,8 @@ def _b64url(data):
 
 
 def graph_time(when=None):
-    """Graph's DateTimeOffset form, e.g. 2026-11-24T10:00:00Z."""
-    when = when or datetime.datetime.now(datetime.timezone.utc)
+    """Graph's DateTimeOffset form, e.g. 2026-11-24T10:00:00Z (now: by Graph's clock, see clock.py)."""
+    when = when or CLOCK.now()
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

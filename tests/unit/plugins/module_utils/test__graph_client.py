@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import email.utils
 import http.client
 import ssl
@@ -20,7 +21,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
     GraphApiError, GraphTransportError, ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
     BACKOFF_CAP_S, MAX_RETRY_WAIT_S, USER_AGENT, GraphClient, HttpTransport, backoff_delay, graph_error_from_response,
-    parse_retry_after, retry_delay, safe_excerpt)
+    parse_http_date, parse_retry_after, retry_delay, safe_excerpt)
 from ansible_collections.o365.admin.plugins.module_utils._version import COLLECTION_VERSION
 
 GRAPH = "https://graph.example.test"
@@ -83,6 +84,24 @@ def test_backoff_grows_exponentially_with_full_jitter_and_a_cap():
     assert backoff_delay(3, rng=lambda: 1.0) == 4.0
     assert backoff_delay(30, rng=lambda: 1.0) == BACKOFF_CAP_S
     assert backoff_delay(3, rng=lambda: 0.0) == 0.0
+
+
+@responses.activate
+def test_graphs_date_header_is_kept_as_graphs_clock():
+    responses.post(REVOKE_URL, json={"value": True}, headers={"Date": "Tue, 24 Nov 2026 10:00:07 GMT"})
+    response = make_client().request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert response.date == datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Tue, 24 Nov 2026 10:00:07 GMT", datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)),
+    ("Tue, 24 Nov 2026 11:00:07 +0100", datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)),
+    ("Tue, 24 Nov 2026 10:00:07 -0000", datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)),
+    (None, None), ("", None), ("yesterday", None), ("Tue, 99 Nov 2026 10:00:07 GMT", None), (7, None),
+    ("Fri, 31 Dec 9999 23:59:59 -2359", None),  # past datetime.max in UTC
+])
+def test_an_unreadable_date_is_as_good_as_absent(value, expected):
+    assert parse_http_date(value) == expected
 
 
 @responses.activate
