@@ -374,6 +374,18 @@ class Handler(BaseHTTPRequestHandler):
                 app.directory_roles = list(request["directory_roles"])
             self._send(204, None)
             return 204, None
+        if action == "/risk":
+            # Identity Protection's side: mark users at risk, the P2 licence, the per-tenant rate limit.
+            if self.command == "POST":
+                try:
+                    emulator.graph.risk.configure(json.loads(body or b"{}"))
+                except (ValueError, KeyError, TypeError) as exc:
+                    self._send(400, {"error": {"code": "BadRisk", "message": str(exc)}})
+                    return 400, None
+                self._send(204, None)
+                return 204, None
+            self._send(200, emulator.graph.risk.snapshot())
+            return 200, None
         if action == "/token" and self.command == "POST":
             # A token minted directly, e.g. an expired one or one to pass as access_token.
             request = json.loads(body or b"{}")
