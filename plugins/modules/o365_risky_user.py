@@ -18,7 +18,7 @@ description:
     Identity Protection's own risk-based policies, or dismisses their risk (C(POST /identityProtection/riskyUsers/dismiss)),
     which sets it to none.
   - Confirming a user compromised neither blocks sign-in nor revokes sessions; do those with
-    M(o365.admin.o365_user_sign_in) and M(o365.admin.o365_revoke_sessions) (or the R(contain_user role,ansible_collections.o365.admin.contain_user_role)).
+    M(o365.admin.o365_user_sign_in) and M(o365.admin.o365_revoke_sessions) (or the C(o365.admin.contain_user) role).
   - Every user is first read in the directory (C(GET /users/{id | userPrincipalName}), batched) to get its object
     ID, then the risky users are listed (C(GET /identityProtection/riskyUsers)) to get each one's current
     C(riskState); only the users whose state differs are sent, so RV(changed) is exact and running the task again

@@ -8,70 +8,23 @@ contain_user role, msal and requests are all real. Assertions come from the emul
 
 import json
 import os
-import signal
-import subprocess
 import time
 
 import pytest
 
-from tests.graph_emulator.process import ROOT, RunningEmulator
+from tests.eda.rulebook import ANSIBLE_RULEBOOK, Rulebook
+from tests.graph_emulator.process import RunningEmulator
 
-EDA_VENV = os.environ.get("O365_EDA_VENV") or os.path.join(ROOT, "build", "eda-venv")
-RULEBOOK = os.path.join(ROOT, "extensions", "eda", "rulebooks", "contain_risky_users.yml")
-COLLECTIONS = os.path.join(ROOT, "build", "collections")
 DOMAIN = "contoso.onmicrosoft.com"
 ALEX = "alex.wilber@" + DOMAIN
 BREAK_GLASS = "it.admin@" + DOMAIN  # the demo tenant's Global Administrator stands in for a break-glass account
 WAVE = ["user%04d@%s" % (n, DOMAIN) for n in range(1, 7)]
 POLL_S = 1
 
-pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(EDA_VENV, "bin", "ansible-rulebook")),
+VARIABLES = {"o365_interval": POLL_S, "o365_exclude": [BREAK_GLASS.upper()]}
+
+pytestmark = pytest.mark.skipif(not os.path.exists(ANSIBLE_RULEBOOK),
                                 reason="ansible-rulebook is not installed: run `make eda`")
-
-
-class Rulebook:
-    """One ansible-rulebook process running the rulebook, its output in a file."""
-
-    def __init__(self, emulator, work_dir, name, state_dir, extra_vars=None):
-        app = emulator["apps"]["risk-responder"]
-        variables = {"o365_interval": POLL_S, "o365_exclude": [BREAK_GLASS.upper()],
-                     "o365_state_file": os.path.join(work_dir, "source_state.json"),
-                     "o365_eda_state_dir": state_dir}
-        variables.update(extra_vars or {})
-        vars_file = os.path.join(work_dir, name + "-vars.json")
-        with open(vars_file, "w") as handle:
-            json.dump(variables, handle)
-        inventory = os.path.join(work_dir, "inventory.yml")
-        with open(inventory, "w") as handle:
-            handle.write("all:\n  hosts:\n    localhost:\n      ansible_connection: local\n")
-        environment = {k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "ANSIBLE_", "O365_"))}
-        environment.update(
-            AZURE_TENANT_ID=emulator["tenant_id"], AZURE_CLIENT_ID=app["client_id"],
-            AZURE_CLIENT_SECRET=app["client_secret"], AZURE_AUTHORITY_HOST=emulator["authority_host"],
-            O365_GRAPH_ENDPOINT=emulator["authority_host"], O365_CA_PATH=emulator["ca_path"],
-            ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_LOCALHOST_WARNING="False", ANSIBLE_NOCOLOR="1",
-            # The token cache and the playbook's defaults go under a HOME of the test's own.
-            HOME=work_dir, PATH=os.path.join(EDA_VENV, "bin") + os.pathsep + os.environ.get("PATH", ""))
-        self.output_path = os.path.join(work_dir, name + ".log")
-        self.output = open(self.output_path, "w")
-        self.process = subprocess.Popen(
-            [os.path.join(EDA_VENV, "bin", "ansible-rulebook"), "-r", RULEBOOK, "-i", inventory, "--vars", vars_file,
-             "-v"], cwd=work_dir, env=environment, stdout=self.output, stderr=subprocess.STDOUT,
-            start_new_session=True)
-
-    def log(self):
-        with open(self.output_path) as handle:
-            return handle.read()
-
-    def stop(self):
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.output.close()
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +61,7 @@ def test_contain_exclude_restart_and_brake(emulator, tmp_path):
     work_dir = str(tmp_path)
     first_state = os.path.join(work_dir, "eda-first")
     emulator.control("risk", {"users": {ALEX: {"riskLevel": "high"}, BREAK_GLASS: {"riskLevel": "high"}}})
-    rulebook = Rulebook(emulator, work_dir, "first", first_state)
+    rulebook = Rulebook(emulator, work_dir, "first", first_state, VARIABLES)
     try:
         wait_for(lambda: contained(directory(emulator)[ALEX]), rulebook)
         alex = directory(emulator)[ALEX]
@@ -130,7 +83,7 @@ def test_contain_exclude_restart_and_brake(emulator, tmp_path):
 
     # A restart with the same state file emits nothing again: no Graph call about Alex at all.
     offset = emulator.log_size()
-    restarted = Rulebook(emulator, work_dir, "restart", first_state)
+    restarted = Rulebook(emulator, work_dir, "restart", first_state, VARIABLES)
     try:
         time.sleep(6 * POLL_S + 4)
         assert restarted.process.poll() is None, restarted.log()
@@ -145,7 +98,7 @@ def test_contain_exclude_restart_and_brake(emulator, tmp_path):
     for user in WAVE:
         emulator.control("user_state", {"users": {user: {"accountEnabled": True}}})
     emulator.control("risk", {"users": dict((user, {"riskLevel": "high"}) for user in WAVE)})
-    braked = Rulebook(emulator, work_dir, "brake", brake_state)
+    braked = Rulebook(emulator, work_dir, "brake", brake_state, VARIABLES)
     alerts_path = os.path.join(brake_state, "containment_alerts.jsonl")
     try:
         wait_for(lambda: os.path.exists(alerts_path) and "O365 CONTAINMENT BRAKE" in braked.log(), braked, 150)

@@ -20,8 +20,9 @@ description:
   - A user is emitted once per C(riskLastUpdatedDateTime); the same user is emitted again when its risk changes
     again later (a new C(riskLastUpdatedDateTime)) and still matches. With O(state_file), what was emitted
     survives a restart, so a restart emits no duplicate.
-  - Each event is C({"o365_risky_user": {"id", "userPrincipalName", "userDisplayName", "riskLevel", "riskState",
-    "riskDetail", "riskLastUpdatedDateTime"}}); C(id) is the user's object ID.
+  - Each event has one key, C(o365_risky_user), holding C(id) (the user's object ID), C(userPrincipalName),
+    C(userDisplayName), C(riskLevel), C(riskState), C(riskDetail) and C(riskLastUpdatedDateTime), as Graph names
+    them.
   - Authenticates as the collection's modules do (msal, client secret or certificate), with the same option names
     and the same environment variables; tokens are kept in the same cache file, so the playbooks the rulebook
     runs request none.
@@ -199,6 +200,8 @@ def checked_arguments(args):
         raise ConfigurationError("o365.admin.risky_users does not take %s; it takes %s."
                                  % (", ".join(unknown), ", ".join(ARGUMENTS)))
     interval = args.get("interval", DEFAULT_INTERVAL_S)
+    if isinstance(interval, str) and interval.strip().isdigit():
+        interval = int(interval)  # a templated value may arrive as text
     if isinstance(interval, bool) or not isinstance(interval, (int, float)) or not 1 <= interval <= 86400:
         raise ConfigurationError("interval must be a number of seconds from 1 to 86400, not %r." % (interval,))
     levels = checked_values("risk_levels", args.get("risk_levels", ["high"]), RISK_LEVELS)

@@ -15,6 +15,7 @@ import os
 import stat
 
 import pytest
+import yaml
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError)
@@ -167,7 +168,7 @@ def test_arguments_take_the_modules_environment_variables(monkeypatch):
 
 @pytest.mark.parametrize("args, message", [
     ({"interval": 0}, "interval"),
-    ({"interval": "60"}, "interval"),
+    ({"interval": "sixty"}, "interval"),
     ({"risk_levels": ["High"]}, "risk_levels"),
     ({"risk_states": []}, "at least one"),
     ({"cloud": "china"}, "China"),
@@ -204,3 +205,11 @@ def test_main_queues_events_commits_them_and_keeps_polling(tmp_path, monkeypatch
         events.append(queue.get_nowait())
     assert ids(events) == [ADELE, ALEX] and sleeps == [2, 4, 2]
     assert json.load(open(state_file))["emitted"] == {ADELE: "t1", ALEX: "t2"}
+
+
+def test_the_documentation_lists_exactly_the_arguments_taken():
+    documentation = yaml.safe_load(risky_users.DOCUMENTATION)
+    assert sorted(documentation["options"]) == sorted(risky_users.ARGUMENTS)
+    assert documentation["options"]["interval"]["default"] == risky_users.DEFAULT_INTERVAL_S
+    examples = yaml.safe_load(risky_users.EXAMPLES)
+    assert "o365.admin.risky_users" in examples[0]["sources"][0]
