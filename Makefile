@@ -53,7 +53,7 @@ sanity: setup
 
 lint: setup
 	$(BIN)/ansible-lint --offline --profile production roles/ playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
-	  execution-environment/
+	  execution-environment/ extensions/
 
 # Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, and every plugin's
 # and role's docs pass the checks the Ansible package runs on its collections.

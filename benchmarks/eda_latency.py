@@ -22,6 +22,7 @@ import argparse
 import datetime
 import json
 import os
+import random
 import re
 import statistics
 import sys
@@ -45,7 +46,9 @@ def runner_calls(log):
             for stamp in RUNNER_CALLED.findall(log)]
 
 
-def measure(emulator, rulebook, user, timeout_s):
+def measure(emulator, rulebook, user, timeout_s, pause_s):
+    # A risk arrives at any moment of the poll cycle, not in step with the previous run.
+    time.sleep(pause_s)
     users = dict((u["userPrincipalName"], u) for u in emulator.control("users", method="GET")["users"])
     user_id = users[user]["id"]
     offset = emulator.log_size()
@@ -77,6 +80,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--interval", type=int, default=10, help="the event source's poll interval, seconds")
+    parser.add_argument("--seed", type=int, default=19, help="for the random moment of each run in the cycle")
     parser.add_argument("--output", default=os.path.join(ROOT, "build", "bench", "eda_latency.json"))
     args = parser.parse_args(argv)
     work_dir = tempfile.mkdtemp(prefix="o365-eda-bench-")
@@ -87,18 +91,21 @@ def main(argv=None):
                             verbosity="-vv")
         try:
             time.sleep(args.interval + 2)  # the source's first poll and the engine's start are not measured
-            rows = [measure(emulator, rulebook, user, args.interval * 3 + 60) for user in users]
+            rng = random.Random(args.seed)
+            rows = [measure(emulator, rulebook, user, args.interval * 3 + 60, rng.uniform(0, args.interval))
+                    for user in users]
         finally:
             rulebook.stop()
     keys = ("total_s", "poll_wait_s", "rulebook_s", "playbook_start_s", "graph_calls_s")
-    print("%-26s %8s %10s %9s %15s %12s" % ("user", "total", "poll wait", "rulebook", "playbook start",
+    print("%d runs, poll interval %d s (seconds):" % (len(rows), args.interval))
+    print("%-34s %8s %10s %9s %15s %12s" % ("user", "total", "poll wait", "rulebook", "playbook start",
                                             "graph calls"))
     for row in rows:
-        print("%-26s %8.2f %10.2f %9.2f %15.2f %12.2f" % ((row["user"],) + tuple(row[k] for k in keys)))
+        print("%-34s %8.2f %10.2f %9.2f %15.2f %12.2f" % ((row["user"],) + tuple(row[k] for k in keys)))
     summary = dict((key, {"median": statistics.median(r[key] for r in rows), "max": max(r[key] for r in rows)})
                    for key in keys)
-    print("%-26s %8.2f %10.2f %9.2f %15.2f %12.2f" % (("median",) + tuple(summary[k]["median"] for k in keys)))
-    print("%-26s %8.2f %10.2f %9.2f %15.2f %12.2f" % (("max",) + tuple(summary[k]["max"] for k in keys)))
+    print("%-34s %8.2f %10.2f %9.2f %15.2f %12.2f" % (("median",) + tuple(summary[k]["median"] for k in keys)))
+    print("%-34s %8.2f %10.2f %9.2f %15.2f %12.2f" % (("max",) + tuple(summary[k]["max"] for k in keys)))
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as handle:
         json.dump({"interval_s": args.interval, "runs": rows, "summary": summary}, handle, indent=2)
