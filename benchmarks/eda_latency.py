@@ -63,8 +63,8 @@ def measure(emulator, rulebook, user, timeout_s, pause_s):
             break
         time.sleep(0.1)
     else:
-        raise SystemExit("no revoke for %s within %d s; ansible-rulebook said:\n%s" % (user, timeout_s,
-                                                                                  rulebook.log()[-4000:]))
+        raise SystemExit("no revoke for %s within %d s; ansible-rulebook said:\n%s"
+                         % (user, timeout_s, rulebook.log()[-4000:]))
     revoked = revokes[0]["time"]
     polled = min(e["time"] for e in entries if e["path"] == RISKY_USERS and e["status"] == 200 and e["time"] >= marked)
     called = min(t for t in runner_calls(rulebook.log()) if t >= polled - 0.001)

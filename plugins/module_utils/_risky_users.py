@@ -24,7 +24,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import Configur
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
-from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, judge, unreadable
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, judge, unreadable
 
 READ_PERMISSION = "IdentityRiskyUser.Read.All"
 WRITE_PERMISSION = "IdentityRiskyUser.ReadWrite.All"
@@ -140,8 +140,8 @@ def list_risky_users(client, levels=(), states=(), pacer=None, page_size=PAGE_SI
         body = response.body
         if not isinstance(body, dict) or not isinstance(body.get("value"), list):
             raise O365AdminError("Microsoft Graph's answer to the risky users list was not a page of risky users "
-                                 "(HTTP %s, %s); nothing was changed." % (response.status_code,
-                                                                        response.received or safe_excerpt(body)))
+                                 "(HTTP %s, %s); nothing was changed."
+                                 % (response.status_code, response.received or safe_excerpt(body)))
         items.extend(item for item in body["value"] if isinstance(item, dict))
         link = body.get("@odata.nextLink")
         if not link:
@@ -237,8 +237,8 @@ def explain_failure(change):
                 "task again: it reads the risk state first and changes only what still differs." % user)
     if answer.status_code == 403:
         return "%s (%s, request-id %s)" % (LICENCE_HINT % WRITE_PERMISSION, user, answer.request_id)
-    return "Graph refused the change for %s (HTTP %s %s): %s" % (user, answer.status_code,
-                                                                answer.error["code"] or "", answer.error["message"])
+    return "Graph refused the change for %s (HTTP %s %s): %s" % (
+        user, answer.status_code, answer.error["code"] or "", answer.error["message"])
 
 
 def diff_entry(change):

@@ -42,7 +42,8 @@ class Rulebook:
         self.output_path = os.path.join(work_dir, name + ".log")
         self.output = open(self.output_path, "w")
         self.process = subprocess.Popen(
-            [ANSIBLE_RULEBOOK, "-r", RULEBOOK, "-i", inventory, "--vars", vars_file, verbosity], cwd=work_dir, env=environment, stdout=self.output, stderr=subprocess.STDOUT,
+            [ANSIBLE_RULEBOOK, "-r", RULEBOOK, "-i", inventory, "--vars", vars_file, verbosity], cwd=work_dir,
+            env=environment, stdout=self.output, stderr=subprocess.STDOUT,
             start_new_session=True)
 
     def log(self):

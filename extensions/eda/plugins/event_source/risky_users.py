@@ -150,7 +150,7 @@ import tempfile
 import time
 
 try:
-    from ansible_collections.o365.admin.plugins.module_utils import _graph_module  # noqa: F401
+    import ansible_collections.o365.admin.plugins.module_utils._graph_module  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     # ansible-rulebook loads this file by path: make the collections root it sits in importable.
     sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), *[os.pardir] * 7)))

@@ -112,7 +112,7 @@ def test_confirm_compromised_then_unchanged_and_check_mode_sends_nothing(scenari
 def test_dismiss_only_what_is_open_and_never_an_excluded_user(scenario, risk):
     env = app_environment(scenario, "risk-responder")
     run = scenario.run("risky_user.yml", {"o365_state": "dismissed", "o365_users": [MEDIUM, CLOSED, CLEAN, HIGH],
-                                           "o365_exclude": [HIGH]}, env=env)
+                                          "o365_exclude": [HIGH]}, env=env)
     assert run.rc == 0, run.stdout + run.stderr
     assert [e["outcome"] for e in run.result["results"]] == ["dismissed", "unchanged", "unchanged", "excluded"]
     after = records(risk)

@@ -101,7 +101,7 @@ def test_the_state_file_survives_a_restart_and_is_private(tmp_path):
     after = risky_users.RiskyUserPoller(Script([risky(ADELE, "t1"), risky(ALEX, "t2")]), 60, state_file)
     events, dummy = after.poll()
     assert ids(events) == [ALEX]
-    assert [name for name in os.listdir(os.path.dirname(state_file))] == ["state.json"]  # no temporary left
+    assert os.listdir(os.path.dirname(state_file)) == ["state.json"]  # no temporary left
 
 
 def test_an_unreadable_state_file_is_logged_and_the_source_starts_without_it(tmp_path, caplog):
