@@ -57,8 +57,8 @@ def test_info_filters_on_at_risk_by_default_and_returns_ids_for_users(run_module
 
 
 def test_china_is_refused_before_any_call(run_module, risk):
-    for main, options in ((o365_risky_user_info.main, {}), (o365_risky_user.main, {"user": ADELE_ID,
-                                                                                 "state": "compromised"})):
+    write = {"user": ADELE_ID, "state": "compromised"}
+    for main, options in ((o365_risky_user_info.main, {}), (o365_risky_user.main, write)):
         failed, result = run_module(main, graph_options(cloud="china", graph_endpoint=None, **options))
         assert failed and "China" in result["msg"]
     assert len(risk.calls) == 0
