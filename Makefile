@@ -20,7 +20,7 @@ define pytest
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit floor integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups matrix \
+.PHONY: setup test unit floor integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups bench-identity matrix \
 	eda eda-venv bench-eda
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
@@ -125,8 +125,12 @@ demo: setup
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
-bench: setup bench-groups
+bench: setup bench-groups bench-identity
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
+
+# What comparing users as directory objects costs: 1,000 users named in one form, and in mixed forms.
+bench-identity: setup
+	$(BIN)/python benchmarks/identity_forms.py
 
 bench-groups: setup
 	$(BIN)/python benchmarks/group_vs_users.py

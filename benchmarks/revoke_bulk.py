@@ -78,7 +78,7 @@ class Bench:
             handle.write(INTERPRETER_WRAPPER % {"python": sys.executable})
         os.chmod(self.interpreter, 0o700)
 
-    def run(self, playbook, users, cache_dir=None):
+    def run(self, playbook, users, cache_dir=None, extra_vars=None):
         """Run one playbook over ``users``; return wall time, HTTP calls by kind, the module process's peak memory
         and the module's result. Each run starts without a cached token unless given the ``cache_dir`` of another."""
         cache_dir = cache_dir or tempfile.mkdtemp(dir=self.work_dir)
@@ -97,6 +97,7 @@ class Bench:
         }
         if self.batch_concurrency:
             variables["bench_batch_concurrency"] = self.batch_concurrency
+        variables.update(extra_vars or {})
         vars_path = os.path.join(cache_dir, "vars.json")
         with open(os.open(vars_path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as handle:
             json.dump(variables, handle)

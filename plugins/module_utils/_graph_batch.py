@@ -59,13 +59,15 @@ class BatchOutcome:
     status and error, or (``status_code`` None, not unknown) it was never sent.
     """
 
-    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None):
+    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None, exception=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
         self.attempts = attempts
         self.unknown = unknown
         self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
+        # The typed error a request sent on its own ended with (its message and details are the fullest account).
+        self.exception = exception
 
     @property
     def ok(self):

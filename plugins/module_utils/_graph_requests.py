@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, BatchRun
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, BatchRequest, BatchRun
 
 
 def send_each(client, requests, concurrency, max_retries):
@@ -26,18 +26,56 @@ def send_each(client, requests, concurrency, max_retries):
     ``path`` is relative to the version root and may carry a query string. Authentication errors are raised: no
     request could be sent at all.
     """
-    if not requests:
-        return []
-    if len(requests) > 1:
-        return BatchRun(client, concurrency, max_retries).run(requests)
-    request = requests[0]
-    method, path, body = request[0], request[1], request[2] if len(request) > 2 else None
-    try:
-        response = client.request(method, path, json_body=body)
-    except GraphApiError as error:
-        body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
-        return [BatchOutcome(error.status_code, body, error.request_id)]
-    except GraphTransportError as error:
-        # The request may have reached Graph: its effect is unknown, never assumed either way.
-        return [BatchOutcome(None, None, None, unknown=True, reason=error.message)]
-    return [BatchOutcome(response.status_code, response.body, response.request_id)]
+    return Sender(client, concurrency, max_retries)(requests)
+
+
+class Sender:
+    """Sends requests and keeps count: callable as ``sender(requests)`` -> one BatchOutcome per request.
+
+    Whichever way a request goes, its outcome means the same: ``ok`` only for a 2xx Graph answered (a 2xx whose body
+    is not JSON keeps a description of it as ``body``, so nobody mistakes a proxy's page for an empty answer),
+    ``unknown`` when it may have acted and the answer is lost, failed with ``reason`` when it was never sent.
+    """
+
+    def __init__(self, client, concurrency, max_retries, lone_request_direct=True):
+        self.client = client
+        self.concurrency = concurrency
+        self.max_retries = max_retries
+        # A lone request goes straight to Graph (a validating proxy sees it); a bulk task may keep $batch for it.
+        self.lone_request_direct = lone_request_direct
+        self.runs = []
+        self.direct_calls = 0
+
+    def __call__(self, requests):
+        if not requests:
+            return []
+        if len(requests) > 1 or not self.lone_request_direct:
+            self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries))
+            return self.runs[-1].run(requests)
+        self.direct_calls += 1
+        return [self._send_one(BatchRequest.of(requests[0]))]
+
+    def _send_one(self, request):
+        try:
+            response = self.client.request(request.method, request.url, json_body=request.body,
+                                           headers=request.headers or None)
+        except GraphApiError as error:
+            body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
+            return BatchOutcome(error.status_code, body, error.request_id, error.attempts, exception=error)
+        except GraphTransportError as error:
+            if error.may_have_acted:
+                # The request may have reached Graph: its effect is unknown, never assumed either way.
+                return BatchOutcome(None, None, None, error.attempts, unknown=True, reason=error.message,
+                                    exception=error)
+            return BatchOutcome(None, None, None, error.attempts, reason="not sent: %s" % error.message,
+                                exception=error)
+        body = response.body
+        if body is None and response.has_body:
+            body = response.received or "a body that is not JSON"
+        return BatchOutcome(response.status_code, body, response.request_id, response.attempts)
+
+    def stats(self):
+        """$batch calls and retries (item retries of every run, plus the transport's own)."""
+        transport_retries = self.client.transport.stats.retries
+        return {"batches": sum(run.stats()["batches"] for run in self.runs),
+                "retries": transport_retries + sum(run.stats()["retries"] - transport_retries for run in self.runs)}

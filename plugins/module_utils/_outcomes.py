@@ -44,6 +44,27 @@ def unreadable(outcome, expected):
         UNREADABLE, outcome.status_code, received, expected, LOST_HINT)}
 
 
+def write_answer(success):
+    """The ``read_answer`` for a write Graph answers without a document (PATCH): 204, or a 2xx whose body is a
+    JSON object of Graph's (not an error envelope). A proxy's page or an empty 200 is not Graph saying it wrote."""
+    def read_answer(outcome):
+        body = outcome.body
+        if outcome.status_code == 204 and (body is None or body == ""):
+            return success, None
+        if isinstance(body, dict) and "error" not in body:
+            return success, None
+        return unreadable(outcome, "Graph's 204 No Content")
+    return read_answer
+
+
+def entry_changed(word, successes):
+    """An entry's ``changed``: True when Graph confirmed the write, None when it may or may not have acted
+    (unknown), False when nothing was written."""
+    if word == UNKNOWN:
+        return None
+    return word in ((successes,) if isinstance(successes, str) else tuple(successes))
+
+
 def base_entry(user, word, error, outcome):
     """The keys every entry of ``results`` has: user, outcome, status_code, request_id, and error unless it
     succeeded."""

@@ -3,9 +3,15 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Revoking users' sign-in sessions (``POST /users/{id | userPrincipalName}/revokeSignInSessions``): one user
-straight to Graph, many through $batch; check mode, ``revoked_since`` and ``verify`` reads; each user's outcome,
-the summary and the report rows of o365_revoke_sessions.
+"""Revoking users' sign-in sessions (``POST /users/{id | userPrincipalName}/revokeSignInSessions``) for one user
+or many, down one path: resolve the targets, read what ``revoked_since`` needs, decide, write (or, in check mode,
+read), verify, and shape each user's outcome, the summary and the report rows of o365_revoke_sessions.
+
+A single ``user`` is a run over one target; its entry becomes the task's result. A lone request goes straight to
+Graph, several through $batch (``_graph_requests.Sender``); either way each answer is judged by the same rule:
+a revoke is confirmed only by Graph's own answer (``{"value": true}``, or the documented empty 2xx), anything else
+after sending is ``unknown``, and a request known not to have been sent is ``failed``. A follow-up read that fails
+(verify) never rewrites what Graph already confirmed.
 
 Internal to this collection, may change without notice.
 """
@@ -16,84 +22,46 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, TaskFailed
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchRun, checked_concurrency
-from ansible_collections.o365.admin.plugins.module_utils._graph_client import error_envelope
+from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    describe_read_failure, format_time, read_many, read_one, utc_now)
+    describe_read_failure, format_time, read_many, utc_now)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION
 
 MODULE_NAME = "o365.admin.o365_revoke_sessions"
 REVOKE_PERMISSION = "User.RevokeSessions.All"
-SELECT_FOR_CHECK = {"$select": "id,userPrincipalName"}
+SELECT_FOR_CHECK = "id,userPrincipalName"
 REVOKED = "revoked"
 WOULD_REVOKE = "would_revoke"
 SKIPPED = "skipped"
+NOT_FOUND_HINT = "check the object ID or UPN (a guest's UPN carries #EXT#)"
 
 
-def explain(error, reference, permission):
-    """Prefix a Graph error with what it means for this user, and what to do about it."""
-    if error.status_code == 403:
-        error.message = (
-            "The app is not allowed to do this for %s. Grant it the Microsoft Graph application permission %s "
-            "(type Application, not Delegated) and have an administrator grant admin consent; for a delegated "
-            "access_token, the signed-in user also needs a role such as User Administrator. %s"
-            % (reference.value, permission, error.message))
-    elif error.status_code == 404:
-        error.message = (
-            "User %s was not found in the tenant: check the object ID or UPN (a guest's UPN carries #EXT#). %s"
-            % (reference.value, error.message))
-    return error
-
-
-def confirm_user(module, client, reference, result):
-    """Check mode: read the user so a typo fails the dry run; a 403 only means the app may not read users."""
-    try:
-        response = client.request("GET", reference.path(), params=SELECT_FOR_CHECK)
-    except GraphApiError as error:
-        if error.status_code != 403:
-            raise explain(error, reference, READ_PERMISSION)
-        module.warn("Could not confirm that %s exists: the app may not read users (%s needs %s). The revoke would "
-                    "still be sent." % (reference.value, error.code, READ_PERMISSION))
-        result.update(user_confirmed=False, request_id=error.request_id)
-        return
-    if not isinstance(response.body, dict):
-        # A proxy's page in a 200 is not Graph saying the user exists: the dry run must not pass on it.
-        result.update(user_confirmed=False, status_code=response.status_code, request_id=response.request_id)
-        raise TaskFailed("%s could not be confirmed: HTTP %s came back without Graph's answer (%s). A proxy or "
-                         "gateway may have answered instead of Graph (check HTTPS_PROXY, NO_PROXY and "
-                         "graph_endpoint)." % (reference.value, response.status_code, response.received), result)
-    result.update(user_confirmed=True, user_id=response.body.get("id"), request_id=response.request_id)
-
-
-def revoke(client, reference, result):
-    try:
-        response = client.request("POST", reference.path("/revokeSignInSessions"))
-    except GraphApiError as error:
-        raise explain(error, reference, REVOKE_PERMISSION)
-    body = response.body
-    result.update(status_code=response.status_code, request_id=response.request_id)
-    # Graph answers {"value": true}; Microsoft's known issue lets it answer 204 or an empty 2xx instead.
-    empty_success = response.status_code == 204 or not response.has_body
-    if not empty_success and not (isinstance(body, dict) and isinstance(body.get("value"), bool)):
-        # An HTML page from a proxy, Graph's error envelope, JSON without value: not Graph saying it revoked.
-        code, graph_message, dummy = error_envelope(body)
-        result.update(changed=False, all_sessions_revoked=False,
-                      error={"code": code, "message": graph_message or "not Graph's answer: %s" % response.received})
-        raise TaskFailed("The revoke for %s is not confirmed: HTTP %s came back without Graph's answer (%s). A proxy "
-                         "or gateway may have answered instead of Graph (check HTTPS_PROXY, NO_PROXY and "
-                         "graph_endpoint); run the task again." % (reference.value, response.status_code,
-                                                                   response.received), result)
-    revoked = empty_success or body["value"] is True
-    result.update(changed=True, all_sessions_revoked=revoked)
-    if not revoked:
-        # Graph accepted the call but said not all sessions were revoked: never report that as success.
-        raise TaskFailed("Microsoft Graph accepted the revoke for %s but answered value=false: not all sessions are "
-                         "confirmed revoked (request-id %s). Run the task again."
-                         % (reference.value, result.get("request_id")), result)
+def explain_refusal(entry, check_mode, said=None):
+    """What Graph's refusal (or a lost answer) for one user means, and what to do: the single-user message.
+    ``said``: the fullest account of Graph's answer (the typed error's message), else the entry's error."""
+    user, error, status = entry["user"], entry.get("error") or {}, entry.get("status_code")
+    if said is None:
+        said = error.get("message") or ""
+        if entry.get("request_id"):
+            said += " (request-id %s)" % entry["request_id"]
+    if entry["outcome"] == UNKNOWN and check_mode:
+        return "%s could not be confirmed: %s" % (user, said)
+    if entry["outcome"] == UNKNOWN:
+        return ("The revoke for %s is not confirmed: %s Graph may have revoked the sessions; running the task again "
+                "is safe." % (user, said))
+    if status == 403:
+        return ("The app is not allowed to do this for %s. Grant it the Microsoft Graph application permission %s "
+                "(type Application, not Delegated) and have an administrator grant admin consent; for a delegated "
+                "access_token, the signed-in user also needs a role such as User Administrator. %s"
+                % (user, READ_PERMISSION if check_mode else REVOKE_PERMISSION, said))
+    if status == 404:
+        return "User %s was not found in the tenant: %s. %s" % (user, NOT_FOUND_HINT, said)
+    return "%s was not %s: %s" % (user, "confirmed" if check_mode else "revoked", said)
 
 
 def warn_about_guests(module, targets):
@@ -105,7 +73,7 @@ def warn_about_guests(module, targets):
 
 
 def revoke_answer(outcome):
-    """A 2xx to a revoke item: Graph's Boolean, or the documented empty answer; anything else is not a revoke."""
+    """A 2xx to a revoke: Graph's Boolean, or the documented empty answer; anything else is not a revoke."""
     body = outcome.body
     if body is None or body == "":
         return REVOKED, None  # Microsoft's known issue: the action may answer without a Boolean
@@ -119,13 +87,13 @@ def revoke_answer(outcome):
 
 def read_answer(outcome):
     """A 2xx to a check-mode read: the user, as a JSON object."""
-    if isinstance(outcome.body, dict):
+    if isinstance(outcome.body, dict) and "error" not in outcome.body:
         return WOULD_REVOKE, None
     return unreadable(outcome, "the user as a JSON object")
 
 
 def user_result(user, outcome, check_mode):
-    """One entry of ``results`` from the batch outcome of the user's reference."""
+    """One entry of ``results`` from the outcome of the user's request (the revoke, or check mode's read)."""
     if check_mode:
         word, error = judge(outcome, read_answer)
         if word == FAILED and outcome.status_code == 403:
@@ -140,15 +108,26 @@ def user_result(user, outcome, check_mode):
         return entry
     word, error = judge(outcome, revoke_answer)
     entry = base_entry(user, word, error, outcome)
-    # value=false: sent and accepted (changed), but not confirmed. Unknown: never reported as revoked or not.
-    accepted = word == REVOKED or (word == FAILED and outcome.ok)
-    entry.update(changed=accepted, all_sessions_revoked={REVOKED: True, FAILED: False}.get(word))
+    if word == UNKNOWN:
+        # Sent, answer lost or unreadable: Graph may have revoked. Never reported as revoked, nor as not revoked.
+        entry.update(changed=None, all_sessions_revoked=None)
+    else:
+        # value=false: sent and accepted (changed), but not confirmed.
+        entry.update(changed=word == REVOKED or outcome.ok, all_sessions_revoked=word == REVOKED)
     return entry
 
 
 def skipped_entry(user, reason):
     return dict(user=user, changed=False, all_sessions_revoked=None, status_code=None, request_id=None,
                 outcome=SKIPPED, skipped=reason)
+
+
+def refused_entry(target, check_mode):
+    """A target nothing may be sent for (named nobody, or could not be told apart from an exclude)."""
+    refusal = target.refusal
+    return dict(user=target.user, changed=False, all_sessions_revoked=None if check_mode else False,
+                status_code=refusal["status_code"], request_id=refusal["request_id"], outcome=FAILED,
+                error=dict(refusal["error"]))
 
 
 def read_failure_entry(user, reading, check_mode):
@@ -171,12 +150,12 @@ def record_reading(entry, reading, key):
 
 
 def apply_verification(entry, reading, sent_at):
-    """verify: the timestamp must have moved to the revoke (within the skew); otherwise the user failed."""
+    """verify: the timestamp must have moved to the revoke (within the skew). A read that fails leaves Graph's
+    confirmation of the revoke as it is: the user is revoked but not verified."""
     if not reading.ok:
         entry.update(verified=False, error=dict(reading.error or {}))
-        entry["error"]["message"] = "Revoke sent but not verified: %s. %s" % (
+        entry["error"]["message"] = "Revoked (Graph confirmed it) but not verified: %s. %s" % (
             describe_read_failure(reading, "verify"), entry["error"].get("message") or "")
-        entry["outcome"] = FAILED
         return False
     record_reading(entry, reading, "sessions_valid_from")
     if reading.confirms_revoke_sent_at(sent_at):
@@ -195,160 +174,194 @@ def verification_message(failed):
     return "%d user(s) failed verification: %s%s." % (len(failed), listed, more)
 
 
-def distinct_count(target_set, results, predicate):
-    """How many distinct users (not entries: duplicates count once) have a result matching ``predicate``."""
-    return len(set(t.key for t, entry in zip(target_set.targets, results) if predicate(entry)))
+class RevocationRun:
+    """One task's revocation, one user or many: every distinct directory object decided and written once."""
 
+    def __init__(self, module, client, since):
+        self.module = module
+        self.check_mode = module.check_mode
+        self.since = since
+        params = module.params
+        concurrency = checked_concurrency(params["batch_concurrency"]) if params.get("user") is None else \
+            params["batch_concurrency"]
+        # One user goes straight to Graph; a bulk run keeps $batch, also for a lone remaining request.
+        self.sender = Sender(client, concurrency, params["max_retries"], lone_request_direct=params.get("user") is not None)
+        self.target_set = resolve_targets(client, params, send=self.sender)
+        self.entries = {}  # identity -> entry
+        self.outcomes = {}  # identity -> the outcome of its request (its typed error, when sent alone)
+        self.phase_failed = {"read": [], "verify": []}
 
-def failure_summary(target_set, results, phase_failed, check_mode):
-    """Why a bulk run fails: the revokes (or check-mode reads), then revoked_since reads, then verification."""
-    failed_keys = set(phase_failed["read"]) | set(phase_failed["verify"])
-    others = [e for t, e in zip(target_set.targets, results) if t.key not in failed_keys]
-    messages = []
-    if any(e["outcome"] in (FAILED, UNKNOWN) for e in others):
-        hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
-                      % (READ_PERMISSION if check_mode else REVOKE_PERMISSION),
-                 404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
-        messages.append(failure_message(others, "confirmed" if check_mode else "revoked",
-                                        "read them" if check_mode else "revoked them", hints))
-    reads = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["read"]]
-    if reads:
-        messages.append("%d user(s) were not %s because revoked_since could not be checked: %s." % (
-            len(reads), "confirmed" if check_mode else "revoked",
-            "; ".join("%s (%s)" % (e["user"], e["error"]["message"]) for e in reads[:10])))
-    verifies = [e for t, e in zip(target_set.targets, results) if t.key in phase_failed["verify"]]
-    if verifies:
-        messages.append(verification_message(verifies))
-    return " ".join(messages)
+    def identity(self, target):
+        return self.target_set.identity(target)
 
+    def run(self):
+        distinct = self.target_set.distinct()
+        warn_about_guests(self.module, distinct)
+        for target in self.target_set.blocked():
+            self.entries[self.identity(target)] = refused_entry(target, self.check_mode)
+        readings = read_many(self.sender, [t.reference for t in distinct]) if self.since is not None else {}
+        to_send = []
+        for target in distinct:
+            reading = readings.get(target.reference)
+            if reading is None:
+                to_send.append(target)
+            elif not reading.ok:
+                self.entries[self.identity(target)] = read_failure_entry(target.user, reading, self.check_mode)
+                self.phase_failed["read"].append(self.identity(target))
+            elif reading.revoked_since(self.since):
+                entry = skipped_entry(target.user, "already revoked at %s" % reading.text)
+                record_reading(entry, reading, "sessions_valid_from_before")
+                self.entries[self.identity(target)] = entry
+            else:
+                to_send.append(target)
+        self._send(to_send, readings)
+        if self.module.params["verify"] and not self.check_mode:
+            self._verify(to_send)
+        results = self._results()
+        if self.check_mode and any(entry.get("user_confirmed") is False for entry in results):
+            self.module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes "
+                             "would still be sent." % READ_PERMISSION)
+        return results
 
-def retries_of(runs, client):
-    """Item retries of every batch run, plus the transport's own retries (which each run's stats include)."""
-    transport_retries = client.transport.stats.retries
-    return transport_retries + sum(run.stats()["retries"] - transport_retries for run in runs)
+    def _send(self, to_send, readings):
+        if self.check_mode and self.since is None:
+            requests = [("GET", "%s?$select=%s" % (t.reference.path(), SELECT_FOR_CHECK)) for t in to_send]
+        elif self.check_mode:
+            requests = []  # the read above confirmed each user
+        else:
+            requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
+        self.sent_at = utc_now()
+        outcomes = self.sender(requests)
+        for target, outcome in zip(to_send, outcomes):
+            self.entries[self.identity(target)] = user_result(target.user, outcome, self.check_mode)
+            self.outcomes[self.identity(target)] = outcome
+        for target in to_send[len(outcomes):]:  # check mode with revoked_since: read, not revoked since
+            self.entries[self.identity(target)] = dict(
+                user=target.user, outcome=WOULD_REVOKE, changed=True, all_sessions_revoked=None, status_code=None,
+                request_id=readings[target.reference].request_id, user_confirmed=True)
+        for target in to_send:
+            if target.reference in readings:
+                record_reading(self.entries[self.identity(target)], readings[target.reference],
+                               "sessions_valid_from_before")
+
+    def _verify(self, sent):
+        revoked = [t for t in sent if self.entries[self.identity(t)]["outcome"] == REVOKED]
+        after = read_many(self.sender, [t.reference for t in revoked]) if revoked else {}
+        for target in revoked:
+            if not apply_verification(self.entries[self.identity(target)], after[target.reference], self.sent_at):
+                self.phase_failed["verify"].append(self.identity(target))
+
+    def _results(self):
+        """One entry per reference given (and per group member), in order; duplicates share their user's entry."""
+        recorded_at = format_time(utc_now())
+        results = []
+        for target in self.target_set.targets:
+            if target.excluded:
+                entry = skipped_entry(target.user, "excluded")
+            else:
+                entry = dict(self.entries[self.identity(target)], user=target.user)
+            for name, value in target.describe().items():
+                entry.setdefault(name, value)
+            # Every entry names the directory object as far as it is known, so records join by object ID.
+            entry.setdefault("user_id", target.user_id)
+            entry.setdefault("user_principal_name", target.user_principal_name)
+            entry["time"] = recorded_at
+            results.append(entry)
+        return results
+
+    def identities(self):
+        return [self.identity(target) for target in self.target_set.targets]
+
+    def distinct_count(self, results, predicate):
+        """How many distinct users (not entries: duplicates count once) have a result matching ``predicate``."""
+        return len(set(identity for identity, entry in zip(self.identities(), results) if predicate(entry)))
+
+    def failure_summary(self, results):
+        """Why the run fails: the revokes (or check-mode reads), then revoked_since reads, then verification."""
+        read_failed, verify_failed = set(self.phase_failed["read"]), set(self.phase_failed["verify"])
+        pairs = list(zip(self.identities(), results))
+        others = [e for i, e in pairs if i not in read_failed and i not in verify_failed]
+        messages = []
+        if any(e["outcome"] in (FAILED, UNKNOWN) for e in others):
+            hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
+                          % (READ_PERMISSION if self.check_mode else REVOKE_PERMISSION),
+                     404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
+            messages.append(failure_message(others, "confirmed" if self.check_mode else "revoked",
+                                            "read them" if self.check_mode else "revoked them", hints))
+        reads = [e for i, e in pairs if i in read_failed]
+        if reads:
+            messages.append("%d user(s) were not %s because revoked_since could not be checked: %s." % (
+                len(reads), "confirmed" if self.check_mode else "revoked",
+                "; ".join("%s (%s)" % (e["user"], e["error"]["message"]) for e in reads[:10])))
+        verifies = [e for i, e in pairs if i in verify_failed]
+        if verifies:
+            messages.append(verification_message(verifies))
+        return " ".join(messages)
 
 
 def run_many(module, client, since):
     started = time.monotonic()
+    revocation = RevocationRun(module, client, since)
+    results = revocation.run()
     check_mode = module.check_mode
-    concurrency = checked_concurrency(module.params["batch_concurrency"])
-    target_set = resolve_targets(client, module.params)
-    distinct = target_set.distinct()
-    warn_about_guests(module, distinct)
-    runs = []
-
-    def batch():
-        runs.append(BatchRun(client, concurrency, module.params["max_retries"]))
-        return runs[-1]
-
-    entries, to_send, phase_failed = {}, [], {"read": [], "verify": []}
-    readings = read_many(batch(), [t.reference for t in distinct]) if since is not None else {}
-    for target in distinct:
-        reading = readings.get(target.reference)
-        if reading is None:
-            to_send.append(target)
-        elif not reading.ok:
-            entries[target.key] = read_failure_entry(target.user, reading, check_mode)
-            phase_failed["read"].append(target.key)
-        elif reading.revoked_since(since):
-            entries[target.key] = skipped_entry(target.user, "already revoked at %s" % reading.text)
-            record_reading(entries[target.key], reading, "sessions_valid_from_before")
-        else:
-            to_send.append(target)
-
-    if check_mode and since is None:
-        requests = [("GET", "%s?$select=%s" % (t.reference.path(), SELECT_FOR_CHECK["$select"])) for t in to_send]
-    elif check_mode:
-        requests = []  # the read above confirmed each user
-    else:
-        requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
-    sent_at = utc_now()
-    outcomes = batch().run(requests) if requests else []
-    for target, outcome in zip(to_send, outcomes):
-        entries[target.key] = user_result(target.user, outcome, check_mode)
-    for target in to_send[len(outcomes):]:  # check mode with revoked_since: read, not revoked since
-        entries[target.key] = dict(user=target.user, outcome=WOULD_REVOKE, changed=True, all_sessions_revoked=None,
-                                   status_code=None, request_id=readings[target.reference].request_id,
-                                   user_confirmed=True)
-    for target in to_send:
-        if target.reference in readings:
-            record_reading(entries[target.key], readings[target.reference], "sessions_valid_from_before")
-
-    if module.params["verify"] and not check_mode:
-        revoked = [t for t in to_send if entries[t.key]["outcome"] == REVOKED]
-        after = read_many(batch(), [t.reference for t in revoked]) if revoked else {}
-        for target in revoked:
-            if not apply_verification(entries[target.key], after[target.reference], sent_at):
-                phase_failed["verify"].append(target.key)
-
-    recorded_at = format_time(utc_now())
-    results = []
-    for target in target_set.targets:
-        if target.excluded:
-            entry = skipped_entry(target.user, "excluded")
-        else:
-            entry = dict(entries[target.key], user=target.user)
-        for name, value in target.describe().items():
-            entry.setdefault(name, value)
-        entry["time"] = recorded_at
-        results.append(entry)
-
-    if check_mode and any(entry.get("user_confirmed") is False for entry in results):
-        module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes would "
-                    "still be sent." % READ_PERMISSION)
-    acted = [entry for entry in results if entry["outcome"] != SKIPPED]
+    # The users in scope (not excluded): each revoked now, or already revoked since revoked_since.
+    in_scope = [entry for entry in results if entry.get("skipped") != "excluded"]
+    stats = revocation.sender.stats()
     result = dict(
-        changed=any(entry["changed"] for entry in results),
-        all_sessions_revoked=None if check_mode else all(entry["outcome"] == REVOKED for entry in acted),
-        results=results, batches=sum(run.stats()["batches"] for run in runs), retries=retries_of(runs, client),
+        # A revoke whose answer was lost may have been carried out: never claim nothing changed.
+        changed=any(entry["changed"] is not False for entry in results),
+        # Never true for a scope with nobody in it.
+        all_sessions_revoked=None if check_mode else bool(in_scope) and all(
+            e["outcome"] == REVOKED or e["outcome"] == SKIPPED for e in in_scope),
+        results=results, batches=stats["batches"], retries=stats["retries"],
         elapsed_s=round(time.monotonic() - started, 3))
-    result.update(summarise(results, [t.key for t in target_set.targets], REVOKED, "revoked_count"))
-    result.update(skipped_count=distinct_count(target_set, results, lambda e: e["outcome"] == SKIPPED),
-                  verified_count=distinct_count(target_set, results, lambda e: e.get("verified") is True))
-    if target_set.groups:
-        result["resolved_groups"] = target_set.groups
-    if result["failed_users"] or result["unknown_users"]:
-        raise TaskFailed(failure_summary(target_set, results, phase_failed, check_mode), result)
+    result.update(summarise(results, revocation.identities(), REVOKED, "revoked_count"))
+    result.update(skipped_count=revocation.distinct_count(results, lambda e: e["outcome"] == SKIPPED),
+                  verified_count=revocation.distinct_count(results, lambda e: e.get("verified") is True))
+    if revocation.target_set.groups:
+        result["resolved_groups"] = revocation.target_set.groups
+    if result["failed_users"] or result["unknown_users"] or revocation.phase_failed["verify"]:
+        raise TaskFailed(revocation.failure_summary(results), result)
     return result
 
 
 def run_one(module, client, since):
-    """One ``user``: the result's keys describe that user (no results list)."""
-    target = resolve_targets(client, module.params).targets[0]
-    result = dict(changed=False, user=module.params["user"], all_sessions_revoked=None, status_code=None,
-                  request_id=None)
-    if target.excluded:
-        result.update(outcome="skipped", skipped="excluded")
+    """One ``user``: a run over one target, whose entry becomes the result (no results list)."""
+    revocation = RevocationRun(module, client, since)
+    results = revocation.run()
+    entry = dict(results[0])
+    entry.pop("time", None)
+    entry.pop("group", None)
+    result = dict(entry, user=module.params["user"])
+    if "skipped" in result:
         return result
-    reference = target.reference
-    warn_about_guests(module, [target])
-    if since is not None:
-        reading = read_one(client, reference)
-        if not reading.ok:
-            raise TaskFailed("%s was not %s: %s. %s" % (
-                reference.value, "confirmed" if module.check_mode else "revoked",
-                describe_read_failure(reading, "revoked_since"), (reading.error or {}).get("message") or ""),
-                dict(result, status_code=reading.status_code, request_id=reading.request_id,
-                     error=reading.error, outcome="failed"))
-        record_reading(result, reading, "sessions_valid_from_before")
-        result["request_id"] = reading.request_id
-        if reading.revoked_since(since):
-            result.update(outcome="skipped", skipped="already revoked at %s" % reading.text)
-            return result
-        if module.check_mode:
-            result.update(changed=True, user_confirmed=True, outcome="would_revoke")
-            return result
-    elif module.check_mode:
-        confirm_user(module, client, reference, result)
-        result.update(changed=True, outcome="would_revoke")
-        return result
-    sent_at = utc_now()
-    revoke(client, reference, result)
-    result["outcome"] = "revoked"
-    if module.params["verify"]:
-        if not apply_verification(result, read_one(client, reference), sent_at):
-            raise TaskFailed("%s failed verification: %s" % (reference.value, result["error"]["message"]), result)
+    if revocation.phase_failed["read"]:
+        raise TaskFailed("%s was not %s: %s" % (result["user"], "confirmed" if module.check_mode else "revoked",
+                                                result["error"]["message"]), result)
+    if revocation.phase_failed["verify"]:
+        raise TaskFailed("%s failed verification: %s" % (result["user"], result["error"]["message"]), result)
+    if result["outcome"] == UNKNOWN:
+        # It may have acted: the task's changed must not say it did not.
+        result["changed"] = True
+    if result["outcome"] in (FAILED, UNKNOWN):
+        outcome = revocation.outcomes.get(revocation.identity(revocation.target_set.targets[0]))
+        exception = getattr(outcome, "exception", None)
+        said = None
+        if exception is not None:
+            # The typed error of the request sent alone: its message and details are the fullest account.
+            for name, value in exception.details().items():
+                result.setdefault(name, value)
+            if outcome.reason:  # no answer from Graph at all
+                raise TaskFailed("%s %s" % (exception.message, _single_hint(result)), result)
+            said = exception.message
+        raise TaskFailed(explain_refusal(result, module.check_mode, said), result)
     return result
+
+
+def _single_hint(result):
+    if result["outcome"] == UNKNOWN:
+        return "Graph may have revoked the sessions of %s; running the task again is safe." % result["user"]
+    return "Nothing was sent for %s." % result["user"]
 
 
 def single_entry(result):

@@ -24,7 +24,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import Configur
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
-from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, judge, unreadable
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, judge, write_answer
 
 READ_PERMISSION = "IdentityRiskyUser.Read.All"
 WRITE_PERMISSION = "IdentityRiskyUser.ReadWrite.All"
@@ -157,14 +157,14 @@ class RiskChange:
 
     def __init__(self, target, read, state, record):
         self.target = target
-        self.read = read
+        self.read = read  # None for a target resolve_targets refused (target.refusal): it is never read nor sent
         self.state = state
         self.record = record  # the riskyUser object, or None when Identity Protection never flagged the user
         self.answer = None
 
     @property
     def found(self):
-        return self.read.found
+        return self.read is not None and self.read.found
 
     @property
     def user_id(self):
@@ -194,13 +194,8 @@ class RiskChange:
             return "unchanged"
         if check_mode:
             return "would_compromise" if self.state == "compromised" else "would_dismiss"
-        return judge(self.answer, self._read_answer)[0]
-
-    def _read_answer(self, answer):
-        # Graph answers these actions 204 No Content; any other 2xx is not its answer (a proxy's page, say).
-        if answer.status_code == 204:
-            return self.state, None
-        return unreadable(answer, "Graph's 204 No Content")
+        # The collection's one rule for writes: Graph's own answer (204 for these actions) or nothing proven.
+        return judge(self.answer, write_answer(self.state))[0]
 
 
 def apply_changes(client, changes, state, pacer, max_retries):
@@ -225,6 +220,8 @@ def apply_changes(client, changes, state, pacer, max_retries):
 def explain_failure(change):
     """A sentence on why one user's change failed or is unknown, and what to do."""
     user = change.target.user
+    if change.read is None:
+        return change.target.refusal["error"]["message"]
     if not change.found:
         if change.read.not_found:
             return "User %s was not found in the tenant: check the object ID or UPN." % user
@@ -232,7 +229,7 @@ def explain_failure(change):
         return "User %s could not be read (HTTP %s %s): %s" % (user, answer.status_code, answer.error["code"] or "",
                                                                answer.error["message"])
     answer = change.answer
-    if answer.unknown or (answer.ok and answer.status_code != 204):
+    if answer.unknown or answer.ok:
         return ("No readable answer from Microsoft Graph for %s: the change may or may not have been made. Run the "
                 "task again: it reads the risk state first and changes only what still differs." % user)
     if answer.status_code == 403:

@@ -21,6 +21,7 @@ import datetime
 import re
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, GraphApiError
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import unreadable
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION, read_users_through
 # The module's clock and Graph's may differ; a timestamp this much before the moment of the revoke still counts.
 CLOCK_SKEW = datetime.timedelta(seconds=60)
@@ -123,12 +124,18 @@ def read_one(client, reference):
     return Reading(response.status_code, response.body, response.request_id)
 
 
-def read_many(batch, references):
-    """{reference: Reading} for many users, through ``batch`` (a BatchRun), each user read once."""
+def read_many(send, references):
+    """{reference: Reading} for the users given, through ``send`` ([request] -> outcomes; a Sender, or a BatchRun's
+    ``run``), each reference read once."""
     distinct = list(dict.fromkeys(references))
     readings = {}
-    for reference, read in zip(distinct, read_users_through(batch.run, distinct, SELECTED)):
+    for reference, read in zip(distinct, read_users_through(getattr(send, "run", send), distinct, SELECTED)):
         answer = read.answer
+        if answer.ok and not isinstance(answer.body, dict):
+            # A proxy's page in a 200 holds no timestamp: a failed read, never "not revoked since".
+            readings[reference] = Reading(answer.status_code, None, answer.request_id, unreadable(
+                answer, "the user as a JSON object")[1])
+            continue
         readings[reference] = Reading(answer.status_code, answer.body if answer.ok else None, answer.request_id,
                                       None if answer.ok else answer.error)
     return readings

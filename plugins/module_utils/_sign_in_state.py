@@ -12,10 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
-from ansible_collections.o365.admin.plugins.module_utils._outcomes import judge
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import judge, write_answer
 from ansible_collections.o365.admin.plugins.module_utils._user_read import (
-    READ_PERMISSION, explain_read_failure, read_users)
+    READ_PERMISSION, explain_read_failure, read_users_through)
 
 WRITE_PERMISSION = "User.EnableDisableAccount.All"
 # accountEnabled wanted for each state.
@@ -26,17 +25,28 @@ SENSITIVE_ACTIONS_DOC = "https://learn.microsoft.com/graph/api/resources/users#w
 
 
 class SignInChange:
-    """One distinct user: what was read, what is wanted, and (once sent) Graph's answer to the change."""
+    """One distinct user: what was read, what is wanted, and (once sent) Graph's answer to the change.
 
-    def __init__(self, target, read, state):
+    ``blind``: the read was refused (403, no ``User.Read.All``) and the change is written without it, since
+    blocking or allowing an account is safe to repeat: the user is reported as written, not as changed from a known
+    state.
+    """
+
+    def __init__(self, target, read, state, check_mode=False):
         self.target = target
         self.read = read
         self.state = state
         self.answer = None
+        self.blind = (read is not None and not check_mode and target.refusal is None and not read.found
+                      and read.answer.status_code == 403)
+
+    @property
+    def refused(self):
+        return self.target.refusal is not None
 
     @property
     def before(self):
-        return self.read.properties.get("account_enabled") if self.read.found else None
+        return self.read.properties.get("account_enabled") if self.read is not None and self.read.found else None
 
     @property
     def wanted(self):
@@ -44,34 +54,47 @@ class SignInChange:
 
     @property
     def needed(self):
-        return self.read.found and self.before is not self.wanted
+        if self.blind:
+            return True
+        return self.read is not None and self.read.found and self.before is not self.wanted
 
     @property
     def synced(self):
-        return bool(self.read.found and self.read.properties.get("on_premises_sync_enabled"))
+        return bool(self.read is not None and self.read.found and self.read.properties.get("on_premises_sync_enabled"))
 
     def outcome(self, check_mode):
         """blocked | allowed | unchanged | would_block | would_allow | failed | unknown."""
-        if not self.read.found:
+        if self.refused or not (self.blind or self.read.found):
             return "failed"  # nothing was sent for a user that could not be read: certainly not changed
         if not self.needed:
             return "unchanged"
         if check_mode:
             return "would_block" if self.state == "blocked" else "would_allow"
-        return judge(self.answer, lambda answer: (self.state, None))[0]
+        return judge(self.answer, write_answer(self.state))[0]
+
+    def error(self, check_mode):
+        """Graph's (or our) {code, message} for a failed or unknown outcome."""
+        if self.refused:
+            return dict(self.target.refusal["error"])
+        if self.answer is not None:
+            return judge(self.answer, write_answer(self.state))[1] or self.answer.error
+        return self.read.answer.error
 
 
-def read_sign_in_state(client, targets, state, concurrency, max_retries):
-    """One SignInChange per distinct target, in order, from a batched read of accountEnabled."""
-    reads = read_users(client, [target.reference for target in targets], STATE_PROPERTIES, concurrency, max_retries)
-    return [SignInChange(target, read, state) for target, read in zip(targets, reads)]
+def read_sign_in_state(send, targets, state, check_mode=False):
+    """One SignInChange per distinct target, in order, from a batched read of accountEnabled (targets refused at
+    resolution are not read)."""
+    readable = [target for target in targets if target.refusal is None]
+    reads = dict(zip([id(t) for t in readable], read_users_through(send, [t.reference for t in readable],
+                                                                    STATE_PROPERTIES)))
+    return [SignInChange(target, reads.get(id(target)), state, check_mode) for target in targets]
 
 
-def apply_changes(client, changes, concurrency, max_retries):
+def apply_changes(send, changes):
     """PATCH accountEnabled for the users whose state differs (only those); the answers go on each change."""
     pending = [change for change in changes if change.needed]
     requests = [("PATCH", change.target.reference.path(), {"accountEnabled": change.wanted}) for change in pending]
-    for change, answer in zip(pending, send_each(client, requests, concurrency, max_retries)):
+    for change, answer in zip(pending, send(requests)):
         change.answer = answer
     return pending
 
@@ -80,7 +103,7 @@ def diff_entry(change):
     """--diff for one user: accountEnabled before and after."""
     name = change.target.user
     return {"before_header": "%s (before)" % name, "after_header": "%s (after)" % name,
-            "before": "account_enabled: %s\n" % str(change.before).lower(),
+            "before": "account_enabled: %s\n" % ("unknown (not read)" if change.blind else str(change.before).lower()),
             "after": "account_enabled: %s\n" % str(change.wanted).lower()}
 
 
@@ -97,9 +120,13 @@ def explain_change_failure(change, permission_proven):
     user, answer = change.target.user, change.answer
     said = "(HTTP %s %s%s)" % (answer.status_code, answer.error["code"] or "",
                                ", request-id %s" % answer.request_id if answer.request_id else "")
-    if answer.unknown:
-        return ("No readable answer to the change for %s: it may or may not have been made. Run the task again: "
-                "it reads the state first and changes only what still differs." % user)
+    if answer.unknown or answer.ok:
+        # Lost, or a 2xx that is not Graph's answer (a proxy's page): the change may or may not have been made.
+        return ("No readable answer to the change for %s: it may or may not have been made (%s). Run the task "
+                "again: it reads the state first and changes only what still differs."
+                % (user, (judge(answer, write_answer(change.state))[1] or answer.error)["message"]))
+    if answer.status_code is None:
+        return "The change for %s was not sent: %s" % (user, answer.error["message"])
     if answer.status_code == 403 and permission_proven:
         return ("Graph refused to change sign-in for %s %s although the app changed other users in this run: %s "
                 "holds an Entra admin role, so this is a sensitive action (Microsoft's 'Who can perform sensitive "
@@ -117,12 +144,27 @@ def explain_change_failure(change, permission_proven):
 
 
 def explain_failure(change, permission_proven):
+    if change.refused:
+        return change.target.refusal["error"]["message"]
+    if change.blind and change.answer is not None:
+        return explain_change_failure(change, permission_proven)
     if not change.read.found:
         if change.read.not_found:
             return ("User %s was not found in the tenant: check the object ID or UPN (a guest's UPN carries #EXT#)."
                     % change.target.user)
         message = explain_read_failure(change.read, change.target.user)
         if change.read.answer.status_code == 403:
-            message += " Reading the state first needs %s beside %s." % (READ_PERMISSION, WRITE_PERMISSION)
+            message += (" Check mode's preview needs to read the state (%s beside %s); a real run writes without it."
+                        % (READ_PERMISSION, WRITE_PERMISSION))
         return message
+    return explain_change_failure(change, permission_proven)
+
+
+def blind_write_warning(changes):
+    """Said once: the app could not read the state, so the change was written without comparing."""
+    users = [change.target.user for change in changes]
+    listed = ", ".join(users[:10]) + (" and %d more" % (len(users) - 10) if len(users) > 10 else "")
+    return ("The app may not read users (%s needs %s), so sign-in was written without reading it first for %s: they "
+            "are reported as changed even if they already were in that state. Grant %s to make the result exact."
+            % ("GET /users", READ_PERMISSION, listed, READ_PERMISSION))
     return explain_change_failure(change, permission_proven)

@@ -7,27 +7,37 @@
 
 Internal to this collection, may change without notice.
 
+A target is an Entra directory object, not the string that named it. One person reaches automation under several
+names (an object ID from a SIEM, a UPN from an HR list, in any case), so every reference is compared by identity:
+
+- When every reference given (``user`` / ``users`` and ``exclude``) is of one form, all UPNs or all object IDs,
+  they compare as they are (case-insensitively), and so do group members, whose listing carries both: no read.
+- When both forms are given, the references of the rarer form are resolved with one batched read
+  (``GET /users/{ref}?$select=id,userPrincipalName``), so that everything compares in the other form.
+- A user reference that names nobody (404) fails on its own, nothing sent. One whose read failed otherwise (403
+  without ``User.Read.All``, a lost answer) is still acted on, unless an ``exclude`` entry of the other form could
+  be the same person: acting needs no read, but honouring an exclude does. An ``exclude`` entry that could not be
+  resolved blocks every target it cannot be compared with, each with the reason.
+
 Contract (modules build on it; keep it stable):
 
 - ``TARGETS_ARGUMENT_SPEC``, ``TARGETS_MUTUALLY_EXCLUSIVE``, ``TARGETS_REQUIRED_ONE_OF``: a module gets them
   (with ``batch_concurrency``) from ``_graph_module.users_module``; document them with
   ``extends_documentation_fragment: o365.admin.targets``.
-  A module that must not have the ``max_users`` guard (a read-only info module) may drop that key from its spec.
-- ``parse_references(values)`` -> list of UserReference, one per value in order; every invalid value is named at
-  once in one InvalidUserReference, raised before any network call.
-- ``resolve_targets(client, params)`` -> TargetSet. Validates every reference of ``user`` / ``users`` /
-  ``exclude`` first (no network call if one is invalid), then resolves each of ``groups`` to exactly one group
-  (object ID, or a display name matching exactly one group), lists each group's transitive user members (every
-  page), merges them after ``users`` in order, marks those matching ``exclude`` as excluded, and raises
-  TooManyTargets (nothing written) when more distinct users than ``params["max_users"]`` remain.
-  Group errors: GroupNotFound, AmbiguousGroup, or GraphApiError with a message naming the permission on 403.
-- ``TargetSet.targets``: every Target in input order (each occurrence of a duplicated ``users`` entry, then the
-  group members not already present), excluded ones included. ``TargetSet.distinct()``: the Targets to act on,
-  one per user (first occurrence), excluded ones left out. ``TargetSet.groups``: the resolved groups.
-- ``Target``: ``user`` (as given; a group member's UPN, or its ID if it has none), ``reference``
-  (UserReference to address it), ``group`` (the group as given that brought it, or None), ``user_id``,
-  ``user_principal_name``, ``user_type`` (when known), ``excluded``, ``key`` (identity for deduplication),
-  ``is_guest``; ``describe()`` -> the dict of what is known about it, for results.
+- ``parse_references(values, option)`` -> list of UserReference; every invalid value named at once in one
+  InvalidUserReference, raised before any network call.
+- ``resolve_targets(client, params, send=None)`` -> TargetSet. ``send`` ([request] -> one BatchOutcome each) reads
+  users when forms must be reconciled (default: ``send_each`` with the task's batch options). Raises
+  ConfigurationError (nothing written) for an empty scope (no user left to act on), TooManyTargets for more
+  distinct users than ``max_users`` (group listings stop as soon as that is certain), GroupNotFound /
+  AmbiguousGroup / GraphApiError for groups.
+- ``TargetSet.targets``: every Target in input order (each reference given, then the group members not already
+  present), excluded ones included. ``TargetSet.distinct()``: one Target per directory object to act on (first
+  occurrence), excluded and blocked ones left out. ``TargetSet.blocked()``: distinct targets that must not be
+  written, each with ``refusal``. ``TargetSet.identity(target)``: the identity duplicates share.
+- ``Target``: ``user`` (as given), ``reference`` (UserReference to address it), ``group``, ``user_id``,
+  ``user_principal_name``, ``user_type``, ``excluded``, ``refusal`` (None, or why nothing may be sent for it:
+  ``{"status_code", "request_id", "error": {"code", "message"}}``), ``is_guest``, ``describe()``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,6 +48,8 @@ from urllib.parse import quote
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, InvalidUserReference, O365AdminError)
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
+from ansible_collections.o365.admin.plugins.module_utils._user_read import explain_read_failure, read_users_through
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE, UserReference
 
 DEFAULT_MAX_USERS = 1000
@@ -46,7 +58,8 @@ MEMBERS_PAGE_SIZE = 999
 GROUP_READ_PERMISSION = "GroupMember.Read.All"
 HIDDEN_MEMBERS_PERMISSION = "Member.Read.Hidden"
 MEMBER_PROPERTIES = "id,userPrincipalName,userType"
-# A message names this many invalid references; the error's user lists them all.
+IDENTITY_PROPERTIES = ("id", "userPrincipalName")
+# A message names this many invalid references or groups; the error's details list them all.
 MAX_LISTED = 10
 
 TARGETS_ARGUMENT_SPEC = dict(
@@ -85,13 +98,28 @@ class AmbiguousGroup(GroupNotFound):
 class TooManyTargets(ConfigurationError):
     """More users than ``max_users``: refused before anything is written."""
 
-    def __init__(self, message, count, max_users):
+    def __init__(self, message, count, max_users, at_least=False):
         super(TooManyTargets, self).__init__(message)
         self.count = count
         self.max_users = max_users
+        self.at_least = at_least
 
     def details(self):
-        return {"target_count": self.count, "max_users": self.max_users}
+        details = {"target_count": self.count, "max_users": self.max_users}
+        if self.at_least:
+            details["target_count_is_lower_bound"] = True
+        return details
+
+
+class EmptyScope(ConfigurationError):
+    """No user is left to act on: refused like ``users: []``, so that nobody mistakes it for a success."""
+
+    def __init__(self, message, groups):
+        super(EmptyScope, self).__init__(message)
+        self.groups = groups
+
+    def details(self):
+        return {"groups": self.groups}
 
 
 class Target:
@@ -106,17 +134,12 @@ class Target:
                                     else (reference.value if reference.kind == "upn" else None))
         self.user_type = user_type
         self.excluded = False
+        self.refusal = None
 
-    @property
-    def key(self):
-        """The user's identity: its object ID when known, else its reference (UPNs compare without case)."""
-        if self.user_id:
-            return ("id", self.user_id.lower())
-        return (self.reference.kind, self.reference.value.lower())
-
-    def names(self):
-        """Every lower-cased name this user is known by (ID, UPN, as given), for matching ``exclude``."""
-        return set(name.lower() for name in (self.user, self.user_id, self.user_principal_name) if name)
+    def name(self, kind):
+        """The lower-cased name of this user in ``kind`` ('id' or 'upn'), or None when not known."""
+        value = self.user_id if kind == "id" else self.user_principal_name
+        return value.lower() if value else None
 
     @property
     def is_guest(self):
@@ -139,24 +162,43 @@ class Target:
 
 
 class TargetSet:
-    def __init__(self, targets, groups):
+    def __init__(self, targets, groups, form, reads=0):
         self.targets = targets
         self.groups = groups
+        # The form every identity is compared in ('upn' or 'id').
+        self.form = form
+        self.reads = reads  # references read to reconcile forms
+
+    def identity(self, target):
+        """What duplicates share: the name in the compared form, else the reference itself (it is its own)."""
+        name = target.name(self.form)
+        if name is not None:
+            return (self.form, name)
+        return (target.reference.kind, target.reference.value.lower())
 
     def distinct(self):
-        seen, distinct = set(), []
+        """One target per directory object to act on, in order; excluded and blocked ones left out."""
+        return [target for target in self._first_of_each() if not target.excluded and target.refusal is None]
+
+    def blocked(self):
+        """Distinct targets that must not be written (named nobody, or could not be told apart from an exclude)."""
+        return [target for target in self._first_of_each() if not target.excluded and target.refusal is not None]
+
+    def _first_of_each(self):
+        seen, first = set(), []
         for target in self.targets:
-            if not target.excluded and target.key not in seen:
-                seen.add(target.key)
-                distinct.append(target)
-        return distinct
+            identity = self.identity(target)
+            if identity not in seen:
+                seen.add(identity)
+                first.append(target)
+        return first
 
     @property
     def excluded(self):
         return [target for target in self.targets if target.excluded]
 
 
-def parse_references(values):
+def parse_references(values, option="user"):
     """Every reference validated before any network call; all invalid ones named at once."""
     references, invalid = [], []
     for value in values:
@@ -170,8 +212,8 @@ def parse_references(values):
         shown = " ".join(error.message for error in invalid[:MAX_LISTED])
         more = (" And %d more invalid references (all in user)." % (len(invalid) - MAX_LISTED)
                 if len(invalid) > MAX_LISTED else "")
-        raise InvalidUserReference("%d invalid user references, nothing was sent: %s%s" % (len(invalid), shown, more),
-                                   [error.user for error in invalid])
+        raise InvalidUserReference("%d invalid user references, nothing was sent (in %s): %s%s"
+                                   % (len(invalid), option, shown, more), [error.user for error in invalid])
     return references
 
 
@@ -189,62 +231,162 @@ def odata_string(value):
     return "'%s'" % value.replace("'", "''")
 
 
+def check_group_entry(group):
+    """A ``groups`` entry is a bare object ID or an exact display name; nothing else reaches Graph."""
+    if not isinstance(group, str) or not group.strip():
+        raise ConfigurationError("groups holds an empty entry: give each group's object ID or display name.")
+    if group != group.strip():
+        raise ConfigurationError("The groups entry %r has whitespace at its start or end: a group's object ID holds "
+                                 "none, and a display name must match exactly. Remove it." % group)
+
+
 def resolve_group(client, group):
-    """(id, displayName) of the one group ``group`` names: an object ID, or a display name matching exactly one."""
+    """(id, displayName) of the one group ``group`` names: a whole object ID, or a display name matching exactly
+    one group (sent as an OData string literal in $filter: no path is ever built from the text)."""
     try:
-        if OBJECT_ID_RE.match(group):
+        if OBJECT_ID_RE.fullmatch(group):
             try:
-                body = client.request("GET", "/groups/%s" % group, params={"$select": "id,displayName"}).body
+                body = client.request("GET", "/groups/%s" % quote(group, safe=""),
+                                      params={"$select": "id,displayName"}).body
             except GraphApiError as error:
                 if error.status_code == 404:
                     raise GroupNotFound("Group %s was not found in the tenant: check its object ID (%s)."
                                         % (group, error.request_id), group)
                 raise
+            if not isinstance(body, dict) or not isinstance(body.get("id"), str):
+                raise O365AdminError("Microsoft Graph's answer for group %s is not a group: %s."
+                                     % (group, _shape(body)))
             return body["id"], body.get("displayName")
         body = client.request("GET", "/groups", params={"$filter": "displayName eq %s" % odata_string(group),
                                                         "$select": "id,displayName", "$top": "10"}).body
     except GraphApiError as error:
         raise _explain_group_error(error, group)
-    matches = (body or {}).get("value") or []
+    matches = _page_values(body, "the groups named %r" % group)
     if not matches:
         raise GroupNotFound("No group has the display name %r. Check the name (it must match exactly) or give the "
                             "group's object ID." % group, group)
-    if len(matches) > 1 or (body or {}).get("@odata.nextLink"):
-        ids = [match.get("id") for match in matches]
+    if len(matches) > 1 or body.get("@odata.nextLink"):
+        ids = [match.get("id") if isinstance(match, dict) else None for match in matches]
         raise AmbiguousGroup("%d or more groups have the display name %r (%s): give the object ID of the one you "
-                             "mean." % (len(matches), group, ", ".join(ids)), group, ids)
+                             "mean." % (len(matches), group, ", ".join(str(i) for i in ids)), group, ids)
+    if not isinstance(matches[0], dict) or not isinstance(matches[0].get("id"), str):
+        raise O365AdminError("Microsoft Graph listed a group named %r without an object ID." % group)
     return matches[0]["id"], matches[0].get("displayName")
 
 
-def transitive_user_members(client, group_id, page_size=MEMBERS_PAGE_SIZE):
-    """Every user in the group or its nested groups (the cast needs $count and ConsistencyLevel: eventual)."""
+def _shape(body):
+    return "no JSON object" if not isinstance(body, dict) else "an object without the expected keys"
+
+
+def _page_values(body, what):
+    """The ``value`` list of one page of a collection; a page of another shape is a clear error, not a crash."""
+    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+        raise O365AdminError("Microsoft Graph's page of %s has no list of values (%s); nothing was written. A "
+                             "proxy may have answered instead of Graph." % (what, _shape(body)))
+    link = body.get("@odata.nextLink")
+    if link is not None and not isinstance(link, str):
+        raise O365AdminError("Microsoft Graph's page of %s has a next-page link that is not a string (%r); nothing "
+                             "was written." % (what, type(link).__name__))
+    return body["value"]
+
+
+def user_member_pages(client, group_id, page_size=MEMBERS_PAGE_SIZE):
+    """Each page of the users in the group or its nested groups: (members, @odata.count or None). The cast to
+    microsoft.graph.user leaves out devices, contacts and service principals; it needs $count and
+    ConsistencyLevel: eventual."""
     path = "/groups/%s/transitiveMembers/microsoft.graph.user" % quote(group_id, safe="")
     params = {"$select": MEMBER_PROPERTIES, "$top": str(page_size), "$count": "true"}
+    headers = {"ConsistencyLevel": "eventual"}
+    followed = set()
     try:
-        return client.get_all(path, params=params, headers={"ConsistencyLevel": "eventual"})
+        body = client.request("GET", path, params=params, headers=headers).body
+        while True:
+            values = _page_values(body, "the members of group %s" % group_id)
+            count = body.get("@odata.count")
+            yield values, count if isinstance(count, int) and not isinstance(count, bool) else None
+            link = body.get("@odata.nextLink")
+            if not link:
+                return
+            if link in followed:
+                raise O365AdminError("Microsoft Graph returned the same next-page link twice for group %s; stopped "
+                                     "paging." % group_id)
+            followed.add(link)
+            body = client.request("GET", link, headers=headers).body
     except GraphApiError as error:
         raise _explain_group_error(error, group_id)
 
 
+def transitive_user_members(client, group_id, page_size=MEMBERS_PAGE_SIZE):
+    """Every user in the group or its nested groups (all pages)."""
+    return [member for values, dummy in user_member_pages(client, group_id, page_size) for member in values]
+
+
 def _member_target(member, group):
-    user_id = member.get("id")
-    upn = member.get("userPrincipalName")
-    if not user_id or not OBJECT_ID_RE.match(user_id):
+    user_id = member.get("id") if isinstance(member, dict) else None
+    upn = member.get("userPrincipalName") if isinstance(member, dict) else None
+    if not isinstance(user_id, str) or not OBJECT_ID_RE.fullmatch(user_id):
         raise O365AdminError("Microsoft Graph listed a member of group %s without a valid object ID (%r)."
                              % (group, user_id))
-    return Target(upn or user_id, UserReference(user_id, "id"), group=group, user_id=user_id,
-                  user_principal_name=upn, user_type=member.get("userType"))
+    return Target(upn if isinstance(upn, str) and upn else user_id, UserReference(user_id, "id"), group=group,
+                  user_id=user_id, user_principal_name=upn if isinstance(upn, str) else None,
+                  user_type=member.get("userType"))
 
 
-def check_max_users(count, max_users):
+def check_max_users(count, max_users, at_least=False):
     if max_users is not None and count > max_users:
         raise TooManyTargets(
-            "%d users would be acted on, more than max_users (%d). Nothing was changed. Check the groups and "
-            "users given; if this many is intended, raise max_users on purpose." % (count, max_users),
-            count, max_users)
+            "%s%d users would be acted on, more than max_users (%d). Nothing was changed. Check the groups and "
+            "users given; if this many is intended, raise max_users on purpose."
+            % ("At least " if at_least else "", count, max_users), count, max_users, at_least)
 
 
-def resolve_targets(client, params):
+def _comparison_form(references):
+    """The form identities are compared in, and the form to resolve (None: one form only, no read needed)."""
+    counts = {"upn": set(), "id": set()}
+    for reference in references:
+        counts[reference.kind].add(reference.value.lower())
+    if not counts["id"]:
+        return "upn", None
+    if not counts["upn"]:
+        return "id", None
+    # Read the rarer form: an exclude list of a few IDs beside thousands of UPNs costs one batched call.
+    rarer = "id" if len(counts["id"]) <= len(counts["upn"]) else "upn"
+    return ("upn" if rarer == "id" else "id"), rarer
+
+
+def _read_identities(send, references):
+    """{lower-cased reference value: UserRead} for the references given, each read once."""
+    distinct = list(dict((reference.value.lower(), reference) for reference in references).values())
+    reads = read_users_through(send, distinct, IDENTITY_PROPERTIES)
+    return dict((reference.value.lower(), read) for reference, read in zip(distinct, reads))
+
+
+def _refusal(read, message):
+    answer = read.answer
+    return {"status_code": answer.status_code, "request_id": answer.request_id,
+            "error": {"code": (answer.error or {}).get("code"), "message": message}}
+
+
+def _apply_read(target, read):
+    """A resolved reference gains its other name; one that names nobody is refused."""
+    if read.found:
+        user_id, upn = read.properties.get("id"), read.properties.get("user_principal_name")
+        if isinstance(user_id, str) and OBJECT_ID_RE.fullmatch(user_id):
+            target.user_id = user_id
+        if isinstance(upn, str) and upn:
+            target.user_principal_name = upn
+    elif read.not_found:
+        target.refusal = _refusal(read, "User %s was not found in the tenant: check the object ID or UPN (a guest's "
+                                        "UPN carries #EXT#). Nothing was sent for it." % target.user)
+
+
+def _default_send(client, params):
+    concurrency = params.get("batch_concurrency") or 4
+    max_retries = params.get("max_retries")
+    return lambda requests: send_each(client, requests, concurrency, 4 if max_retries is None else max_retries)
+
+
+def resolve_targets(client, params, send=None):
     """The TargetSet for ``params`` (see the module docstring for the contract)."""
     users = [params["user"]] if params.get("user") is not None else list(params.get("users") or [])
     groups = list(params.get("groups") or [])
@@ -257,28 +399,93 @@ def resolve_targets(client, params):
         raise ConfigurationError("users is an empty list: there is no one to act on, so nothing was sent. Check the "
                                  "variable that fills it; skip the task with a when: condition if an empty list is "
                                  "expected.")
-    references = parse_references(users)
-    exclude_names = set(reference.value.lower() for reference in parse_references(exclude))
+    references = parse_references(users, "user" if params.get("user") is not None else "users")
+    exclusions = parse_references(exclude, "exclude")
     for group in groups:
-        if not isinstance(group, str) or not group.strip():
-            raise ConfigurationError("groups holds an empty entry: give each group's object ID or display name.")
+        check_group_entry(group)
+    form, rarer = _comparison_form(references + exclusions)
+
     targets = [Target(user, reference) for user, reference in zip(users, references)]
-    seen = set(target.key for target in targets)
+    seen_names = set()
+    for target in targets:
+        seen_names.update(n for n in (("id", target.name("id")), ("upn", target.name("upn"))) if n[1])
+    excluded_count = len(exclusions)
     resolved = []
     for group in groups:
         group_id, display_name = resolve_group(client, group)
         count = 0
-        for member in transitive_user_members(client, group_id):
-            count += 1
-            target = _member_target(member, group)
-            names = target.names()
-            if target.key in seen or any(("upn", name) in seen for name in names):
-                continue
-            seen.add(target.key)
-            targets.append(target)
+        for values, total in user_member_pages(client, group_id):
+            # Even if every exclude entry is among them, more than this many users is certain: stop reading.
+            if total is not None and max_users is not None and total - excluded_count > max_users:
+                check_max_users(total - excluded_count, max_users, at_least=True)
+            for member in values:
+                count += 1
+                target = _member_target(member, group)
+                names = set((kind, target.name(kind)) for kind in ("id", "upn") if target.name(kind))
+                if names & seen_names:
+                    continue
+                seen_names.update(names)
+                targets.append(target)
+            if max_users is not None and len(targets) - excluded_count > max_users:
+                check_max_users(len(targets) - excluded_count, max_users, at_least=True)
         resolved.append({"group": group, "id": group_id, "display_name": display_name, "user_count": count})
+
+    reads = 0
+    exclude_names = set()
+    unresolved_excludes = []
+    if rarer is not None:
+        send = send or _default_send(client, params)
+        to_read = [t.reference for t in targets if t.group is None and t.reference.kind == rarer]
+        to_read += [reference for reference in exclusions if reference.kind == rarer]
+        answers = _read_identities(send, to_read)
+        reads = len(answers)
+        for target in targets:
+            if target.group is None and target.reference.kind == rarer:
+                _apply_read(target, answers[target.reference.value.lower()])
+        for reference in exclusions:
+            if reference.kind != rarer:
+                continue
+            read = answers[reference.value.lower()]
+            if read.found:
+                exclude_names.update((kind, value.lower()) for kind, value in (
+                    ("id", read.properties.get("id")), ("upn", read.properties.get("user_principal_name")))
+                    if isinstance(value, str) and value)
+            elif read.failed:
+                unresolved_excludes.append((reference, read))
+    exclude_names.update((reference.kind, reference.value.lower()) for reference in exclusions)
+
     for target in targets:
-        target.excluded = bool(target.names() & exclude_names)
-    target_set = TargetSet(targets, resolved)
-    check_max_users(len(target_set.distinct()), max_users)
+        names = set((kind, target.name(kind)) for kind in ("id", "upn") if target.name(kind))
+        target.excluded = bool(names & exclude_names)
+        if target.excluded or target.refusal is not None:
+            continue
+        for reference, read in unresolved_excludes:
+            if target.name(reference.kind) is None:
+                # It may be the excluded user under its other name: writing it could break the exclude.
+                target.refusal = _refusal(read, "Not written: %s could not be compared with the exclude entry %s, "
+                                                "which could not be read to learn its other name (%s)."
+                                          % (target.user, reference.value,
+                                             explain_read_failure(read, reference.value)))
+                break
+
+    target_set = TargetSet(targets, resolved, form, reads)
+    acting = target_set.distinct() + target_set.blocked()
+    if not acting:
+        raise _empty_scope(users, resolved, targets)
+    check_max_users(len(acting), max_users)
     return target_set
+
+
+def _empty_scope(users, resolved, targets):
+    names = [group["group"] for group in resolved]
+    if targets:
+        message = ("Every user named (%d) is excluded: there is no one to act on, so nothing was sent. Check exclude "
+                   "and the users and groups given." % len(targets))
+    else:
+        listed = ", ".join(names[:MAX_LISTED]) + (" and %d more" % (len(names) - MAX_LISTED)
+                                                   if len(names) > MAX_LISTED else "")
+        message = ("The group%s %s %s no user members (devices, contacts and service principals are not users): "
+                   "there is no one to act on, so nothing was sent. Check the group%s given."
+                   % ("" if len(names) == 1 else "s", listed, "has" if len(names) == 1 else "have",
+                      "" if len(names) == 1 else "s"))
+    return EmptyScope(message, names)

@@ -75,6 +75,10 @@ class UserReference:
             _reject(user, "it is %s, not a string" % ("null" if user is None else type(user).__name__))
         if not user:
             _reject(user, "it is empty (a null list entry arrives as an empty string)")
+        if user != user.strip():
+            # Not trimmed silently: a pasted list with stray spaces should be fixed where it comes from.
+            _reject(user, "it has whitespace (a space, tab or line break) at its start or end, and a UPN or object ID "
+                          "never holds any: remove it")
         if OBJECT_ID_RE.fullmatch(user):
             return cls(user, "id")
         if "@" not in user:
@@ -113,12 +117,6 @@ class UserReference:
             literal = quote(self.value.replace("'", "''"), safe=PATH_SAFE)
             return "/users('%s')%s" % (literal, suffix)
         return "/users/%s%s" % (quote(self.value, safe=PATH_SAFE), suffix)
-
-    def __eq__(self, other):
-        return isinstance(other, UserReference) and (self.kind, self.value.lower()) == (other.kind, other.value.lower())
-
-    def __hash__(self):
-        return hash((self.kind, self.value.lower()))
 
     def __repr__(self):
         return "UserReference(%r, %r)" % (self.value, self.kind)

@@ -164,6 +164,8 @@ changed:
   description:
     - Whether a revoke was sent and accepted (in check mode, whether one would be sent).
     - With O(users), whether any user was revoked.
+    - V(true) also when a revoke's answer was lost or could not be read (outcome V(unknown)), as it may have been
+      carried out.
   returned: always
   type: bool
   sample: true
@@ -171,9 +173,12 @@ all_sessions_revoked:
   description:
     - Graph's answer (C(value)) to the revoke; V(true) when all the user's refresh tokens are revoked.
     - A 2xx answer without a body counts as V(true). A V(false) answer fails the task, and so does a 2xx that is
-      not Graph's answer (V(false) then).
-    - V(null) in check mode.
-    - With O(users), whether every user was revoked.
+      not Graph's answer (a proxy's page, V(null) then, outcome V(unknown)).
+    - V(null) in check mode, and when the outcome is unknown.
+    - With O(users), whether every user in scope (not excluded) was revoked, now or already since
+      O(revoked_since); never V(true) for a scope with nobody in it.
+    - A failed O(verify) read does not change it - Graph's own confirmation of the revoke stands, and the task
+      fails saying the user is revoked but not verified.
   returned: always
   type: bool
   sample: true
@@ -188,13 +193,15 @@ user:
   type: str
   sample: adele.vance@contoso.com
 user_id:
-  description: The user's object ID, when Graph told it (check mode reads it).
-  returned: when known
+  description: The user's object ID, when it was given or Graph told it (V(null) otherwise).
+  returned: with O(user)
   type: str
   sample: 6e7b768e-07e2-4810-8459-485f84f8f204
 outcome:
-  description: With O(user), V(revoked), V(skipped) or V(would_revoke) (check mode).
-  returned: with O(user), on success
+  description:
+    - With O(user), V(revoked), V(skipped) or V(would_revoke) (check mode) on success; V(failed) or V(unknown) on
+      failure, as RV(results[].outcome) - one user is judged by the same rule as many.
+  returned: with O(user)
   type: str
   sample: revoked
 msg:
@@ -241,9 +248,16 @@ results:
       description: The user as given.
       type: str
     changed:
-      description: Whether this user's revoke was sent and accepted (check mode, would be sent); V(false) when the
-        outcome is unknown.
+      description: Whether this user's revoke was sent and accepted (check mode, would be sent); V(null) when the
+        outcome is unknown (it may have been carried out).
       type: bool
+    user_id:
+      description: The user's object ID when known (given, listed by a group, or read); V(null) otherwise.
+        Duplicates named in another form carry the same ID.
+      type: str
+    user_principal_name:
+      description: The user's UPN when known; V(null) otherwise.
+      type: str
     all_sessions_revoked:
       description: Graph's C(value) for this user; V(false) when it failed; V(null) when the outcome is unknown and
         in check mode.
@@ -284,14 +298,6 @@ results:
           display the task as skipped (they infer it from RV(results)); 2.21 displays it as C(ok).
       type: str
       returned: when skipped
-    user_id:
-      description: The user's object ID, when known (a group member, an ID given, or a read).
-      type: str
-      returned: when known
-    user_principal_name:
-      description: The user's UPN, when known.
-      type: str
-      returned: when known
     group:
       description: The group (as given in O(groups)) that brought this user.
       type: str

@@ -183,6 +183,7 @@ action_calls:
 from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, base_entry, summarise
 from ansible_collections.o365.admin.plugins.module_utils._risky_users import (
     STATE_AFTER, IdentityPacer, RiskChange, apply_changes, diff_entry, explain_failure, list_risky_users,
@@ -198,13 +199,20 @@ def user_result(target, change, check_mode):
         entry = dict(user=target.user, outcome="excluded", changed=False)
     else:
         outcome = change.outcome(check_mode)
-        answer = change.answer if change.answer is not None else change.read.answer
-        error = None
-        if outcome in (FAILED, UNKNOWN):
-            error = dict(answer.error, explanation=explain_failure(change))
-        entry = base_entry(target.user, outcome, error, answer)
-        entry.update(changed=outcome in CHANGING, user_id=change.user_id,
-                     user_principal_name=change.read.properties.get("user_principal_name"),
+        answer = change.answer if change.answer is not None else (change.read.answer if change.read else None)
+        if answer is None:
+            # resolve_targets refused the user (named nobody, or could not be told apart from an exclude entry).
+            entry = dict(user=target.user, outcome=outcome, status_code=target.refusal["status_code"],
+                         request_id=target.refusal["request_id"],
+                         error=dict(target.refusal["error"], explanation=explain_failure(change)))
+        else:
+            error = None
+            if outcome in (FAILED, UNKNOWN):
+                error = dict(answer.error, explanation=explain_failure(change))
+            entry = base_entry(target.user, outcome, error, answer)
+        properties = change.read.properties if change.read is not None else {}
+        entry.update(changed=outcome in CHANGING, user_id=change.user_id or target.user_id,
+                     user_principal_name=properties.get("user_principal_name") or target.user_principal_name,
                      risk_level_before=change.risk_level_before, risk_state_before=change.risk_state_before)
         if outcome == UNKNOWN:
             entry.update(changed=None, risk_state=None)
@@ -221,7 +229,7 @@ def run(module, client):
     params = module.params
     concurrency = checked_concurrency(params["batch_concurrency"])
     refuse_china(params)
-    target_set = resolve_targets(client, params)
+    target_set = resolve_targets(client, params, send=Sender(client, concurrency, params["max_retries"]))
     distinct = target_set.distinct()
     # One identity per user: its object ID, read from the directory (the actions take object IDs only).
     reads = read_users(client, [target.reference for target in distinct], ("id", "userPrincipalName"), concurrency,
@@ -233,15 +241,17 @@ def run(module, client):
     changes = [RiskChange(target, read, params["state"],
                           records.get((read.properties.get("id") or "").lower()) if read.found else None)
                for target, read in zip(distinct, reads)]
+    changes += [RiskChange(target, None, params["state"], None) for target in target_set.blocked()]
     calls = 0 if module.check_mode else apply_changes(client, changes, params["state"], pacer, params["max_retries"])
-    by_key = dict((change.target.key, change) for change in changes)
-    results = [user_result(target, None if target.excluded else by_key[target.key], module.check_mode)
-               for target in target_set.targets]
+    by_identity = dict((target_set.identity(change.target), change) for change in changes)
+    results = [user_result(target, None if target.excluded else by_identity[target_set.identity(target)],
+                           module.check_mode) for target in target_set.targets]
     outcomes = [change.outcome(module.check_mode) for change in changes]
     possibly_changed = any(change.answer is not None and outcome == UNKNOWN for change, outcome in zip(changes, outcomes))
     result = dict(changed=any(outcome in CHANGING for outcome in outcomes) or possibly_changed, state=params["state"],
                   results=results, unchanged_count=outcomes.count("unchanged"), action_calls=calls)
-    result.update(summarise(results, [target.key for target in target_set.targets], CHANGING, "changed_count"))
+    result.update(summarise(results, [target_set.identity(target) for target in target_set.targets], CHANGING,
+                            "changed_count"))
     if module._diff:
         result["diff"] = [diff_entry(change) for change, outcome in zip(changes, outcomes) if outcome in CHANGING]
     troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]

@@ -14,7 +14,7 @@ import time
 # What a TLS-inspecting or filtering proxy answers instead of Graph.
 PROXY_PAGE = ("<html><head><title>Access blocked</title></head><body><h1>Blocked by proxy</h1>"
               "<p>This site is blocked by your organisation's web filter.</p></body></html>")
-BATCH_SHAPES = ("html", "empty", "no_responses", "list", "responses_null", "non_object_item", "string_status",
+BATCH_SHAPES = ("html", "empty", "no_responses", "list", "responses_null", "non_object_item", "string_status", "item_html",
                 "duplicate_ids", "missing_items")
 
 
@@ -56,6 +56,10 @@ def mangle_batch_answer(shape, document):
         twin = {"id": first["id"], "status": 500 if 200 <= first["status"] < 300 else 200,
                 "headers": {"Content-Type": "application/json"}, "body": {"value": True}}
         mangled = {"responses": responses + [twin]}
+    elif shape == "item_html":
+        # A gateway that rewrote every item's answer into its own page: 200s that are not Graph's answers.
+        mangled = {"responses": [dict(item, status=200, headers={"Content-Type": "text/html"}, body=PROXY_PAGE)
+                                 for item in responses]}
     elif shape == "missing_items":
         mangled = {"responses": responses[:len(responses) // 2]}
     else:
@@ -131,12 +135,17 @@ class Faults:
             self.truncations += int(settings.get("truncate_next", 0))
             self.token_truncations += int(settings.get("token_truncate_next", 0))
             for answer in settings.get("answer_next", []):
-                self.graph_answers.append((RawAnswer.from_setting(answer), bool(answer.get("act"))))
+                # "skip": let that many Graph requests through first (e.g. the read before a write).
+                self.graph_answers.append([RawAnswer.from_setting(answer), bool(answer.get("act")),
+                                           int(answer.get("skip", 0))])
             self.token_answers.extend(RawAnswer.from_setting(answer) for answer in settings.get("token_answer_next", []))
             for shape in settings.get("batch_answer_next", []):
+                # A shape, or {"shape", "skip"}: let that many $batch calls through first.
+                skip = int(shape.get("skip", 0)) if isinstance(shape, dict) else 0
+                shape = shape["shape"] if isinstance(shape, dict) else shape
                 if shape not in BATCH_SHAPES:
                     raise ValueError("unknown $batch answer shape %r; known: %s" % (shape, ", ".join(BATCH_SHAPES)))
-                self.batch_shapes.append(shape)
+                self.batch_shapes.extend([None] * skip + [shape])
             if "slow_every" in settings:
                 slow = settings["slow_every"]
                 self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path")) \
@@ -180,7 +189,13 @@ class Faults:
     def take_graph_answer(self):
         """(RawAnswer, act) to send instead of the next Graph answer, or None."""
         with self._lock:
-            return self.graph_answers.popleft() if self.graph_answers else None
+            if not self.graph_answers:
+                return None
+            if self.graph_answers[0][2] > 0:
+                self.graph_answers[0][2] -= 1
+                return None
+            answer, act, dummy = self.graph_answers.popleft()
+            return answer, act
 
     def take_token_answer(self):
         with self._lock:
@@ -188,7 +203,7 @@ class Faults:
 
     def take_batch_shape(self):
         with self._lock:
-            return self.batch_shapes.popleft() if self.batch_shapes else None
+            return self.batch_shapes.popleft() if self.batch_shapes else None  # None: this call goes through
 
     def _take_count(self, name):
         with self._lock:

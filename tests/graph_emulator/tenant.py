@@ -38,6 +38,10 @@ FINANCE_GROUP_ID = "02bd9fd6-8f93-4758-87c3-1fb73740a315"
 FINANCE_PAYABLES_GROUP_ID = "4c8a1e2f-6b3d-4a9e-9c7f-0d2e4b6a8c1f"
 CONTRACTORS_GROUP_IDS = ("7a1b2c3d-8e9f-4a0b-9c1d-2e3f4a5b6c7d", "8b2c3d4e-9f0a-4b1c-8d2e-3f4a5b6c7d8e")
 BOARD_GROUP_ID = "9c3d4e5f-0a1b-4c2d-9e3f-4a5b6c7d8e9f"
+# Groups whose members are not (all) users: Graph's cast to microsoft.graph.user leaves the others out.
+KIOSK_DEVICES_GROUP_ID = "a4d5e6f7-1b2c-4d3e-8f4a-5b6c7d8e9f0a"
+EMPTY_GROUP_ID = "b5e6f7a8-2c3d-4e4f-9a5b-6c7d8e9f0a1b"
+HELPDESK_GROUP_ID = "c6f7a8b9-3d4e-4f5a-8b6c-7d8e9f0a1b2c"
 
 
 def _b64url(data):
@@ -80,8 +84,18 @@ class User:
         }
 
 
+class DirectoryObject:
+    """A member that is not a user: a device, an organizational contact or a service principal."""
+
+    def __init__(self, odata_type, display_name, object_id=None):
+        self.id = object_id or str(uuid.uuid4())
+        self.odata_type = odata_type
+        self.display_name = display_name
+
+
 class Group:
-    """A security group; members are users and nested groups, in the order they were added."""
+    """A security group; members are users, nested groups and other directory objects, in the order they were
+    added."""
 
     def __init__(self, display_name, object_id=None, members=(), hidden_membership=False):
         self.id = object_id or str(uuid.uuid4())
@@ -110,7 +124,7 @@ class Group:
                 if isinstance(member, Group):
                     if member.id not in seen_groups:
                         walk(member)
-                elif member.id not in seen_users:
+                elif isinstance(member, User) and member.id not in seen_users:
                     seen_users.add(member.id)
                     users.append(member)
         walk(self)
@@ -289,6 +303,15 @@ def demo_tenant(state_dir, extra_users=0):
         Group("Contractors", CONTRACTORS_GROUP_IDS[0], [by_upn.get("user0005")]),
         Group("Contractors", CONTRACTORS_GROUP_IDS[1], [by_upn.get("user0006")]),
         Group("Board", BOARD_GROUP_ID, [by_upn["megan.o'brien"]], hidden_membership=True),
+        Group("Kiosk devices", KIOSK_DEVICES_GROUP_ID, [
+            DirectoryObject("#microsoft.graph.device", "KIOSK-01"), DirectoryObject("#microsoft.graph.device",
+                                                                                   "KIOSK-02")]),
+        Group("Empty group", EMPTY_GROUP_ID, []),
+        Group("Helpdesk", HELPDESK_GROUP_ID, [
+            DirectoryObject("#microsoft.graph.device", "HD-LAPTOP-7"),
+            DirectoryObject("#microsoft.graph.orgContact", "Vendor support"),
+            DirectoryObject("#microsoft.graph.servicePrincipal", "Ticketing connector"),
+            by_upn.get("user0007")]),
     ]
     for group in groups:
         group.members = [member for member in group.members if member is not None]
@@ -307,16 +330,20 @@ def demo_tenant(state_dir, extra_users=0):
         # Least permissions of o365_user_sign_in: enable/disable accounts and read them.
         App("sign-in-only", "5f6a7b8c-9d0e-4f1a-8b2c-4d5e6f7a8b9c", ["User.EnableDisableAccount.All", "User.Read.All"],
             client_secret="signin~" + secrets.token_urlsafe(24)),
+        # Both write permissions and nothing to read with: an emergency must still block and revoke.
+        App("writes-only", "6a7b8c9d-0e1f-4a2b-9c3d-5e6f7a8b9c0d",
+            ["User.EnableDisableAccount.All", "User.RevokeSessions.All"],
+            client_secret="writes~" + secrets.token_urlsafe(24)),
         # The contain_user role's app: block, revoke, read; GroupMember.Read.All for groups.
         App("containment", "4e5f6a7b-8c9d-4e0f-9a1b-3c4d5e6f7a8b",
             ["User.EnableDisableAccount.All", "User.RevokeSessions.All", "User.Read.All", "GroupMember.Read.All"],
             client_secret="contain~" + secrets.token_urlsafe(24)),
         # Event-driven containment (issue 19): read and act on Identity Protection's risk, and contain.
-        App("risk-responder", "6a7b8c9d-0e1f-4a2b-9c3d-5e6f7a8b9c0d",
+        App("risk-responder", "8c9d0e1f-2a3b-4c4d-9e5f-7a8b9c0d1e2f",
             ["IdentityRiskyUser.ReadWrite.All", "User.EnableDisableAccount.All", "User.RevokeSessions.All",
              "User.Read.All", "GroupMember.Read.All"],
             client_secret="risk~" + secrets.token_urlsafe(24)),
-        App("risk-reader", "7b8c9d0e-1f2a-4b3c-8d4e-6f7a8b9c0d1e", ["IdentityRiskyUser.Read.All", "User.Read.All"],
+        App("risk-reader", "9d0e1f2a-3b4c-4d5e-8f6a-8b9c0d1e2f3a", ["IdentityRiskyUser.Read.All", "User.Read.All"],
             client_secret="riskread~" + secrets.token_urlsafe(24)),
     ]
     tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps, groups)

@@ -135,7 +135,8 @@ def test_revoke_then_block_order(scenario):
     run = offboard(scenario, users, now(), "", contain_user_order="revoke_then_block")
     assert run.rc == 0, run.stdout + run.stderr
     kinds = ["PATCH" if e["method"] == "PATCH" else "revoke" for e in writes(scenario)]
-    assert kinds == ["revoke", "PATCH"]
+    # The user this run blocked is revoked again after the block: sessions issued in between must not survive.
+    assert kinds == ["revoke", "PATCH", "revoke"]
 
 
 def test_a_nested_group_with_an_exclusion(scenario):
@@ -171,3 +172,81 @@ def test_a_step_switched_off_is_not_run(scenario):
     with open(report_path) as handle:
         report = json.load(handle)
     assert report["steps"]["block_sign_in"]["run"] is False and report["users"][0]["block_sign_in"] is None
+
+
+# --- One identity, revoke after the block, act without reads (issue 17) -------------------------------------------
+ADELE, ADELE_ID = "adele.vance@" + DOMAIN, "6e7b768e-07e2-4810-8459-485f84f8f204"
+FINANCE_MEMBERS = [ADELE, "AdeleVance_adatum.com#EXT#@" + DOMAIN, "alex.wilber@" + DOMAIN] + [
+    "user%04d@%s" % (n, DOMAIN) for n in (1, 2, 3, 4)]
+
+
+def test_an_exclude_by_object_id_holds_against_the_same_user_by_upn_and_through_a_group(scenario):
+    enable(scenario, FINANCE_MEMBERS)
+    before = directory(scenario)
+    report_path = os.path.join(scenario.work_dir, "report.json")
+    try:
+        run = offboard(scenario, [ADELE], now(), report_path, entra_groups="Finance", exclude=[ADELE_ID])
+        assert run.rc == 0, run.stdout + run.stderr
+        after = directory(scenario)
+        assert after[ADELE]["accountEnabled"] is True and after[ADELE]["revocations"] == before[ADELE]["revocations"]
+        assert after["alex.wilber@" + DOMAIN]["accountEnabled"] is False
+        assert not any(ADELE in e["path"] or ADELE_ID in e["path"] for e in writes(scenario))
+        with open(report_path) as handle:
+            report = json.load(handle)
+        adele = [u for u in report["users"] if u["user"] == ADELE]
+        assert len(adele) == 1 and adele[0]["block_sign_in"]["outcome"] == "excluded"
+        assert adele[0]["revoke_sessions"]["outcome"] == "skipped"
+    finally:
+        enable(scenario, FINANCE_MEMBERS)
+
+
+def test_a_multi_line_exclude_from_a_survey_excludes_each_line(scenario):
+    members = ["alex.wilber@" + DOMAIN, "user0003@" + DOMAIN, "user0004@" + DOMAIN]
+    enable(scenario, members)
+    try:
+        run = offboard(scenario, [], now(), "", entra_groups="Finance - Payables",
+                       exclude="user0003@%s\n  user0004@%s \n" % (DOMAIN, DOMAIN))
+        assert run.rc == 0, run.stdout + run.stderr
+        after = directory(scenario)
+        assert [after[m]["accountEnabled"] for m in members] == [False, True, True]
+    finally:
+        enable(scenario, members)
+
+
+def test_a_privileged_user_blocked_on_a_re_run_is_revoked_after_the_block(scenario):
+    app = scenario.emulator["apps"]["containment"]["client_id"]
+    enable(scenario, [ADMIN])
+    started = now()
+    before = directory(scenario)[ADMIN]["revocations"]
+    first = offboard(scenario, [ADMIN], started, "")
+    assert first.rc != 0 and directory(scenario)[ADMIN]["accountEnabled"] is True
+    assert directory(scenario)[ADMIN]["revocations"] == before + 1
+    try:
+        # The app is given the Entra role a sensitive action needs; the same run again blocks the admin, and the
+        # revoke must come after that block, although revoked_since says the admin was revoked since the incident.
+        scenario.emulator.control("apps", {"client_id": app, "directory_roles": ["Privileged Authentication Administrator"]})
+        second = offboard(scenario, [ADMIN], started, "")
+        assert second.rc == 0, second.stdout + second.stderr
+        assert directory(scenario)[ADMIN]["accountEnabled"] is False
+        assert directory(scenario)[ADMIN]["revocations"] == before + 2
+        kinds = ["PATCH" if e["method"] == "PATCH" else "revoke" for e in writes(scenario)]
+        assert kinds[-2:] == ["PATCH", "revoke"]
+        assert task(second, "Revoke sign-in sessions again, after the block, for the users it blocked")["revoked_count"] == 1
+    finally:
+        scenario.emulator.control("apps", {"client_id": app, "directory_roles": []})
+        enable(scenario, [ADMIN])
+
+
+def test_an_app_that_may_only_write_still_contains_the_user(scenario):
+    user = USERS[2]
+    enable(scenario, [user])
+    before = directory(scenario)[user]["revocations"]
+    app = scenario.emulator["apps"]["writes-only"]
+    env = {"AZURE_TENANT_ID": scenario.emulator["tenant_id"], "AZURE_CLIENT_ID": app["client_id"],
+           "AZURE_CLIENT_SECRET": app["client_secret"]}
+    run = scenario.run("offboard_users.yml", {"users": [user], "report_path": "", "contain_user_verify": False},
+                       env=env)
+    assert run.rc == 0, run.stdout + run.stderr
+    after = directory(scenario)[user]
+    assert after["accountEnabled"] is False and after["revocations"] == before + 1
+    assert len([w for w in run.warnings() if "User.Read.All" in w]) == 1

@@ -137,3 +137,60 @@ def test_user_info_reads_a_nested_group_leaving_out_the_excluded(scenario):
                                              "excluded": True, "found": None}
     assert by_user["alex.wilber@" + DOMAIN]["found"] is True and by_user["alex.wilber@" + DOMAIN]["id"]
     assert writes(scenario) == []
+
+
+# --- One rule for every write; a refused read never stops a write (issue 17) --------------------------------------
+
+def test_a_gateway_page_in_each_batch_item_is_unknown_never_blocked(scenario, least_privileged):
+    # The changes were carried out, but each item's 200 carries a gateway's page, not Graph's 204: unknown.
+    users = USERS[5:8]
+    set_enabled(scenario, users)
+    scenario.faults(batch_answer_next=[{"shape": "item_html", "skip": 1}])
+    run = scenario.run("sign_in.yml", {"o365_users": users}, env=least_privileged)
+    assert run.rc != 0
+    entries = run.result["results"]
+    assert [e["outcome"] for e in entries] == ["unknown"] * 3 and all(e["changed"] is None for e in entries)
+    assert run.result["changed"] is True and run.result["unknown_count"] == 3
+
+
+@pytest.mark.parametrize("users", [USERS[5:6], USERS[5:8]], ids=["alone", "batch"])
+def test_a_proxy_page_answering_the_patch_is_unknown_never_blocked(scenario, least_privileged, users):
+    scenario.route.require_direct("the emulator's fault answers the module directly")
+    set_enabled(scenario, users)
+    # The read goes through; a proxy answers the write in Graph's place, so nothing reached Graph.
+    scenario.faults(answer_next=[{"status": 200, "content_type": "text/html", "body": "<html>Proxy</html>",
+                                  "skip": 1}])
+    given = {"o365_user": users[0]} if len(users) == 1 else {"o365_users": users}
+    run = scenario.run("sign_in.yml", given, env=least_privileged)
+    assert run.rc != 0
+    entries = run.result["results"]
+    assert [e["outcome"] for e in entries] == ["unknown"] * len(users), entries
+    assert all(e["changed"] is None and e["account_enabled"] is None for e in entries)
+    assert run.result["changed"] is True and run.result["unknown_users"] == users
+    assert all(directory(scenario)[user]["accountEnabled"] is True for user in users)
+
+
+def test_without_user_read_all_blocking_still_happens_and_says_so_once(scenario):
+    user = USERS[8]
+    set_enabled(scenario, [user])
+    run = scenario.run("sign_in.yml", {"o365_user": user}, env=app_environment(scenario, "writes-only"))
+    assert run.rc == 0, run.stdout + run.stderr
+    entry = run.result["results"][0]
+    assert (entry["outcome"], entry["changed"], entry["state_read"]) == ("blocked", True, False)
+    assert directory(scenario)[user]["accountEnabled"] is False
+    assert len([w for w in run.warnings() if "User.Read.All" in w]) == 1
+    # Check mode's preview needs the read: it fails for the user, saying why, and writes nothing.
+    preview = scenario.run("sign_in.yml", {"o365_user": user, "o365_state": "allowed"},
+                           env=app_environment(scenario, "writes-only"), check=True)
+    assert preview.rc != 0 and "preview" in preview.result["msg"] and "User.Read.All" in preview.result["msg"]
+    assert directory(scenario)[user]["accountEnabled"] is False
+
+
+def test_a_user_named_twice_in_two_forms_is_patched_once(scenario, least_privileged):
+    users = directory(scenario)
+    user = USERS[9]
+    set_enabled(scenario, [user])
+    run = scenario.run("sign_in.yml", {"o365_users": [user, users[user]["id"]]}, env=least_privileged)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert [e["outcome"] for e in run.result["results"]] == ["blocked", "blocked"]
+    assert run.result["changed_count"] == 1 and len(writes(scenario)) == 1

@@ -46,10 +46,18 @@ def test_a_graph_error_becomes_an_answer_with_graphs_code():
 
 
 def test_no_answer_is_unknown_never_a_failure_or_a_success():
-    [answer] = send_each(OneShotClient(GraphTransportError("No answer from ...", "url", 5)),
+    [answer] = send_each(OneShotClient(GraphTransportError("No answer from ...", "url", 5, may_have_acted=True)),
                          [("PATCH", "/users/a@b.com", {"accountEnabled": False})], 4, 2)
     assert answer.unknown and not answer.ok and answer.status_code is None
     assert "No answer" in answer.error["message"]
+
+
+def test_a_request_that_never_left_is_failed_not_unknown():
+    # A refused connection: nothing reached the service, so nothing may have been done.
+    [answer] = send_each(OneShotClient(GraphTransportError("Connection refused ...", "url", 5, may_have_acted=False)),
+                         [("PATCH", "/users/a@b.com", {"accountEnabled": False})], 4, 2)
+    assert not answer.unknown and not answer.ok and answer.status_code is None
+    assert answer.error["message"].startswith("not sent: Connection refused")
 
 
 def test_an_authentication_error_is_raised_nothing_was_sent():

@@ -83,7 +83,7 @@ def test_read_many_selects_the_timestamp_once_per_user_and_keeps_failures():
     batch = FakeBatch([BatchOutcome(200, {"id": "a1", "signInSessionsValidFromDateTime": "2026-11-24T12:00:00Z"},
                                     "r1", 1),
                        BatchOutcome(404, {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}, "r2", 1)])
-    readings = read_many(batch, [adele, ghost, UserReference.parse("ADELE@contoso.com")])
+    readings = read_many(batch, [adele, ghost, adele])
     assert batch.requests == [
         ("GET", "/users/adele@contoso.com?$select=id,userPrincipalName,userType,signInSessionsValidFromDateTime"),
         ("GET", "/users/ghost@contoso.com?$select=id,userPrincipalName,userType,signInSessionsValidFromDateTime")]

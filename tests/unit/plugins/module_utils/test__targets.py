@@ -73,11 +73,91 @@ def test_argument_spec_has_a_max_users_default_and_no_env_backed_defaults():
 
 
 def test_users_only_keeps_every_occurrence_in_order_and_distinct_revokes_once():
-    target_set = resolve_targets(None, params(users=["a@contoso.com", ADELE_ID, "A@Contoso.com"]))
-    assert [t.user for t in target_set.targets] == ["a@contoso.com", ADELE_ID, "A@Contoso.com"]
-    assert [t.user for t in target_set.distinct()] == ["a@contoso.com", ADELE_ID]
-    assert target_set.targets[1].describe() == {"user_id": ADELE_ID}
+    # One form only (UPNs, any case): compared as given, no read.
+    target_set = resolve_targets(None, params(users=["a@contoso.com", "b@contoso.com", "A@Contoso.com"]))
+    assert [t.user for t in target_set.targets] == ["a@contoso.com", "b@contoso.com", "A@Contoso.com"]
+    assert [t.user for t in target_set.distinct()] == ["a@contoso.com", "b@contoso.com"]
     assert target_set.targets[0].describe() == {"user_principal_name": "a@contoso.com"}
+    assert target_set.reads == 0
+    by_id = resolve_targets(None, params(users=[ADELE_ID, ADELE_ID.upper()]))
+    assert [t.user for t in by_id.distinct()] == [ADELE_ID] and by_id.targets[0].describe() == {"user_id": ADELE_ID}
+
+
+class FakeSend:
+    """Answers identity reads from a directory {lower-cased id or UPN: (id, UPN)}; anything else 404, or ``status``."""
+
+    def __init__(self, directory, status=None):
+        self.directory = directory
+        self.status = status
+        self.requests = []
+
+    def __call__(self, requests):
+        from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
+        self.requests.extend(requests)
+        outcomes = []
+        for method, url in requests:
+            key = url.split("?")[0].rsplit("/", 1)[1].lower()
+            if self.status is not None:
+                outcomes.append(BatchOutcome(self.status, {"error": {"code": "Authorization_RequestDenied",
+                                                                     "message": "no"}}, "r"))
+            elif key in self.directory:
+                user_id, upn = self.directory[key]
+                outcomes.append(BatchOutcome(200, {"id": user_id, "userPrincipalName": upn}, "r"))
+            else:
+                outcomes.append(BatchOutcome(404, {"error": {"code": "Request_ResourceNotFound", "message": "x"}}, "r"))
+        return outcomes
+
+
+DIRECTORY = {ADELE_ID: (ADELE_ID, "Adele@contoso.com"), "adele@contoso.com": (ADELE_ID, "Adele@contoso.com")}
+
+
+def test_one_person_named_two_ways_is_one_target_and_the_rarer_form_is_read_once():
+    send = FakeSend(DIRECTORY)
+    target_set = resolve_targets(None, params(users=["adele@contoso.com", "b@contoso.com", ADELE_ID]), send=send)
+    assert [t.user for t in target_set.distinct()] == ["adele@contoso.com", "b@contoso.com"]
+    assert send.requests == [("GET", "/users/%s?$select=id,userPrincipalName" % ADELE_ID)]
+    assert target_set.targets[2].describe() == {"user_id": ADELE_ID, "user_principal_name": "Adele@contoso.com"}
+
+
+@pytest.mark.parametrize("users, exclude", [
+    (["adele@contoso.com", "b@contoso.com"], [ADELE_ID]),
+    ([ADELE_ID, "b@contoso.com"], ["ADELE@contoso.com"]),
+    ([ADELE_ID], ["adele@contoso.com"]),
+])
+def test_an_exclude_in_another_form_still_excludes(users, exclude):
+    target_set = resolve_targets(None, params(users=users, exclude=exclude), send=FakeSend(DIRECTORY)) \
+        if len(users) > 1 else None
+    if target_set is None:
+        with pytest.raises(ConfigurationError) as caught:
+            resolve_targets(None, params(users=users, exclude=exclude), send=FakeSend(DIRECTORY))
+        assert "is excluded" in caught.value.message
+        return
+    assert [t.user for t in target_set.distinct()] == ["b@contoso.com"]
+    assert target_set.targets[0].excluded
+
+
+def test_an_exclude_that_cannot_be_read_blocks_what_it_cannot_be_compared_with():
+    target_set = resolve_targets(None, params(users=["adele@contoso.com", "b@contoso.com"], exclude=[ADELE_ID]),
+                                 send=FakeSend(DIRECTORY, status=403))
+    assert target_set.distinct() == []
+    blocked = target_set.blocked()
+    assert [t.user for t in blocked] == ["adele@contoso.com", "b@contoso.com"]
+    assert all("could not be compared with the exclude entry" in t.refusal["error"]["message"] for t in blocked)
+    assert blocked[0].refusal["status_code"] == 403
+
+
+def test_a_user_that_cannot_be_read_is_still_acted_on_when_no_exclude_depends_on_it():
+    target_set = resolve_targets(None, params(users=["adele@contoso.com", ADELE_ID]),
+                                 send=FakeSend(DIRECTORY, status=403))
+    # Acting needs no read: both are written (revoke and block are safe to repeat).
+    assert [t.user for t in target_set.distinct()] == ["adele@contoso.com", ADELE_ID]
+
+
+def test_a_reference_that_names_nobody_is_refused_alone():
+    target_set = resolve_targets(None, params(users=["adele@contoso.com", "22222222-2222-4222-8222-222222222222"]),
+                                 send=FakeSend(DIRECTORY))
+    assert [t.user for t in target_set.distinct()] == ["adele@contoso.com"]
+    assert target_set.blocked()[0].refusal["status_code"] == 404
 
 
 def test_single_user_is_a_set_of_one():
@@ -165,7 +245,7 @@ def test_max_users_refuses_before_anything_is_written():
     serve_members(FINANCE_ID, [member(n) for n in range(1, 12)])
     with pytest.raises(TooManyTargets) as caught:
         resolve_targets(make_client(), params(groups=[FINANCE_ID], max_users=10))
-    assert caught.value.details() == {"target_count": 11, "max_users": 10}
+    assert caught.value.details() == {"target_count": 11, "max_users": 10, "target_count_is_lower_bound": True}
     assert "11 users" in caught.value.message and "max_users (10)" in caught.value.message
     assert all(call.request.method == "GET" for call in responses.calls)
     # The excluded do not count.

@@ -179,7 +179,7 @@ def test_bad_options_fail_before_any_call(run_module, tmp_path):
 
 
 @responses.activate
-@pytest.mark.parametrize("how, check_mode", [("revoked_since", False), ("revoked_since", True), ("exclude", False)])
+@pytest.mark.parametrize("how, check_mode", [("revoked_since", False), ("revoked_since", True)])
 def test_every_user_skipped_is_not_a_skipped_task_result(run_module, how, check_mode):
     # A top-level "skipped" would make Ansible ignore the user's changed_when / failed_when on such a run.
     tenant = FakeTenant({"a@contoso.com": RECENT, "b@contoso.com": RECENT})
@@ -190,3 +190,15 @@ def test_every_user_skipped_is_not_a_skipped_task_result(run_module, how, check_
     assert not failed and tenant.revoked == []
     assert [e["outcome"] for e in result["results"]] == ["skipped", "skipped"] and result["skipped_count"] == 2
     assert "skipped" not in result and result["changed"] is False
+
+
+@responses.activate
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_every_user_excluded_fails_like_an_empty_list(run_module, check_mode):
+    # Nobody left to act on is not a success over nobody: refused before any call, as users: [] is.
+    tenant = FakeTenant({"a@contoso.com": OLD})
+    tenant.serve()
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "A@contoso.com"],
+                                                    exclude=["a@CONTOSO.com"]), check_mode=check_mode)
+    assert failed and "Every user named (2) is excluded" in result["msg"] and "nothing was sent" in result["msg"]
+    assert tenant.revoked == [] and len(responses.calls) == 0

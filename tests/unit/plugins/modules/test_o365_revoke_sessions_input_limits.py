@@ -44,7 +44,7 @@ def many(**extra):
     (many(timeout="nan"), "timeout must be a positive number of seconds, not nan"),
     (many(timeout="inf"), "timeout must be a positive number of seconds, not inf"),
     (many(max_retries=-1), "max_retries must be 0 or more, not -1"),
-    ({"user": "adele@contoso.com\n", "access_token": TOKEN}, "invalid label"),
+    ({"user": "adele@contoso.com\n", "access_token": TOKEN}, "whitespace"),
 ])
 def test_bad_input_is_a_clear_error_before_any_network_call(run_module, params, message):
     failed, result = run_module(main, params)

@@ -58,7 +58,8 @@ def test_many_users_only_the_differing_ones_are_patched_in_a_batch(run_module, t
     assert [e["outcome"] for e in result["results"]] == ["blocked", "unchanged", "blocked", "blocked"]
     assert (result["changed_count"], result["unchanged_count"]) == (2, 1)
     assert sorted(tenant.patches) == [(ADMIN_ID, False), ("adele@contoso.com", False)]
-    assert methods(tenant) == ["POST", "POST"]  # one $batch of reads, one of the two changes
+    # The object ID is the rarer form: one read of it, then one $batch of reads, one of the two changes.
+    assert methods(tenant) == ["GET", "POST", "POST"]
 
 
 def test_second_run_changes_nothing(run_module, tenant):
@@ -122,10 +123,21 @@ def test_an_unknown_user_fails_and_nothing_is_written_for_it(run_module, tenant)
     assert tenant.patches == [("adele@contoso.com", False)]
 
 
-def test_read_refused_says_user_read_all(run_module, tenant):
+def test_read_refused_writes_anyway_and_says_user_read_all_once(run_module, tenant):
+    # Blocking is safe to repeat: a read the app may not make never stops the write it may send.
     tenant.read_status["adele@contoso.com"] = (403, "Authorization_RequestDenied")
     failed, result = run_module(main, graph_options(user="adele@contoso.com"))
-    assert failed and "User.Read.All" in result["msg"] and tenant.patches == []
+    assert not failed and tenant.patches == [("adele@contoso.com", False)]
+    entry = result["results"][0]
+    assert (entry["outcome"], entry["changed"], entry["state_read"], entry["account_enabled_before"]) == (
+        "blocked", True, False, None)
+    assert len([w for w in result["warnings"] if "without reading it first" in w and "User.Read.All" in w]) == 1
+
+
+def test_check_mode_with_the_read_refused_fails_saying_why(run_module, tenant):
+    tenant.read_status["adele@contoso.com"] = (403, "Authorization_RequestDenied")
+    failed, result = run_module(main, graph_options(user="adele@contoso.com"), check_mode=True)
+    assert failed and "User.Read.All" in result["msg"] and "preview" in result["msg"] and tenant.patches == []
 
 
 def test_invalid_reference_sends_nothing(run_module, tenant):
