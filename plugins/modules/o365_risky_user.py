@@ -29,7 +29,8 @@ description:
   - Identity Protection accepts one request per second per tenant for all apps together, and its 429 answers carry
     no C(Retry-After). The module sends at most one Identity Protection request per second and backs off
     exponentially when throttled (up to O(max_retries) times).
-  - Success is Graph's own answer only, C(204 No Content). An answer lost after sending, or a 2xx that is not
+  - Success is Graph's own answer only - its documented C(204 No Content) (or a 2xx carrying a JSON object of
+    Graph's), the rule every write of the collection follows. An answer lost after sending, or a 2xx that is not
     Graph's (a proxy's page), is V(unknown) - the change may have been made, and running the task again is safe.
   - "Permissions: the Microsoft Graph application permissions C(IdentityRiskyUser.ReadWrite.All) and
     C(User.Read.All), with admin consent (O(groups) also needs C(GroupMember.Read.All)). The riskyUsers API requires
@@ -110,7 +111,7 @@ results:
       type: str
     outcome:
       description:
-        - V(compromised) or V(dismissed) - Graph answered 204 for this user's change.
+        - V(compromised) or V(dismissed) - Graph answered this user's change (204).
         - V(would_compromise) or V(would_dismiss) - check mode, it would change.
         - V(unchanged) - the risk state was already what O(state) leaves behind.
         - V(excluded) - O(exclude) names the user; nothing was read or sent.
