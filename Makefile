@@ -20,7 +20,8 @@ define pytest
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit floor integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups bench-identity matrix
+.PHONY: setup test unit floor integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups bench-identity matrix \
+	eda eda-venv bench-eda
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -52,7 +53,7 @@ sanity: setup
 
 lint: setup
 	$(BIN)/ansible-lint --offline --profile production roles/ playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
-	  execution-environment/
+	  execution-environment/ extensions/
 
 # Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, every plugin's and
 # role's docs and the guides (docs/docsite) pass the checks the Ansible package runs on its collections, and every
@@ -191,3 +192,26 @@ ee: build
 .PHONY: fuzz
 fuzz: setup
 	export O365_FUZZ_EXAMPLES=10000; $(call pytest,tests/unit/plugins/module_utils/test__user_ref_properties.py -q)
+
+# Event-Driven Ansible (issue 19): ansible-rulebook, pinned in requirements-eda.txt, in a virtualenv of its own (the
+# engine and its Drools JVM bridge stay out of .venv). Its Drools engine needs Java 17: JAVA_HOME is taken from the
+# java on PATH when not set.
+EDA_VENV := $(ROOT)/build/eda-venv
+EDA_JAVA_HOME := $(or $(JAVA_HOME),$(shell j=$$(readlink -f $$(command -v java) 2>/dev/null) && dirname $$(dirname $$j)))
+$(EDA_VENV)/.installed: requirements-eda.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make eda needs Python 3.11 or later" >&2; exit 1; }
+	@test -n "$(EDA_JAVA_HOME)" || { echo "make eda needs Java 17 (ansible-rulebook's Drools engine): install it or set JAVA_HOME" >&2; exit 1; }
+	$(PYTHON) -m venv $(EDA_VENV)
+	$(EDA_VENV)/bin/pip install --quiet -r requirements-eda.txt
+	touch $@
+
+eda-venv: $(EDA_VENV)/.installed
+
+# The rulebook end to end with the real engine against the emulator (tests/eda; about a minute). Not part of
+# `make integration`: it needs Java and its own virtualenv.
+eda: setup eda-venv
+	export JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV); $(call pytest,tests/eda -q)
+
+# Seconds from the emulator marking a user risky to Graph seeing the revoke, 10 s poll interval, 5 runs.
+bench-eda: setup eda-venv
+	JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV) $(BIN)/python benchmarks/eda_latency.py $(BENCH_EDA_ARGS)

@@ -20,7 +20,8 @@ LEFT_BEHIND = re.compile(r"(^|/)(\.venv|venv|\.prism|node_modules|build|dist|\.p
                          r"\.ruff_cache|\.hypothesis|\.tox|\.nox|\.cache|__pycache__|htmlcov|\.ansible|\.git|"
                          r"tests/output)(/|$)|\.pyc$|\.pyo$|\.retry$|\.log$|(^|/)\.coverage|\.tar\.gz$|"
                          r"(^|/)\.DS_Store$|\.swp$|^changelogs/\.plugin-cache\.yaml$")
-DEVELOPER_TOOLING = ("Makefile", "requirements-dev.txt", ".ci/", "benchmarks/", "tools/", ".gitignore")
+DEVELOPER_TOOLING = ("Makefile", "requirements-dev.txt", "requirements-eda.txt", ".ci/", "benchmarks/", "tools/",
+                     ".gitignore")
 
 
 def members(path):
@@ -37,7 +38,7 @@ def test_tarball_holds_the_collection_and_nothing_left_behind(tarball):
                      "CHANGELOG.rst"):
         assert required in names
     # Every plugin and role file of the checkout, whoever added it.
-    for top in ("plugins", "roles", "playbooks"):
+    for top in ("plugins", "roles", "playbooks", "extensions"):
         for directory, dirs, files in os.walk(os.path.join(ROOT, top)):
             dirs[:] = [d for d in dirs if d != "__pycache__"]
             for name in files:

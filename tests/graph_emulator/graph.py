@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from .tenant import (ENABLE_DISABLE_PERMISSIONS, GROUP_READ_PERMISSIONS, HIDDEN_MEMBERS_PERMISSION,
                      READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
                      graph_time)
+from .risk import RiskService
 from .tokens import InvalidToken
 
 BATCH_LIMIT = 20
@@ -81,6 +82,7 @@ class GraphService:
         self.tokens = tokens
         self.faults = faults
         self.audience_allowed = audience_allowed
+        self.risk = RiskService(tenant, faults, Reply)
 
     def authenticate(self, authorization, request_id, client_request_id):
         """The token's claims, or a 401 Reply as Graph gives it."""
@@ -109,6 +111,8 @@ class GraphService:
         path = operation.path
         if path == "/groups" or path.startswith("/groups/"):
             return self._route_groups(operation)
+        if path.startswith("/identityProtection/"):
+            return self.risk.route(operation, self._allowed)
         for form in (ALTERNATE_KEY_FORM, KEY_FORM, SEGMENT_FORM):
             match = form.match(path)
             if match:

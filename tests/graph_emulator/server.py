@@ -387,6 +387,18 @@ class Handler(BaseHTTPRequestHandler):
                 app.directory_roles = list(request["directory_roles"])
             self._send(204, None)
             return 204, None
+        if action == "/risk":
+            # Identity Protection's side: mark users at risk, the P2 licence, the per-tenant rate limit.
+            if self.command == "POST":
+                try:
+                    emulator.graph.risk.configure(json.loads(body or b"{}"))
+                except (ValueError, KeyError, TypeError) as exc:
+                    self._send(400, {"error": {"code": "BadRisk", "message": str(exc)}})
+                    return 400, None
+                self._send(204, None)
+                return 204, None
+            self._send(200, emulator.graph.risk.snapshot())
+            return 200, None
         if action == "/certificate" and self.command == "POST":
             # A certificate chain for an app, in the order some vaults export it: {"client_id"?, "format": "pem" |
             # "pfx", "order": ["key", "root", "leaf"], "password"?}. Its leaf is registered on the app.

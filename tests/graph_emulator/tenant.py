@@ -402,6 +402,13 @@ def demo_tenant(state_dir, extra_users=0):
         App("containment", "4e5f6a7b-8c9d-4e0f-9a1b-3c4d5e6f7a8b",
             ["User.EnableDisableAccount.All", "User.RevokeSessions.All", "User.Read.All", "GroupMember.Read.All"],
             client_secret="contain~" + secrets.token_urlsafe(24)),
+        # Event-driven containment (issue 19): read and act on Identity Protection's risk, and contain.
+        App("risk-responder", "8c9d0e1f-2a3b-4c4d-9e5f-7a8b9c0d1e2f",
+            ["IdentityRiskyUser.ReadWrite.All", "User.EnableDisableAccount.All", "User.RevokeSessions.All",
+             "User.Read.All", "GroupMember.Read.All"],
+            client_secret="risk~" + secrets.token_urlsafe(24)),
+        App("risk-reader", "9d0e1f2a-3b4c-4d5e-8f6a-8b9c0d1e2f3a", ["IdentityRiskyUser.Read.All", "User.Read.All"],
+            client_secret="riskread~" + secrets.token_urlsafe(24)),
     ]
     tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps, groups)
     tenant.certificate_files = {"pem": pem_path, "pfx": pfx_path, "pfx_password": DEMO_PFX_PASSWORD}

@@ -86,4 +86,5 @@ def directory():
         for method in (responses.GET, responses.PATCH):
             mock.add_callback(method, re.compile(re.escape(GRAPH) + r"/users/[^/]+$"), callback=fake.single)
         fake.calls = mock.calls
+        fake.mock = mock  # for a test that adds routes of its own
         yield fake

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Entra ID Protection's risky users: list them (filtered, every page), confirm them compromised or dismiss their
+risk, within Identity Protection's own limits.
+
+Internal to this collection, may change without notice.
+
+Identity Protection allows one request per second per tenant for all apps together, and its 429 carries no
+Retry-After (learn.microsoft.com/graph/throttling-limits): every request here goes through one IdentityPacer, and
+none goes into $batch (each batch item counts on its own). The actions take at most ACTION_LIMIT userIds per call.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from urllib.parse import urlsplit
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, O365AdminError
+from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, judge, write_answer
+
+READ_PERMISSION = "IdentityRiskyUser.Read.All"
+WRITE_PERMISSION = "IdentityRiskyUser.ReadWrite.All"
+RISK_LEVELS = ("low", "medium", "high", "hidden", "none")
+RISK_STATES = ("none", "confirmedSafe", "remediated", "dismissed", "atRisk", "confirmedCompromised")
+COLLECTION = "/identityProtection/riskyUsers"
+# riskyuser-list: "The maximum page size with $top is 500 objects."
+PAGE_SIZE = 500
+# riskyUsers dismiss (beta page): at most 60 users per call. The v1.0 pages give no figure; 60 is used for both.
+ACTION_LIMIT = 60
+# throttling-limits, "Identity protection and conditional access service limits": 1 request per second per tenant.
+MIN_INTERVAL_S = 1.0
+ACTIONS = {"compromised": "confirmCompromised", "dismissed": "dismiss"}
+# What each state leaves behind, and the riskState values for which the action has nothing left to do.
+STATE_AFTER = {"compromised": "confirmedCompromised", "dismissed": "dismissed"}
+NOTHING_TO_DO = {"compromised": ("confirmedCompromised",),
+                 "dismissed": ("none", "dismissed", "remediated", "confirmedSafe")}
+LICENCE_HINT = ("Graph refused (HTTP 403): the app lacks %s (grant it with admin consent), or the tenant has no "
+                "Microsoft Entra ID P2 licence, which the riskyUsers API requires.")
+# Graph property -> the snake_case key the modules and the event source return it under.
+RISKY_USER_PROPERTIES = (
+    ("id", "id"),
+    ("userPrincipalName", "user_principal_name"),
+    ("userDisplayName", "user_display_name"),
+    ("riskLevel", "risk_level"),
+    ("riskState", "risk_state"),
+    ("riskDetail", "risk_detail"),
+    ("riskLastUpdatedDateTime", "risk_last_updated"),
+    ("isDeleted", "is_deleted"),
+    ("isProcessing", "is_processing"),
+)
+
+
+class IdentityPacer:
+    """At most one Identity Protection request per ``interval_s``: ``wait()`` before each one."""
+
+    def __init__(self, interval_s=MIN_INTERVAL_S, clock=time.monotonic, sleep=time.sleep):
+        self.interval_s = interval_s
+        self.clock = clock
+        self.sleep = sleep
+        self.waited_s = 0.0
+        self._last = None
+
+    def wait(self):
+        if self._last is not None:
+            pause = self._last + self.interval_s - self.clock()
+            if pause > 0:
+                self.sleep(pause)
+                self.waited_s += pause
+        self._last = self.clock()
+
+
+def refuse_china(params, environ=None):
+    """Identity Protection's riskyUsers API is not offered in the China cloud (21Vianet): say so before any call."""
+    settings = ConnectionSettings(params, environ)
+    host = (urlsplit(settings.graph_endpoint).hostname or "").lower()
+    if settings.cloud == "china" or host.endswith(".chinacloudapi.cn"):
+        raise ConfigurationError("Microsoft Entra ID Protection's riskyUsers API is not available in the China "
+                                 "cloud operated by 21Vianet (Microsoft's API pages list global, US Government L4 "
+                                 "and L5 only); nothing was sent.")
+
+
+def checked_values(name, values, allowed):
+    """A list of risk levels or states as given, each one of Graph's values; else a ConfigurationError."""
+    values = list(values or [])
+    wrong = [value for value in values if value not in allowed]
+    if wrong:
+        raise ConfigurationError("%s holds %s: use %s (Graph's names, case as written)."
+                                 % (name, ", ".join(repr(value) for value in wrong), ", ".join(allowed)))
+    return values
+
+
+def risk_filter(levels, states):
+    """The $filter for ``levels`` and ``states`` (either may be empty: no condition on it), or None.
+
+    Written with enum literals, the form Microsoft's riskyuser-list examples use."""
+    parts = []
+    for name, values in (("riskLevel", levels), ("riskState", states)):
+        if values:
+            clauses = " or ".join("%s eq microsoft.graph.%s'%s'" % (name, name, value) for value in values)
+            parts.append("(%s)" % clauses if len(values) > 1 else clauses)
+    return " and ".join(parts) or None
+
+
+def risky_user_entry(item):
+    """One risky user, snake_case, from Graph's riskyUser object."""
+    return dict((key, item.get(name)) for name, key in RISKY_USER_PROPERTIES)
+
+
+def _explain(error):
+    if getattr(error, "status_code", None) == 403:
+        error.message = "%s %s" % (LICENCE_HINT % READ_PERMISSION, error.message)
+    return error
+
+
+def list_risky_users(client, levels=(), states=(), pacer=None, page_size=PAGE_SIZE):
+    """Every riskyUser (Graph's objects) matching ``levels`` / ``states``, every page, paced by ``pacer``.
+
+    Raises GraphApiError (403 explained as permission or licence), GraphTransportError, or O365AdminError for an
+    answer that is not a riskyUser page."""
+    pacer = pacer or IdentityPacer()
+    params = {"$top": str(page_size), "$select": ",".join(name for name, key in RISKY_USER_PROPERTIES)}
+    query = risk_filter(levels, states)
+    if query:
+        params["$filter"] = query
+    items, followed, link = [], set(), None
+    while True:
+        pacer.wait()
+        try:
+            response = client.request("GET", link or COLLECTION, params=None if link else params)
+        except O365AdminError as error:
+            raise _explain(error)
+        body = response.body
+        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+            raise O365AdminError("Microsoft Graph's answer to the risky users list was not a page of risky users "
+                                 "(HTTP %s, %s); nothing was changed."
+                                 % (response.status_code, response.received or safe_excerpt(body)))
+        items.extend(item for item in body["value"] if isinstance(item, dict))
+        link = body.get("@odata.nextLink")
+        if not link:
+            return items
+        if link in followed:
+            raise O365AdminError("Microsoft Graph returned the same next-page link twice (%s); stopped paging."
+                                 % urlsplit(link).path)
+        followed.add(link)
+
+
+class RiskChange:
+    """One distinct user: its object ID and UPN (from the directory), its risk before, and Graph's answer."""
+
+    def __init__(self, target, read, state, record):
+        self.target = target
+        self.read = read  # None for a target resolve_targets refused (target.refusal): it is never read nor sent
+        self.state = state
+        self.record = record  # the riskyUser object, or None when Identity Protection never flagged the user
+        self.answer = None
+
+    @property
+    def found(self):
+        return self.read is not None and self.read.found
+
+    @property
+    def user_id(self):
+        return self.read.properties.get("id") if self.found else None
+
+    @property
+    def risk_state_before(self):
+        if not self.found:
+            return None
+        return (self.record or {}).get("riskState") or "none"
+
+    @property
+    def risk_level_before(self):
+        if not self.found:
+            return None
+        return (self.record or {}).get("riskLevel") or "none"
+
+    @property
+    def needed(self):
+        return self.found and self.risk_state_before not in NOTHING_TO_DO[self.state]
+
+    def outcome(self, check_mode):
+        """compromised | dismissed | unchanged | would_compromise | would_dismiss | failed | unknown."""
+        if not self.found:
+            return FAILED  # nothing was sent for a user that could not be read: certainly not changed
+        if not self.needed:
+            return "unchanged"
+        if check_mode:
+            return "would_compromise" if self.state == "compromised" else "would_dismiss"
+        # The collection's one rule for writes: Graph's own answer (204 for these actions) or nothing proven.
+        return judge(self.answer, write_answer(self.state))[0]
+
+
+def apply_changes(client, changes, state, pacer, max_retries):
+    """POST the action for the users that need it, ACTION_LIMIT object IDs per call, paced; answers on each change.
+
+    Never in $batch (each item would count against Identity Protection's limit). Returns the number of calls."""
+    pending = [change for change in changes if change.needed]
+    path = "%s/%s" % (COLLECTION, ACTIONS[state])
+    calls = 0
+    for start in range(0, len(pending), ACTION_LIMIT):
+        chunk = pending[start:start + ACTION_LIMIT]
+        pacer.wait()
+        # Two references to one user (its UPN and its object ID) are one object ID in the call.
+        user_ids = list(dict.fromkeys(change.user_id for change in chunk))
+        answer = send_each(client, [("POST", path, {"userIds": user_ids})], 1, max_retries)[0]
+        calls += 1
+        for change in chunk:
+            change.answer = answer
+    return calls
+
+
+def explain_failure(change):
+    """A sentence on why one user's change failed or is unknown, and what to do."""
+    user = change.target.user
+    if change.read is None:
+        return change.target.refusal["error"]["message"]
+    if not change.found:
+        if change.read.not_found:
+            return "User %s was not found in the tenant: check the object ID or UPN." % user
+        answer = change.read.answer
+        return "User %s could not be read (HTTP %s %s): %s" % (user, answer.status_code, answer.error["code"] or "",
+                                                               answer.error["message"])
+    answer = change.answer
+    if answer.unknown or answer.ok:
+        return ("No readable answer from Microsoft Graph for %s: the change may or may not have been made. Run the "
+                "task again: it reads the risk state first and changes only what still differs." % user)
+    if answer.status_code == 403:
+        return "%s (%s, request-id %s)" % (LICENCE_HINT % WRITE_PERMISSION, user, answer.request_id)
+    return "Graph refused the change for %s (HTTP %s %s): %s" % (
+        user, answer.status_code, answer.error["code"] or "", answer.error["message"])
+
+
+def diff_entry(change):
+    name = change.target.user
+    return {"before_header": "%s (before)" % name, "after_header": "%s (after)" % name,
+            "before": "risk_state: %s\n" % change.risk_state_before,
+            "after": "risk_state: %s\n" % STATE_AFTER[change.state]}

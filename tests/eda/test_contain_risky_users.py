@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The rulebook end to end with the real engine: ansible-rulebook (build/eda-venv, `make eda`) runs
+extensions/eda/rulebooks/contain_risky_users.yml against the emulator; the event source, the playbook, the
+contain_user role, msal and requests are all real. Assertions come from the emulator's own record."""
+
+import json
+import os
+import time
+
+import pytest
+
+from tests.eda.rulebook import ANSIBLE_RULEBOOK, Rulebook
+from tests.graph_emulator.process import RunningEmulator
+
+DOMAIN = "contoso.onmicrosoft.com"
+ALEX = "alex.wilber@" + DOMAIN
+BREAK_GLASS = "it.admin@" + DOMAIN  # the demo tenant's Global Administrator stands in for a break-glass account
+WAVE = ["user%04d@%s" % (n, DOMAIN) for n in range(1, 7)]
+POLL_S = 1
+
+VARIABLES = {"o365_interval": POLL_S, "o365_exclude": [BREAK_GLASS.upper()]}
+
+pytestmark = pytest.mark.skipif(not os.path.exists(ANSIBLE_RULEBOOK),
+                                reason="ansible-rulebook is not installed: run `make eda`")
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    with RunningEmulator("--extra-users", "10") as running:
+        yield running
+
+
+def directory(emulator):
+    return dict((u["userPrincipalName"], u) for u in emulator.control("users", method="GET")["users"])
+
+
+def contained(user):
+    return user["accountEnabled"] is False and user["revocations"] >= 1
+
+
+def wait_for(condition, rulebook, timeout_s=90):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        assert rulebook.process.poll() is None, "ansible-rulebook stopped:\n" + rulebook.log()
+        time.sleep(0.5)
+    pytest.fail("timed out; ansible-rulebook said:\n" + rulebook.log()[-6000:])
+
+
+def graph_calls_for(emulator, offset, user):
+    ids = {user["id"].lower(), user["userPrincipalName"].lower()}
+    return [e for e in emulator.log_since(offset) if e["kind"] in ("graph", "batch_item")
+            and any(i in e["path"].lower() for i in ids)]
+
+
+def test_contain_exclude_restart_and_brake(emulator, tmp_path):
+    work_dir = str(tmp_path)
+    first_state = os.path.join(work_dir, "eda-first")
+    emulator.control("risk", {"users": {ALEX: {"riskLevel": "high"}, BREAK_GLASS: {"riskLevel": "high"}}})
+    rulebook = Rulebook(emulator, work_dir, "first", first_state, VARIABLES)
+    try:
+        wait_for(lambda: contained(directory(emulator)[ALEX]), rulebook)
+        alex = directory(emulator)[ALEX]
+        report_path = os.path.join(first_state, "reports", "contain-%s.json" % alex["id"])
+        wait_for(lambda: os.path.exists(report_path), rulebook)
+        with open(report_path) as handle:
+            report = json.load(handle)
+        entry = report["users"][0]
+        assert entry["user_id"] == alex["id"]
+        assert entry["block_sign_in"]["outcome"] == "blocked"
+        assert entry["revoke_sessions"]["outcome"] == "revoked" and entry["revoke_sessions"]["verified"] is True
+        assert report["steps"]["revoke_sessions"]["verified_count"] == 1
+        # Two more polls: the break-glass account, at risk all along, is never touched.
+        time.sleep(3 * POLL_S + 2)
+        glass = directory(emulator)[BREAK_GLASS]
+        assert (glass["accountEnabled"], glass["revocations"], glass["account_enabled_writes"]) == (True, 0, 0)
+    finally:
+        rulebook.stop()
+
+    # A restart with the same state file emits nothing again: no Graph call about Alex at all.
+    offset = emulator.log_size()
+    restarted = Rulebook(emulator, work_dir, "restart", first_state, VARIABLES)
+    try:
+        time.sleep(6 * POLL_S + 4)
+        assert restarted.process.poll() is None, restarted.log()
+        polls = [e for e in emulator.log_since(offset) if e["path"] == "/v1.0/identityProtection/riskyUsers"]
+        assert len(polls) >= 3, "the restarted source did not poll:\n" + restarted.log()
+        assert graph_calls_for(emulator, offset, directory(emulator)[ALEX]) == []
+    finally:
+        restarted.stop()
+
+    # Six users turn risky within the window: five are contained, the sixth trips the brake, one alert.
+    brake_state = os.path.join(work_dir, "eda-brake")
+    for user in WAVE:
+        emulator.control("user_state", {"users": {user: {"accountEnabled": True}}})
+    emulator.control("risk", {"users": dict((user, {"riskLevel": "high"}) for user in WAVE)})
+    braked = Rulebook(emulator, work_dir, "brake", brake_state, VARIABLES)
+    alerts_path = os.path.join(brake_state, "containment_alerts.jsonl")
+    try:
+        wait_for(lambda: os.path.exists(alerts_path) and "O365 CONTAINMENT BRAKE" in braked.log(), braked, 150)
+        time.sleep(3 * POLL_S + 2)
+        users = directory(emulator)
+        done = [user for user in WAVE if contained(users[user])]
+        untouched = [user for user in WAVE if users[user]["account_enabled_writes"] == 0
+                     and users[user]["revocations"] == 0]
+        assert len(done) == 5 and len(untouched) == 1, (done, untouched)
+        with open(alerts_path) as handle:
+            alerts = [json.loads(line) for line in handle if line.strip()]
+        assert len(alerts) == 1 and alerts[0]["held_back"] == users[untouched[0]]["id"]
+        assert braked.log().count("O365 CONTAINMENT BRAKE") == 1
+    finally:
+        braked.stop()

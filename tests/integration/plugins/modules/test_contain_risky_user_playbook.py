@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""playbooks/contain_risky_user.yml run by hand (as the rulebook runs it, with the event as o365_risky_user):
+real ansible-playbook against the emulator, direct and through Prism. tests/eda runs it from ansible-rulebook."""
+
+import json
+import os
+
+from tests.graph_emulator.process import ROOT
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "contain_risky_user.yml")
+DOMAIN = "contoso.onmicrosoft.com"
+FIRST, SECOND, GLASS = ["user%04d@%s" % (n, DOMAIN) for n in (117, 118, 119)]
+
+
+def environment(scenario):
+    app = scenario.emulator["apps"]["risk-responder"]
+    return {"AZURE_TENANT_ID": scenario.emulator["tenant_id"], "AZURE_CLIENT_ID": app["client_id"],
+            "AZURE_CLIENT_SECRET": app["client_secret"]}
+
+
+def user(scenario, upn):
+    return dict((u["userPrincipalName"], u) for u in scenario.emulator.control("users", method="GET")["users"])[upn]
+
+
+def event(scenario, upn):
+    """The event the source would emit: the emulator's riskyUser record of the user."""
+    record = dict((u["userPrincipalName"], u) for u in scenario.emulator.control("risk", method="GET")["users"])[upn]
+    return dict((name, record[name]) for name in ("id", "userPrincipalName", "riskLevel", "riskState",
+                                                  "riskLastUpdatedDateTime"))
+
+
+def writes(scenario):
+    return [e for e in scenario.requests() if e["kind"] in ("graph", "batch_item") and e["method"] in ("POST", "PATCH")]
+
+
+def test_contain_confirm_once_per_window_exclusion_and_brake(scenario, tmp_path):
+    emulator = scenario.emulator
+    emulator.control("risk", {"clear": True, "rate_limit": {"limit": 1, "window_s": 1}})
+    emulator.control("risk", {"users": dict((u, {"riskLevel": "high"}) for u in (FIRST, SECOND, GLASS))})
+    emulator.control("user_state", {"users": dict((u, {"accountEnabled": True}) for u in (FIRST, SECOND, GLASS))})
+    revocations = user(scenario, FIRST)["revocations"]  # the other route's run counts too
+    confirmations = dict((u["userPrincipalName"], u) for u in emulator.control("risk", method="GET")["users"])
+    state_dir = str(tmp_path / "eda")
+    common = {"o365_eda_state_dir": state_dir, "o365_exclude": [GLASS.upper()], "o365_brake_max_users": 1,
+              "o365_brake_window": "10 minutes", "o365_confirm_compromised": True}
+
+    run = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, FIRST)), env=environment(scenario))
+    assert run.rc == 0, run.stdout + run.stderr
+    first = user(scenario, FIRST)
+    assert first["accountEnabled"] is False and first["revocations"] == revocations + 1
+    with open(os.path.join(state_dir, "reports", "contain-%s.json" % first["id"])) as handle:
+        report = json.load(handle)
+    assert report["users"][0]["revoke_sessions"]["verified"] is True
+    risk = dict((u["userPrincipalName"], u) for u in emulator.control("risk", method="GET")["users"])
+    assert risk[FIRST]["riskState"] == "confirmedCompromised"
+    assert risk[FIRST]["confirm_writes"] == confirmations.get(FIRST, {}).get("confirm_writes", 0) + 1
+    sent = len(writes(scenario))
+
+    # Again within the window: nothing is sent.
+    again = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, FIRST)), env=environment(scenario))
+    assert again.rc == 0 and len(writes(scenario)) == sent
+
+    # An excluded account (given in another case): no Graph call at all.
+    before = len(scenario.requests())
+    glass = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, GLASS)), env=environment(scenario))
+    assert glass.rc == 0 and len(scenario.requests()) == before
+
+    # A second user within the window with o365_brake_max_users 1: held back, one alert, nothing sent.
+    for dummy in range(2):
+        held = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, SECOND)), env=environment(scenario))
+        assert held.rc == 0, held.stdout + held.stderr
+    assert len(writes(scenario)) == sent and user(scenario, SECOND)["accountEnabled"] is True
+    with open(os.path.join(state_dir, "containment_alerts.jsonl")) as handle:
+        alerts = [json.loads(line) for line in handle]
+    assert len(alerts) == 1 and alerts[0]["held_back"] == user(scenario, SECOND)["id"]
+    assert "skip_reason" in held.tasks["Raise the alert back to the rulebook"]  # raised once per window
