@@ -36,7 +36,7 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $(COLLECTION_LINK))
 	ln -sfn ../../../.. $(COLLECTION_LINK)
 
-test: unit floor integration artifact sanity lint docs-lint
+test: unit floor integration eda artifact sanity lint docs-lint
 
 unit: setup
 	$(call pytest,tests/unit)
@@ -208,7 +208,7 @@ $(EDA_VENV)/.installed: requirements-eda.txt
 eda-venv: $(EDA_VENV)/.installed
 
 # The rulebook end to end with the real engine against the emulator (tests/eda; about a minute). Not part of
-# `make integration`: it needs Java and its own virtualenv.
+# `make integration` (it needs Java, which this machine kind has, and its own virtualenv), but part of `make test`.
 eda: setup eda-venv
 	export JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV); $(call pytest,tests/eda -q)
 
