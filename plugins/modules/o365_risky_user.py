@@ -181,86 +181,12 @@ action_calls:
   type: int
 """
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
-from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
-from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, base_entry, summarise
-from ansible_collections.o365.admin.plugins.module_utils._risky_users import (
-    STATE_AFTER, IdentityPacer, RiskChange, apply_changes, diff_entry, explain_failure, list_risky_users,
-    refuse_china)
-from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
-from ansible_collections.o365.admin.plugins.module_utils._user_read import read_users
-
-CHANGING = ("compromised", "dismissed", "would_compromise", "would_dismiss")
-
-
-def user_result(target, change, check_mode):
-    if change is None:
-        entry = dict(user=target.user, outcome="excluded", changed=False)
-    else:
-        outcome = change.outcome(check_mode)
-        answer = change.answer if change.answer is not None else (change.read.answer if change.read else None)
-        if answer is None:
-            # resolve_targets refused the user (named nobody, or could not be told apart from an exclude entry).
-            entry = dict(user=target.user, outcome=outcome, status_code=target.refusal["status_code"],
-                         request_id=target.refusal["request_id"],
-                         error=dict(target.refusal["error"], explanation=explain_failure(change)))
-        else:
-            error = None
-            if outcome in (FAILED, UNKNOWN):
-                error = dict(answer.error, explanation=explain_failure(change))
-            entry = base_entry(target.user, outcome, error, answer)
-        properties = change.read.properties if change.read is not None else {}
-        entry.update(changed=outcome in CHANGING, user_id=change.user_id or target.user_id,
-                     user_principal_name=properties.get("user_principal_name") or target.user_principal_name,
-                     risk_level_before=change.risk_level_before, risk_state_before=change.risk_state_before)
-        if outcome == UNKNOWN:
-            entry.update(changed=None, risk_state=None)
-        elif outcome in CHANGING:
-            entry["risk_state"] = STATE_AFTER[change.state]
-        else:
-            entry["risk_state"] = change.risk_state_before
-    if target.group is not None:
-        entry["group"] = target.group
-    return entry
+from ansible_collections.o365.admin.plugins.module_utils._risky_users import set_risk_state
 
 
 def run(module, client):
-    params = module.params
-    concurrency = checked_concurrency(params["batch_concurrency"])
-    refuse_china(params)
-    target_set = resolve_targets(client, params, send=Sender(client, concurrency, params["max_retries"]))
-    distinct = target_set.distinct()
-    # One identity per user: its object ID, read from the directory (the actions take object IDs only).
-    reads = read_users(client, [target.reference for target in distinct], ("id", "userPrincipalName"), concurrency,
-                       params["max_retries"])
-    pacer = IdentityPacer()
-    records = {}
-    if any(read.found for read in reads):
-        records = dict((item.get("id", "").lower(), item) for item in list_risky_users(client, pacer=pacer))
-    changes = [RiskChange(target, read, params["state"],
-                          records.get((read.properties.get("id") or "").lower()) if read.found else None)
-               for target, read in zip(distinct, reads)]
-    changes += [RiskChange(target, None, params["state"], None) for target in target_set.blocked()]
-    calls = 0 if module.check_mode else apply_changes(client, changes, params["state"], pacer, params["max_retries"])
-    by_identity = dict((target_set.identity(change.target), change) for change in changes)
-    results = [user_result(target, None if target.excluded else by_identity[target_set.identity(target)],
-                           module.check_mode) for target in target_set.targets]
-    outcomes = [change.outcome(module.check_mode) for change in changes]
-    possibly_changed = any(change.answer is not None and outcome == UNKNOWN for change, outcome in zip(changes, outcomes))
-    result = dict(changed=any(outcome in CHANGING for outcome in outcomes) or possibly_changed, state=params["state"],
-                  results=results, unchanged_count=outcomes.count("unchanged"), action_calls=calls)
-    result.update(summarise(results, [target_set.identity(target) for target in target_set.targets], CHANGING,
-                            "changed_count"))
-    if module._diff:
-        result["diff"] = [diff_entry(change) for change, outcome in zip(changes, outcomes) if outcome in CHANGING]
-    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]
-    if troubled:
-        raise TaskFailed("%d of %d users could not be %s: %s Every user's outcome is in results."
-                         % (len(troubled), len(changes), "read" if module.check_mode else params["state"],
-                            " ".join(explain_failure(change) for change in troubled[:5])), result)
-    return result
+    return set_risk_state(module, client)
 
 
 def main():
