@@ -20,7 +20,10 @@ WRITE_PERMISSION = "User.EnableDisableAccount.All"
 # accountEnabled wanted for each state.
 ACCOUNT_ENABLED = {"blocked": False, "allowed": True}
 # What the module needs to know before deciding; accountEnabled and onPremisesSyncEnabled come only on $select.
-STATE_PROPERTIES = ("id", "userPrincipalName", "userType", "accountEnabled", "onPremisesSyncEnabled")
+# signInSessionsValidFromDateTime rides on the same read (same permission) so that a containment record holds the
+# sessions timestamp from before the incident's writes.
+STATE_PROPERTIES = ("id", "userPrincipalName", "userType", "accountEnabled", "onPremisesSyncEnabled",
+                    "signInSessionsValidFromDateTime")
 SENSITIVE_ACTIONS_DOC = "https://learn.microsoft.com/graph/api/resources/users#who-can-perform-sensitive-actions"
 
 

@@ -140,6 +140,13 @@ results:
     on_premises_sync_enabled:
       description: Whether the account is synced from on-premises Active Directory.
       type: bool
+    sessions_valid_from:
+      description:
+        - The user's C(signInSessionsValidFromDateTime) as read before any change (changing C(accountEnabled) does
+          not move it); V(null) when the user was not read.
+        - Kept in containment records as the sessions timestamp from before the incident's writes.
+      type: str
+      sample: "2026-11-02T08:00:00Z"
     status_code:
       description: HTTP status of Graph's answer to the change (or to the read, when the read failed).
       type: int
@@ -221,7 +228,8 @@ def user_result(target, change, check_mode, permission_proven):
         entry.update(changed=entry_changed(outcome, CHANGING), user_id=properties.get("id") or target.user_id,
                      user_principal_name=properties.get("user_principal_name") or target.user_principal_name,
                      account_enabled_before=change.before,
-                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
+                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"),
+                     sessions_valid_from=properties.get("sessions_valid_from"))
         if change.blind:
             entry["state_read"] = False
         if outcome == UNKNOWN:
