@@ -7,8 +7,11 @@ by playbooks/contain_tenants.yml with one tenant's credential wrong, then releas
 playbooks/release_users.yml. Direct only: Prism fronts one emulator, and the single-tenant release scenarios run
 through it (tests/integration/roles/test_release_user.py)."""
 
+import glob
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -139,3 +142,74 @@ def test_three_tenants_one_with_a_wrong_credential_then_release_from_the_merged_
     assert again.returncode == 0, again.stdout + again.stderr
     assert all(writes(t, offsets[t.name]) == [] for t in tenants)
     assert not [u for u in load(release_vars["report_path"])["users"] if u["outcome"] != "skipped"]
+
+
+def runner_slice(private_data_dir, ident, limit, extra_vars, collections_path):
+    """One slice of an AWX sliced job: `ansible-runner run` over the tenant inventory, limited to the slice's
+    tenants (AWX hands each slice its share of the hosts), with artifacts of its own."""
+    with open(os.path.join(private_data_dir, "env", "extravars"), "w") as handle:
+        json.dump(extra_vars, handle)
+    with open(os.path.join(private_data_dir, "env", "envvars"), "w") as handle:
+        json.dump({"ANSIBLE_COLLECTIONS_PATH": collections_path, "ANSIBLE_FORCE_COLOR": "False"}, handle)
+    environment = {"PATH": os.path.dirname(sys.executable) + os.pathsep + "/usr/bin:/bin",
+                   "HOME": os.path.join(private_data_dir, "home"), "LANG": "C.UTF-8"}
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", private_data_dir,
+                           "-p", "playbooks/contain_tenants.yml", "--ident", ident, "--limit", limit, "--forks", "3"],
+                          env=environment, capture_output=True, text=True, check=False, timeout=600)
+
+
+def stats_artifact(private_data_dir, ident):
+    """What set_stats published in a slice, as AWX reads it (the playbook_on_stats event's artifact_data)."""
+    for path in glob.glob(os.path.join(private_data_dir, "artifacts", ident, "job_events", "*.json")):
+        event = load(path)
+        if event.get("event") == "playbook_on_stats":
+            return event["event_data"].get("artifact_data", {})
+    raise AssertionError("no playbook_on_stats event in %s" % ident)
+
+
+def test_a_sliced_run_under_ansible_runner_and_the_merge_of_the_slices_records(tenants, tmp_path, collections_path):
+    contoso, fabrikam, adatum = tenants
+    work_dir = str(tmp_path)
+    for tenant in tenants:
+        tenant.set_enabled(tenant.users[3:6], True)
+    private_data_dir = os.path.join(work_dir, "private_data_dir")
+    for sub in ("env", "inventory", "home"):
+        os.makedirs(os.path.join(private_data_dir, sub))
+    # The project is the collection's checkout, as an AWX project of this repository.
+    os.symlink(os.path.join(collections_path, "ansible_collections", "o365", "admin"),
+               os.path.join(private_data_dir, "project"))
+    write_inventory(os.path.join(private_data_dir, "inventory", "tenants.json"), tenants,
+                    os.path.join(work_dir, "cache", "token_cache.json"), wrong_secret_for=("adatum",))
+    slices = {"slice1": "contoso,adatum", "slice2": "fabrikam"}  # AWX deals the hosts out in turn
+    records = []
+    for ident, limit in sorted(slices.items()):
+        record_path = os.path.join(work_dir, ident + "-record.json")
+        records.append(record_path)
+        completed = runner_slice(private_data_dir, ident, limit, {
+            "users_by_tenant": dict((t.name, t.users[3:6]) for t in tenants), "incident": "INC-20-sliced",
+            "report_path": record_path}, collections_path)
+        artifacts = os.path.join(private_data_dir, "artifacts", ident)
+        with open(os.path.join(artifacts, "status")) as handle:
+            status = handle.read().strip()
+        assert status == ("failed" if "adatum" in limit else "successful"), completed.stdout + completed.stderr
+        assert sorted(t["host"] for t in load(record_path)["tenants"]) == sorted(limit.split(","))
+        assert stats_artifact(private_data_dir, ident)["containment_record"] == load(record_path)
+
+    merged_path = os.path.join(work_dir, "merged.json")
+    merged = run_playbook(playbook(collections_path, "merge_records.yml"), "localhost,", work_dir, collections_path,
+                          extra_vars={"records": records, "report_path": merged_path})
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    record = load(merged_path)
+    assert (record["kind"], record["merged"], record["incident"]) == ("containment", True, "INC-20-sliced")
+    assert sorted(t["host"] for t in record["tenants"]) == ["adatum", "contoso", "fabrikam"]
+    assert record["failed_tenants"] == ["adatum"]
+    changed = sorted(u["user_principal_name"] for u in record["users"] if u["account_enabled_changed"])
+    assert changed == sorted(contoso.users[3:6] + fabrikam.users[3:6])
+
+    # A record of another kind or schema is refused and nothing is written.
+    with open(records[1], "w") as handle:
+        json.dump({"schema_version": 1, "kind": "release", "users": []}, handle)
+    refused = run_playbook(playbook(collections_path, "merge_records.yml"), "localhost,", work_dir, collections_path,
+                           extra_vars={"records": records, "report_path": os.path.join(work_dir, "refused.json")})
+    assert refused.returncode != 0 and "not a record that can be merged here" in refused.stdout + refused.stderr
+    assert not os.path.exists(os.path.join(work_dir, "refused.json"))
