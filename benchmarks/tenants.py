@@ -88,7 +88,7 @@ def main(argv=None):
         print("%-12s %6d %8.2f %14d %14d %12d" % (
             row["label"], row["forks"], row["wall_s"], row["users_blocked"],
             sum(c["batch"] for c in row["calls"].values()), sum(c["token"] for c in row["calls"].values())))
-    print("%d tenants took %.2fx the time of one (%.2f x the work)." % (args.tenants, ratio, args.tenants))
+    print("%d tenants took %.2fx the time of one, for %dx the users." % (args.tenants, ratio, args.tenants))
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as handle:
         json.dump({"cores": cores, "load_before": load_before, "load_after": load_after, "latency_ms": args.latency_ms,
