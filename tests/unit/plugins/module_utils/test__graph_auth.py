@@ -427,4 +427,3 @@ def test_a_token_the_source_requested_itself_is_never_renewed():
 def test_a_given_access_token_is_never_renewed():
     source = StaticTokenSource("tok")
     assert source.current_token() == ("tok", 1) and source.renew_stale(1) is False
-
