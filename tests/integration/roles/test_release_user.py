@@ -103,3 +103,29 @@ def test_a_record_it_cannot_read_or_whose_schema_it_does_not_know_is_refused_bef
     assert scenario.requests() == []  # no token request, no Graph call
     merged = load(os.path.join(scenario.work_dir, "release.json"))
     assert merged["tenants"][0]["failed"] and merged["users"] == []
+
+
+def test_a_user_that_cannot_be_allowed_fails_the_release_after_its_record(scenario):
+    set_enabled(scenario, USERS[:2], True)
+    record_path = os.path.join(scenario.work_dir, "record.json")
+    contained = scenario.run("offboard_users.yml", {"users": USERS[:2], "incident": INCIDENT,
+                                                    "report_path": record_path}, env=containment_environment(scenario))
+    assert contained.rc == 0, contained.stdout + contained.stderr
+    app = scenario.emulator["apps"]["containment"]
+    # An admin withdrew the app's permission to change sign-in since the incident.
+    scenario.emulator.control("apps", {"client_id": app["client_id"],
+                                       "roles": [r for r in app["roles"] if r != "User.EnableDisableAccount.All"]})
+    try:
+        scenario.log_offset = scenario.emulator.log_size()
+        release_path = os.path.join(scenario.work_dir, "release.json")
+        # A fresh token cache: the cached token still carries the withdrawn permission.
+        run = release(scenario, record_path, release_path, o365_token_cache_path=os.path.join(scenario.work_dir, "c2.json"))
+    finally:
+        scenario.emulator.control("apps", {"client_id": app["client_id"], "roles": app["roles"]})
+    assert run.rc != 0
+    assert "The release failed" in run.stdout + run.stderr
+    record = load(release_path)
+    assert record["tenants"][0]["failed"] and "User.EnableDisableAccount.All" in record["tenants"][0]["msg"]
+    assert [u["outcome"] for u in record["users"]] == ["failed", "failed"]
+    assert all(u["error"]["code"] == "Authorization_RequestDenied" for u in record["users"])
+    assert all(directory(scenario)[u]["accountEnabled"] is False for u in USERS[:2])
