@@ -20,7 +20,7 @@ define pytest
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected in $(1)"; exit 0; fi; exit $$rc
 endef
 
-.PHONY: setup test unit floor integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups matrix
+.PHONY: setup test unit floor integration artifact prism sanity lint docs-lint changelog docs build clean demo bench bench-groups bench-identity matrix
 
 setup: $(VENV)/.installed $(COLLECTION_LINK)
 
@@ -54,9 +54,10 @@ lint: setup
 	$(BIN)/ansible-lint --offline --profile production roles/ playbooks/ tests/integration/playbooks/ benchmarks/playbooks/ \
 	  execution-environment/
 
-# Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, and every plugin's
-# and role's docs pass the checks the Ansible package runs on its collections.
-docs-lint: setup
+# Changelog fragments are valid, CHANGELOG.rst is what changelogs/changelog.yaml generates, every plugin's and
+# role's docs and the guides (docs/docsite) pass the checks the Ansible package runs on its collections, and every
+# internal link and anchor of the built site (make docs) leads somewhere (offline: external links are not fetched).
+docs-lint: setup docs
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog lint
 	cp CHANGELOG.rst build/CHANGELOG.rst.committed
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog generate
@@ -64,19 +65,20 @@ docs-lint: setup
 	  cp build/CHANGELOG.rst.committed CHANGELOG.rst; \
 	  echo "CHANGELOG.rst is not what changelogs/changelog.yaml generates: run make changelog"; exit 1; }
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
-	@echo "docs-lint: changelog fragments, CHANGELOG.rst and collection docs passed"
+	$(BIN)/python tools/check_site_links.py $(DOCS)/html docs/docsite/extra-docs.yml README.md
+	@echo "docs-lint: changelog fragments, CHANGELOG.rst, collection docs, guides and the site's links passed"
 
 # Fold the changelog fragments into the release being prepared (galaxy.yml's version) and regenerate CHANGELOG.rst.
 changelog: setup
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --update-existing \
 	  --version $$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 
-# The HTML documentation site in build/docs/html: the README as the guide, and antsibull-docs' pages for every
-# module, role and plugin. Offline; warnings are errors.
+# The HTML documentation site in build/docs/html: the guides (docs/docsite/rst, listed in docs/docsite/extra-docs.yml)
+# and antsibull-docs' pages for every module, role and plugin, one page each. Offline; warnings are errors.
 DOCS := $(ROOT)/build/docs
 docs: setup
 	rm -rf $(DOCS) && mkdir -p $(DOCS)/rst && chmod 755 $(DOCS) $(DOCS)/rst
-	cp docs/rst/*.rst $(DOCS)/rst/ && cp README.md $(DOCS)/rst/guide.md
+	cp docs/rst/*.rst $(DOCS)/rst/
 	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS)/rst --fail-on-error o365.admin
 	$(BIN)/sphinx-build -q -b html -c docs -W --keep-going $(DOCS)/rst $(DOCS)/html
 	@echo "Documentation site: $(DOCS)/html/index.html"
@@ -100,9 +102,19 @@ define artifact_pytest
 	  PYTHONPATH=$(ARTIFACT)/collections:$(ROOT) $(BIN)/python -m pytest -p no:cacheprovider $(1)
 endef
 
-artifact: setup
+# galaxy-importer, the importer Galaxy and Automation Hub run, in a virtualenv of its own (it pins its own
+# ansible-core and ansible-lint); configured by tests/artifact/galaxy-importer.cfg to need no container engine.
+IMPORTER := $(ROOT)/build/importer
+$(IMPORTER)/.installed: tools/requirements-importer.txt
+	rm -rf $(IMPORTER) && $(PYTHON) -m venv $(IMPORTER)
+	$(IMPORTER)/bin/pip install --quiet -r tools/requirements-importer.txt
+	touch $@
+
+artifact: setup $(IMPORTER)/.installed
 	rm -rf $(ARTIFACT) && mkdir -p $(ARTIFACT)/dist $(ARTIFACT)/collections
 	$(BIN)/ansible-galaxy collection build --output-path $(ARTIFACT)/dist .
+	$(BIN)/python tools/galaxy_import.py $(IMPORTER)/bin/python $$(ls $(ARTIFACT)/dist/o365-admin-*.tar.gz) \
+	  $(ARTIFACT)/galaxy-importer.log
 	ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections $(BIN)/ansible-galaxy collection install --offline \
 	  -p $(ARTIFACT)/collections $(ARTIFACT)/dist/o365-admin-*.tar.gz
 	@ls -l $(ARTIFACT)/dist/o365-admin-*.tar.gz
@@ -119,13 +131,35 @@ prism: .prism/node_modules/.bin/prism
 integration: setup prism
 	$(call pytest,tests/integration)
 
-demo: setup
-	$(BIN)/python tools/demo.py
+# `make demo` and `make emulator` need only ansible-core, msal, requests and what the emulator uses: a small
+# virtualenv of their own, pinned as requirements-dev.txt pins them, not the whole development toolchain.
+DEMO_VENV := $(ROOT)/build/demo
+DEMO_PACKAGES := ansible-core|msal|requests|cryptography|PyJWT|trustme
+$(DEMO_VENV)/.installed: requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make demo needs Python 3.11 or later" \
+	  "for the pinned ansible-core ($(PYTHON) is $$($(PYTHON) -V 2>&1)): run make PYTHON=python3.11 ..." >&2; exit 1; }
+	rm -rf $(DEMO_VENV) && $(PYTHON) -m venv $(DEMO_VENV)
+	grep -E '^($(DEMO_PACKAGES))(\[[a-z]+\])?==' requirements-dev.txt > $(DEMO_VENV)/requirements.txt
+	$(DEMO_VENV)/bin/pip install --quiet -r $(DEMO_VENV)/requirements.txt
+	touch $@
+
+demo: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
+	$(DEMO_VENV)/bin/python tools/demo.py
+
+# The emulator in the foreground, for your own playbooks: prints the export lines (or a module_defaults block) and
+# the demo tenant's users; Ctrl-C stops it. EMULATOR_ARGS="--port 8443", "--app o365-admin-demo", "--latency-ms 50".
+.PHONY: emulator
+emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
+	$(DEMO_VENV)/bin/python tools/emulator.py $(EMULATOR_ARGS)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
-bench: setup bench-groups
+bench: setup bench-groups bench-identity
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
+
+# What comparing users as directory objects costs: 1,000 users named in one form, and in mixed forms.
+bench-identity: setup
+	$(BIN)/python benchmarks/identity_forms.py
 
 bench-groups: setup
 	$(BIN)/python benchmarks/group_vs_users.py
@@ -142,6 +176,16 @@ matrix: setup
 floor: setup
 	@test -n "$(FLOOR_CORE)" || { echo "make floor: no requires_ansible \">=X.Y\" in meta/runtime.yml" >&2; exit 1; }
 	$(BIN)/python tools/matrix.py --only $(FLOOR_CORE) --python $(FLOOR_PYTHON) --suites unit --dir build/floor
+
+# The Execution Environment image, built for real with podman (runc, execution-environment/containers.conf) on a
+# Debian bookworm base made with mmdebstrap, from execution-environment/execution-environment-local.yml; then a job
+# inside it (podman run --network host, ansible-playbook) revokes a user at the emulator on loopback. Installs
+# podman, runc and mmdebstrap with apt-get when missing. Slow (about 2 minutes, 1 more for a new base), so not part
+# of `make test`. EE_ARGS="--rebuild-base" makes the base image again.
+.PHONY: ee
+ee: build
+	$(BIN)/python tools/ee.py $$(ls build/dist/o365-admin-*.tar.gz) $(EE_ARGS) --tag localhost/o365-admin-ee:$$($(BIN)/python \
+	  -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 
 # The property-based tests of the user reference encoder at full size (`make test` runs them small).
 .PHONY: fuzz

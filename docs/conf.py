@@ -2,16 +2,15 @@
 # Copyright (c) o365.admin contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Sphinx configuration of `make docs` (started from `antsibull-docs sphinx-init`'s). The site holds the README as
-# the guide (Markdown, through MyST) and the pages antsibull-docs writes for every module, role and plugin.
+# Sphinx configuration of `make docs` (started from `antsibull-docs sphinx-init`'s). The site holds the guides of
+# docs/docsite/rst and the pages antsibull-docs writes for every module, role and plugin.
 
 project = "o365.admin"
 copyright = "o365.admin contributors"
 title = "o365.admin documentation"
 html_short_title = "o365.admin"
 
-extensions = ["sphinx_antsibull_ext", "myst_parser"]
-source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+extensions = ["sphinx_antsibull_ext"]
 
 pygments_style = "ansible"
 highlight_language = "YAML+Jinja"
@@ -27,9 +26,6 @@ html_copy_source = False
 # No intersphinx: the site is built offline, and links to docs.ansible.com are written out in full.
 default_role = "any"
 nitpicky = True
-# The README links to files of the repository, which are not pages of the site; its headings start at level 1.
-suppress_warnings = ["myst.xref_missing", "myst.header"]
-myst_heading_anchors = 3
 
 # Offline, intersphinx cannot fetch docs.ansible.com's inventory: the references antsibull-docs writes to Ansible's
 # own documentation (core pages, other collections' plugins) become plain links to it instead.

@@ -29,14 +29,18 @@ options:
   client_secret:
     description:
       - A client secret of the app registration (its Value, not its Secret ID).
-      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used, then E(AZURE_SECRET).
+      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used, then E(AZURE_SECRET). When both are
+        set with different values, the task warns which one it used (never the values); the same for
+        E(AZURE_TENANT_ID) and E(AZURE_TENANT).
       - Ignored when O(client_certificate_path) or O(access_token) is given.
     type: str
   client_certificate_path:
     description:
       - Path to the app's certificate credential, preferred over a secret. Either a PEM file holding the private
         key and the certificate, or a PKCS#12 (PFX) file.
-      - Thumbprints are computed from the certificate; there is no need to give one.
+      - Thumbprints are computed from the certificate; there is no need to give one. The certificate used is the one
+        whose public key matches the private key, whatever the order of the file (a chain exported as key, root
+        CA, leaf works); the rest of the chain goes with it.
       - If not set, the environment variable E(AZURE_CLIENT_CERTIFICATE_PATH) is used.
       - Ignored when O(access_token) is given.
     type: path
@@ -100,7 +104,9 @@ options:
       - A certificate that cannot be verified fails the task at once, naming the host, without retries.
       - If not set, the environment variable E(O365_CA_PATH) is used (an empty value counts as not set), so that
         an AWX credential type or an Execution Environment can set it.
-      - The standard proxy variables E(HTTPS_PROXY) and E(NO_PROXY) apply to both as well.
+      - The standard proxy variables E(HTTPS_PROXY) and E(NO_PROXY) apply to both as well. A proxy that answers
+        407 (its user name or password in E(HTTPS_PROXY) missing or wrong) fails the task at once, without retries,
+        naming the proxy.
     type: path
   timeout:
     description:

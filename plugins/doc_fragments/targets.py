@@ -22,6 +22,8 @@ options:
         any network call."
       - Give the UPN as it is; the module encodes it. A UPN that begins with C($) is addressed as
         C(/users('$name@domain')), and the C(#) of a B2B guest's C(#EXT#) is sent as C(%23).
+      - A reference with whitespace at its start or end (a stray space in a pasted list) is refused with a message
+        that names the whitespace; it is never trimmed silently.
       - Mutually exclusive with O(users) and O(groups); one of the three is required.
     type: str
     aliases: [user_id, user_principal_name, upn]
@@ -29,7 +31,15 @@ options:
     description:
       - Many users at once, each an object ID or a UPN as for O(user). Mutually exclusive with O(user).
       - Every reference is validated first; a single invalid one fails the task before any network call.
-        Duplicates (compared without regard to case) are acted on once and reported for each occurrence.
+      - A user is a directory object, not the string that names it. When every reference (in O(users) and
+        O(exclude)) is of one form, all UPNs or all object IDs, they are compared as given, without regard to case,
+        and no read is needed. When both forms are given, the references of the rarer form are read once,
+        batched (C(GET /users/{ref}?$select=id,userPrincipalName), which needs C(User.Read.All)), so that a user
+        named by UPN and by object ID is one user. Duplicates are acted on once, counted once and reported for
+        each occurrence (with C(user_id)).
+      - A reference that names no user fails on its own, and nothing is sent for it. If that read is refused (no
+        C(User.Read.All)), the user is still acted on, unless an O(exclude) entry of the other form could be the
+        same person.
       - An empty list (without O(groups)) fails the task before any network call, so that an empty run (for
         example from a variable that defaulted to an empty list) is never reported as a success; skip the task
         with C(when) if an empty list is expected.
@@ -39,8 +49,11 @@ options:
     elements: str
   groups:
     description:
-      - Groups whose users are acted on, each by object ID or by display name. A display name must match exactly
-        one group; a name that matches none or several fails the task before anything is changed.
+      - Groups whose users are acted on, each by object ID (the whole entry a GUID) or by display name. A display
+        name is sent as an OData string literal in C($filter) (never as part of a path) and must match exactly one
+        group; a name that matches none or several fails the task before anything is changed.
+      - Groups that hold no user at all (only devices, contacts or service principals, or nobody) fail the task
+        before anything is changed, naming the groups, as an empty O(users) does.
       - Every user member is included, also those of nested groups (C(transitiveMembers)), read in pages of 999
         to the last page. Devices, contacts and other non-user members are left out.
       - Merged after O(users), in the order Graph lists them; a user already present is not added again. Each
@@ -52,16 +65,21 @@ options:
   exclude:
     description:
       - Users never acted on, whatever O(groups) or O(users) say, by object ID or UPN (for example break-glass
-        accounts). Compared without regard to case with a group member's object ID and UPN, and with a
-        O(users) entry as it is given.
-      - Excluded users are listed in the results as skipped, and do not count towards O(max_users).
+        accounts). An excluded user is never written in whatever form it is named elsewhere - an exclude entry in
+        the other form than a O(users) entry is read once to learn its other name (see O(users)).
+      - An exclude entry that cannot be read (a refused or lost answer) keeps every user it cannot be compared
+        with from being written; each such user fails, saying why.
+      - Excluded users are listed in the results as skipped, and do not count towards O(max_users). When every
+        user named is excluded, the task fails before any write, as there is no one to act on.
     type: list
     elements: str
   max_users:
     description:
-      - The most distinct users the task may act on, after O(exclude). With more, the task fails before any
-        change, naming the count, so that a wrong group cannot reach the whole tenant. Raise it on purpose for a
-        larger run.
+      - The most distinct users (directory objects) the task may act on, after O(exclude). With more, the task
+        fails before any change, naming the count, so that a wrong group cannot reach the whole tenant. Raise it on
+        purpose for a larger run.
+      - It also bounds reading groups - listing stops as soon as more users than this are certain (from Graph's
+        C(@odata.count) or the pages read), and the count is then given as a lower bound.
     type: int
     default: 1000
   batch_concurrency:

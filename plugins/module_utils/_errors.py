@@ -84,6 +84,20 @@ class GraphTransportError(O365AdminError):
         return {"url": self.url, "attempts": self.attempts, "may_have_acted": self.may_have_acted}
 
 
+class ProxyAuthenticationError(GraphTransportError):
+    """The HTTP proxy answered 407 Proxy Authentication Required: its credentials (in HTTPS_PROXY) are missing or
+    wrong. Nothing reached Entra ID or Graph, and sending again cannot help."""
+
+    def __init__(self, message, url=None, proxy=None):
+        super(ProxyAuthenticationError, self).__init__(message, url, attempts=1, may_have_acted=False)
+        self.proxy = proxy
+
+    def details(self):
+        details = super(ProxyAuthenticationError, self).details()
+        details["proxy"] = self.proxy
+        return details
+
+
 class GraphApiError(O365AdminError):
     """Graph answered with an error status. Branch on ``code`` (Graph's error.code), never on message text."""
 
@@ -96,6 +110,8 @@ class GraphApiError(O365AdminError):
         self.request_id = request_id
         self.client_request_id = client_request_id
         self.attempts = attempts
+        # For a 403: the application permissions the refused token holds (None: it cannot tell), see _permissions.
+        self.granted_roles = None
 
     def details(self):
         return {

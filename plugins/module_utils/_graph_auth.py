@@ -47,13 +47,15 @@ except ImportError:  # the module base reports it with missing_required_lib
 try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.serialization import load_pem_private_key, pkcs12
+    from cryptography.hazmat.primitives.serialization import (
+        BestAvailableEncryption, Encoding, NoEncryption, PrivateFormat, PublicFormat, load_pem_private_key, pkcs12)
 except ImportError:  # cryptography comes with msal
     x509 = None
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError, clause)
+    AuthenticationError, ConfigurationError, GraphTransportError, O365AdminError, ProxyAuthenticationError, clause)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import describe_answer, safe_excerpt
+from ansible_collections.o365.admin.plugins.module_utils._permissions import token_roles
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     DEFAULT_TOKEN_CACHE_PATH, MIN_REMAINING_S, TokenCacheFile, cached_access_token, partition_key)
 
@@ -92,16 +94,54 @@ URL_SCHEME_RE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://")
 # What a host may be once requests has IDNA-encoded it: DNS labels, an IPv4 address, or a bracketed IPv6 one.
 HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]")
 
-# Hints for the AADSTS codes people meet when setting up an app registration.
+# Hints for the AADSTS codes people meet when setting up an app registration, each code as Microsoft's
+# "Microsoft Entra authentication and authorization error codes" list names it (learn.microsoft.com/entra/
+# identity-platform/reference-error-codes); the words are ours and say what to change in this collection's options.
+_SET_CLOUD = "set cloud (or AZURE_CLOUD_ENVIRONMENT) to the cloud where the app is registered"
+_OTHER_CLOUD = ("an app or tenant registered in another cloud (Azure Government/GCC High, DoD, 21Vianet) is not "
+                "found in this one: " + _SET_CLOUD)
 AADSTS_HINTS = {
-    7000215: "the client secret is wrong: use the secret's Value, not its Secret ID",
+    # The credential itself.
+    7000215: "the client secret is wrong: use the secret's Value, not its Secret ID; if two environment variables "
+             "hold a secret (AZURE_CLIENT_SECRET and AZURE_SECRET), the first one set is sent",
     7000222: "the client secret has expired: create a new one in the app registration",
-    700016: "no app with this client_id exists in the tenant: check client_id and tenant_id",
-    90002: "the tenant was not found: check tenant_id and the cloud",
-    700027: "the certificate is not registered on the app, or the assertion is invalid",
-    1002012: "the scope is not valid for this cloud's Graph endpoint",
     7000218: "no credential was sent: give client_secret, client_certificate_path or access_token",
+    700027: "the certificate that signed the request is not one registered on the app: upload the certificate whose "
+            "private key is in client_certificate_path (Certificates & secrets), or point to the right file",
+    50012: "the certificate was refused (its thumbprint, subject name or chain is not authorized for this app)",
+    # The app registration and its service principal.
+    700016: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
+    700011: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
+    70001: "the application is disabled in this tenant: an administrator must enable it",
+    7000112: "the application is disabled in this tenant: an administrator must enable it (Enterprise "
+             "applications, Properties, Enabled for users to sign in)",
+    53003: "Conditional Access blocked the token: a policy for workload identities (such as a location "
+           "condition) applies to this app; ask an administrator to check the sign-in logs",
+    530032: "a security policy of the tenant blocked the token: ask an administrator to check the sign-in logs",
+    # The tenant and the cloud.
+    90002: "the tenant was not found: check tenant_id (its ID or a verified domain); " + _OTHER_CLOUD,
+    90038: "the tenant belongs to another national cloud: " + _SET_CLOUD,
+    900382: "a confidential client cannot sign in across clouds: the app, the tenant and authority_host must all "
+            "be in one cloud; " + _SET_CLOUD,
+    900432: "a confidential client cannot sign in across clouds: the app, the tenant and authority_host must all "
+            "be in one cloud; " + _SET_CLOUD,
+    90051: "the national cloud named in the request is not valid: check cloud and authority_host",
+    50049: "authority_host is not an Entra ID instance Microsoft knows: use the cloud option, or the authority "
+           "host of your cloud",
+    9001023: "tenant_id must be the tenant's ID or domain, not common or consumers, for an app's own token",
+    90124: "tenant_id must be the tenant's ID or domain, not common or consumers",
+    90130: "tenant_id must be the tenant's ID or domain, not common or consumers",
+    50059: "no tenant was named: give tenant_id (the tenant's ID or a verified domain)",
+    90019: "no tenant was named: give tenant_id (the tenant's ID or a verified domain)",
+    50128: "the tenant's domain name is not valid: check tenant_id",
+    # The resource (Graph) asked for.
+    500011: "Microsoft Graph of graph_endpoint is not known in this tenant's cloud: graph_endpoint and "
+            "authority_host must belong to one cloud (set cloud and leave both unset)",
+    1002012: "the scope is not valid for this cloud's Graph endpoint",
+    70011: "the scope asked for is not valid: graph_endpoint must be Microsoft Graph's root of this cloud",
 }
+# Codes whose fix is the cloud: the message says which authority and Graph the task used.
+CLOUD_HINT_CODES = frozenset([700016, 700011, 90002, 90038, 900382, 900432, 90051, 50049, 500011])
 
 
 def is_loopback_host(host):
@@ -229,10 +269,43 @@ def _fingerprint(certificate):
     return certificate.fingerprint(hashes.SHA256()).hex()
 
 
-def load_certificate_credential(path, password=None):
-    """Turn a PEM (key + certificate) or PKCS#12 file into msal's client_credential; msal computes the thumbprints.
+def _public_key_bytes(public_key):
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
-    The returned dict also holds the certificate's SHA-256 ``fingerprint`` (for the token cache), not for msal.
+
+def _chain_for_key(path, key, certificates):
+    """The certificates with the one whose public key is the private key's first, the rest in their file order.
+
+    Vaults and CAs export chains in any order (key, root, leaf is common): the certificate Entra ID knows the
+    app by is the one that matches the key, never simply the first."""
+    wanted = _public_key_bytes(key.public_key())
+    matching = [c for c in certificates if _public_key_bytes(c.public_key()) == wanted]
+    if not matching:
+        raise ConfigurationError(
+            "client_certificate_path %r holds %d certificate(s) but none of them matches its private key (%s): "
+            "the app's own certificate is missing from the file." % (
+                path, len(certificates), "; ".join(c.subject.rfc4514_string() or "no subject" for c in certificates)))
+    leaf = matching[0]
+    return [leaf] + [c for c in certificates if c is not leaf]
+
+
+def _credential(key_pem, chain, password):
+    """msal's client_credential for a key and a chain (leaf first): msal takes the thumbprint from the first
+    certificate of public_certificate and sends it as x5c (subject name/issuer authentication)."""
+    credential = {"private_key": key_pem,
+                  "public_certificate": "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in chain),
+                  "fingerprint": _fingerprint(chain[0])}
+    if password:
+        credential["passphrase"] = password
+    return credential
+
+
+def load_certificate_credential(path, password=None):
+    """Turn a PEM (key + certificates) or PKCS#12 file into msal's client_credential; msal computes the thumbprint.
+
+    Whatever order the file holds them in, the certificate used is the one whose public key matches the private
+    key, and the rest of the chain follows it. The returned dict also holds that certificate's SHA-256
+    ``fingerprint`` (for the token cache), not for msal.
     """
     try:
         with open(path, "rb") as handle:
@@ -245,35 +318,33 @@ def load_certificate_credential(path, password=None):
         # Müller) around the blocks. Only the blocks themselves, which are ASCII, go to msal.
         blocks = [(match.group("label"), match.group(0)) for match in PEM_BLOCK_RE.finditer(data)]
         keys = [block for label, block in blocks if label.endswith(b"PRIVATE KEY")]
-        certificates = [block for label, block in blocks if label == b"CERTIFICATE"]
-        if not keys or not certificates:
+        certificate_blocks = [block for label, block in blocks if label == b"CERTIFICATE"]
+        if not keys or not certificate_blocks:
             raise ConfigurationError(
                 "client_certificate_path %r must hold both the private key and the certificate in PEM form." % path)
         try:
-            load_pem_private_key(keys[0], passphrase)
-            certificate = x509.load_pem_x509_certificate(certificates[0])
+            key = load_pem_private_key(keys[0], passphrase)
+            certificates = [x509.load_pem_x509_certificate(block) for block in certificate_blocks]
         except (ValueError, TypeError) as exc:
             raise ConfigurationError(
                 "Cannot load the PEM private key or certificate in %r: %s. If the key is encrypted, give "
                 "client_certificate_password." % (path, clause(exc)))
-        credential = {"private_key": keys[0].decode("latin-1"),
-                      "public_certificate": b"\n".join(certificates).decode("latin-1"),
-                      "fingerprint": _fingerprint(certificate)}
-        if password:
-            credential["passphrase"] = password
-        return credential
+        # The key goes to msal as it was written (still encrypted, if it was).
+        return _credential(keys[0].decode("latin-1"), _chain_for_key(path, key, certificates), password)
     try:
-        key, certificate, dummy = pkcs12.load_key_and_certificates(data, passphrase)
+        key, certificate, additional = pkcs12.load_key_and_certificates(data, passphrase)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
             "Cannot load %r as PEM or PKCS#12 (PFX): %s. Check the file and client_certificate_password."
             % (path, clause(exc)))
-    if key is None or certificate is None:
+    certificates = ([certificate] if certificate is not None else []) + list(additional or [])
+    if key is None or not certificates:
         raise ConfigurationError("The PKCS#12 file %r must hold both the private key and the certificate." % path)
-    credential = {"private_key_pfx_path": path, "fingerprint": _fingerprint(certificate)}
-    if password:
-        credential["passphrase"] = password
-    return credential
+    # msal would read the PFX itself, but takes whichever certificate the file names first: the key goes to it
+    # in PEM form instead (encrypted again with the same password), with the matching certificate first.
+    encryption = BestAvailableEncryption(passphrase) if passphrase else NoEncryption()
+    key_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, encryption).decode("ascii")
+    return _credential(key_pem, _chain_for_key(path, key, certificates), password)
 
 
 class StaticTokenSource:
@@ -283,6 +354,7 @@ class StaticTokenSource:
         self._access_token = access_token
         self.token_requests = 0
         self.warnings = []
+        self.failure = None  # a given token is never requested, so never fails to come
 
     def get_token(self):
         return self._access_token
@@ -294,6 +366,10 @@ class StaticTokenSource:
     def renew_stale(self, generation=None):
         """A token given by the user cannot be renewed."""
         return False
+
+    def granted_roles(self):
+        """The application permissions the given token lists (roles claim), or None if it cannot tell."""
+        return token_roles(self._access_token)
 
 
 class MsalHttpClient:
@@ -337,6 +413,7 @@ class MsalTokenSource:
         self._token = None  # (access token, expires_on): no lock or file read for every Graph call
         self._lock = threading.Lock()  # parallel $batch calls must not each request a token
         self._from_cache_file = False
+        self.failure = None  # the first AuthenticationError met: no token, so nothing more can be sent
         # Which token a request carried: it grows each time a different token is served, so a 401/403 can be
         # told apart as "refused the token still in use" or "refused an older one, resend with the current".
         self._generation = 0
@@ -354,6 +431,8 @@ class MsalTokenSource:
                 self._app = msal.ConfidentialClientApplication(
                     self.client_id, client_credential=self.client_credential, authority=self.settings.authority,
                     http_client=self._http_client, token_cache=self._cache, **kwargs)
+            except ProxyAuthenticationError:
+                raise  # the proxy's refusal, not Entra ID's
             except GraphTransportError as error:
                 raise self._no_answer(error, "read the OpenID configuration of the authority %s"
                                       % self.settings.authority)
@@ -398,6 +477,12 @@ class MsalTokenSource:
             self.cache_file.save(self._cache)
             return token
 
+    def granted_roles(self):
+        """The application permissions of the token in use (its roles claim), or None before any token or if the
+        token cannot tell. Reads no network and never shows the token."""
+        token = self._served or (self._token[0] if self._token else None)
+        return token_roles(token) if token else None
+
     def renew_stale(self, generation=None):
         """A request carrying token ``generation`` (None: the current one) was answered 401/403. True if the
         request is worth sending again with the current token: it carried an older token, or the current one
@@ -421,10 +506,21 @@ class MsalTokenSource:
             return bool(token)
 
     def _acquire(self):
+        try:
+            return self._request_token()
+        except AuthenticationError as error:
+            # Kept so that a bulk run that stops on it says it once, not once per user (see GraphModule).
+            self.failure = self.failure or error
+            raise
+
+    def _request_token(self):
         application = self._application()
         self._http_client.last_response = None
         try:
             result = application.acquire_token_for_client(scopes=[self.settings.scope])
+        except ProxyAuthenticationError:
+            self.token_requests += 1
+            raise  # the proxy's refusal, not Entra ID's
         except GraphTransportError as error:
             self.token_requests += 1
             raise self._no_answer(error, "issue a token for client_id %s in tenant %s"
@@ -490,7 +586,12 @@ class MsalTokenSource:
         description = self._scrub((result.get("error_description") or "").splitlines()[0] if
                                   result.get("error_description") else "")
         codes = result.get("error_codes") or []
+        codes = [code for code in codes if isinstance(code, int) and not isinstance(code, bool)] \
+            if isinstance(codes, list) else []
         hints = [AADSTS_HINTS[c] for c in codes if c in AADSTS_HINTS]
+        if CLOUD_HINT_CODES.intersection(codes):
+            hints.append("this task used cloud %s: authority %s, Graph %s" % (
+                self.settings.cloud, self.settings.authority_host, self.settings.graph_endpoint))
         message = "Entra ID refused a token for client_id %s in tenant %s (%s)" % (
             self.client_id, self.settings.tenant_id, error)
         if description:

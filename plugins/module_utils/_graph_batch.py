@@ -23,9 +23,10 @@ import random
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
+    AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError, O365AdminError,
+    ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
-    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, retry_delay, safe_excerpt)
+    RETRYABLE_STATUSES, STALE_TOKEN_STATUSES, error_envelope, parse_http_date, retry_delay, safe_excerpt)
 
 BATCH_SIZE = 20  # Graph's limit per $batch call
 # More $batch calls in flight than the session's connection pool (32) only queue; Graph throttles long before.
@@ -41,6 +42,24 @@ UNREADABLE = "Graph's answer could not be read"
 # this could spin.
 DUE_SLACK_S = 0.001
 LOST_HINT = "the request may have acted; sending it again is safe"
+# 429s on this many different items within EVIDENCE_PERIOD_S are the tenant's quota showing; fewer are items
+# throttled on their own, which only wait out their own Retry-After.
+QUOTA_EVIDENCE_ITEMS = 3
+EVIDENCE_PERIOD_S = 10.0
+# Graph's identity and access limits (https://learn.microsoft.com/graph/throttling-limits): a throttled answer
+# names the limit it hit; x-ms-throttle-limit-percentage (0.8 to 1.8) is the share of the limit used.
+THROTTLE_SCOPE_HEADERS = ("x-ms-throttle-scope", "x-ms-throttle-information")
+LIMIT_PERCENTAGE_HEADER = "x-ms-throttle-limit-percentage"
+
+
+def run_wide_reason(error):
+    """What a user's entry says when its request was not sent because of a cause common to the whole run: short,
+    for the cause itself is the task's message (AuthenticationError, ProxyAuthenticationError)."""
+    if isinstance(error, AuthenticationError):
+        return "no access token (Entra ID did not issue one; the task's message says why)"
+    if isinstance(error, ProxyAuthenticationError):
+        return "the HTTP proxy asked for its credentials (407; the task's message says which)"
+    return getattr(error, "message", None) or "%s: %s" % (type(error).__name__, error)
 
 
 def checked_concurrency(value):
@@ -59,7 +78,8 @@ class BatchOutcome:
     status and error, or (``status_code`` None, not unknown) it was never sent.
     """
 
-    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None, exception=None):
+    def __init__(self, status_code, body, request_id, attempts=1, unknown=False, reason=None, exception=None,
+                 date=None, graph_time_before=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -68,6 +88,12 @@ class BatchOutcome:
         self.reason = reason  # why there is no Graph answer to show (unknown, or not sent)
         # The typed error a request sent on its own ended with (its message and details are the fullest account).
         self.exception = exception
+        self.granted_roles = None  # for a 403: the refused token's application permissions (None: cannot tell)
+        # Graph's clock when it answered: the item's own Date header, else its $batch call's (whole seconds).
+        self.date = date
+        # Graph's clock before this request's last attempt was sent: the latest Date of this run's answers by
+        # then (None before the first). A revoke it carried cannot be stamped earlier (what verify checks).
+        self.graph_time_before = graph_time_before
 
     @property
     def ok(self):
@@ -129,6 +155,7 @@ class _Item:
         self.attempts = 0
         self.not_before = 0.0
         self.resent_for_token = False
+        self.graph_time_before = None  # the run's latest Date of Graph when this item last went out
         self.last_answer = None  # Graph's answer that sent it round again: its outcome if it cannot go again
         self.outcome = None
 
@@ -136,12 +163,28 @@ class _Item:
         return self.index < other.index
 
 
-class Pacer:
-    """Sends freely until Graph throttles; then at most what was accepted before that, per Retry-After window.
+def quota_signal(status, headers):
+    """Whether one item's answer shows the tenant's quota itself: a 429 naming the limit it hit, or any answer
+    saying the limit is used up (x-ms-throttle-limit-percentage of 1.0 or more)."""
+    if status == 429 and any(name in headers for name in THROTTLE_SCOPE_HEADERS):
+        return True
+    try:
+        return float(str(headers.get(LIMIT_PERCENTAGE_HEADER))) >= 1.0
+    except (TypeError, ValueError):
+        return False
 
-    Graph's write quotas (e.g. 3,000 identity writes per 150 s per app and tenant) are not announced; the first
-    429 reveals both how much fits (what was accepted so far) and how long a window lasts (its Retry-After).
-    Pacing at that rate keeps the run near the time the quota forces, without a storm of requests answered 429.
+
+class Pacer:
+    """Sends freely until Graph shows its quota; then at most what was accepted before that, per window, raised
+    again additively while no 429 comes.
+
+    Graph's write quotas (e.g. 3,000 identity writes per 150 s per app and tenant) are not announced. A 429 on one
+    item is not the quota: that item waits out its own Retry-After and nothing else slows down. The quota shows as
+    429s on several items at once (QUOTA_EVIDENCE_ITEMS within EVIDENCE_PERIOD_S), or as Graph's throttle headers;
+    then what was accepted so far is how much fits, and the Retry-After is how long a window lasts. Pacing at that
+    rate keeps the run near the time the quota forces, without a storm of requests answered 429. Each answer
+    without a 429 then raises the limit by one $batch call's worth per window's worth accepted (additive increase,
+    as TCP's congestion avoidance), so a quota that has gone, or was overestimated, stops slowing the run.
     Accepted requests are logged at the time their answer came (never earlier than Graph counted them), and the
     window slides over that log; requests in flight count against the allowance until they are answered.
     """
@@ -152,6 +195,7 @@ class Pacer:
         self.blocked_until = now
         self._accepted = collections.deque()  # (answer time, requests accepted)
         self._accepted_total = 0
+        self._throttled = collections.deque()  # (answer time, items answered 429) not yet taken as the quota
 
     def _in_window(self, now):
         if self.window_s is not None:
@@ -165,7 +209,7 @@ class Pacer:
             return None
         if now + DUE_SLACK_S < self.blocked_until:
             return 0
-        return max(0, self.limit - self._in_window(now) - in_flight)
+        return max(0, int(self.limit) - self._in_window(now) - in_flight)
 
     def next_opening(self, now):
         """When the allowance grows again without any answer coming (only asked when it is 0)."""
@@ -173,15 +217,24 @@ class Pacer:
             return self.blocked_until
         return self._accepted[0][0] + self.window_s if self._accepted else now
 
-    def record(self, now, accepted, retry_after):
-        """One call's answer came at ``now``: ``accepted`` requests, and the largest Retry-After of its 429s."""
+    def record(self, now, accepted, retry_after, throttled=0, quota_shown=False):
+        """One call's answer came at ``now``: ``accepted`` requests, ``throttled`` items answered 429 (the largest
+        Retry-After among them), and whether an answer carried Graph's own sign of the quota."""
         if accepted:
             self._accepted.append((now, accepted))
             self._accepted_total += accepted
-        if retry_after is not None:
-            self.window_s = max(self.window_s or 0.0, retry_after, 1.0)
+        if throttled:
+            self._throttled.append((now, throttled))
+        while self._throttled and self._throttled[0][0] < now - EVIDENCE_PERIOD_S:
+            self._throttled.popleft()
+        if quota_shown or sum(count for dummy, count in self._throttled) >= QUOTA_EVIDENCE_ITEMS:
+            self._throttled.clear()
+            self.window_s = max(self.window_s or 0.0, retry_after or 0.0, 1.0)
             self.limit = max(BATCH_SIZE, self._in_window(now))
-            self.blocked_until = max(self.blocked_until, now + retry_after)
+            if retry_after is not None:
+                self.blocked_until = max(self.blocked_until, now + retry_after)
+        elif self.limit is not None and accepted and not throttled:
+            self.limit += float(BATCH_SIZE) * accepted / self.limit
 
 
 class ThreadDispatcher:
@@ -238,6 +291,7 @@ class BatchRun:
         self._renewals = {}  # token generation -> whether its 401/403s are worth resending
         self._halt_reason = None
         self._call_failures_in_a_row = 0
+        self._latest_date = None  # the latest Date of Graph's answers to this run's calls
 
     def run(self, requests):
         items = [_Item(index, BatchRequest.of(request)) for index, request in enumerate(requests)]
@@ -261,6 +315,7 @@ class BatchRun:
                         break
                     for item in chunk:
                         item.attempts += 1
+                        item.graph_time_before = self._latest_date
                     in_flight[dispatcher.submit(self._send, chunk)] = chunk
                     items_in_flight += len(chunk)
                     self.batches += 1
@@ -273,8 +328,9 @@ class BatchRun:
                 for handle in sorted(done, key=lambda h: in_flight[h][0].index):
                     chunk = in_flight.pop(handle)
                     items_in_flight -= len(chunk)
-                    accepted, retry_after = self._settle(chunk, dispatcher.result(handle), now, fresh, retries)
-                    pacer.record(now, accepted, retry_after)
+                    accepted, retry_after, throttled, quota_shown = self._settle(
+                        chunk, dispatcher.result(handle), now, fresh, retries)
+                    pacer.record(now, accepted, retry_after, throttled, quota_shown)
         finally:
             if self.dispatcher is None:
                 dispatcher.close()
@@ -316,13 +372,17 @@ class BatchRun:
     # --- answers ---------------------------------------------------------------------------------
 
     def _settle(self, chunk, answer, now, fresh, retries):
-        """Give each item of an answered call its outcome or its next attempt; return (accepted, 429 Retry-After)."""
+        """Give each item of an answered call its outcome or its next attempt; return (accepted, the largest
+        Retry-After of its 429s, how many items were answered 429, whether Graph's headers showed the quota)."""
         if isinstance(answer, BaseException):
             self._settle_failed_call(chunk, answer)
-            return 0, None
+            return 0, None, 0, False
         self._call_failures_in_a_row = 0
+        call_date = getattr(answer, "date", None)
+        if call_date is not None and (self._latest_date is None or call_date > self._latest_date):
+            self._latest_date = call_date
         responses, problem = self._responses_by_id(chunk, answer.body)
-        accepted, throttled_retry_after = 0, None
+        accepted, throttled_retry_after, throttled, quota_shown = 0, None, 0, False
         for item in chunk:
             response = responses.get(str(item.index))
             if response is None or isinstance(response, str):
@@ -334,6 +394,7 @@ class BatchRun:
             headers = response.get("headers")
             headers = dict((str(k).lower(), v) for k, v in headers.items()) if isinstance(headers, dict) else {}
             body = response.get("body")
+            quota_shown = quota_shown or quota_signal(status, headers)
             if status in STALE_TOKEN_STATUSES and not item.resent_for_token and \
                     self._stale_token(getattr(answer, "token_generation", None)):
                 # Not the item's fault: it goes again at once, with the new token.
@@ -347,6 +408,7 @@ class BatchRun:
                 delay = self._item_delay(headers.get("retry-after"), item.attempts)
                 if status == 429:
                     self.throttled += 1
+                    throttled += 1
                     throttled_retry_after = max(throttled_retry_after or 0.0, delay)
                 self.item_retries += 1
                 item.last_answer = (status, body, headers.get("request-id") or answer.request_id)
@@ -354,11 +416,15 @@ class BatchRun:
                 continue
             inner_request_id = error_envelope(body)[2].get("request-id")
             request_id = headers.get("request-id") or inner_request_id or answer.request_id
+            date = parse_http_date(headers.get("date")) or getattr(answer, "date", None)
             item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
-                                        item.attempts)
+                                        item.attempts, date=date, graph_time_before=item.graph_time_before)
+            if status == 403 and hasattr(self.client, "granted_roles"):
+                # What the refused token holds, to name the missing permission.
+                item.outcome.granted_roles = self.client.granted_roles()
             if item.outcome.ok:
                 accepted += 1
-        return accepted, throttled_retry_after
+        return accepted, throttled_retry_after, throttled, quota_shown
 
     @staticmethod
     def _responses_by_id(chunk, body):
@@ -397,9 +463,11 @@ class BatchRun:
                            reason="The $batch call's answer was lost (%s); %s." % (message.rstrip("."), LOST_HINT))
         else:
             outcome = dict(status_code=None, body=None, request_id=None, reason="not sent: %s" % message)
-            if not isinstance(error, GraphTransportError):
-                # No token, say: the same cause would stop every call after this one.
-                self._halt_reason = self._halt_reason or message
+            if not isinstance(error, GraphTransportError) or isinstance(error, ProxyAuthenticationError):
+                # No token, or the proxy's 407: the same cause would stop every call after this one. It is the
+                # task's message, said once; each user's entry only points to it.
+                self._halt_reason = self._halt_reason or run_wide_reason(error)
+                outcome["reason"] = "not sent: %s" % run_wide_reason(error)
         for item in chunk:
             item.outcome = BatchOutcome(attempts=item.attempts, **outcome)
         if self._call_failures_in_a_row >= CONSECUTIVE_CALL_FAILURES_LIMIT and self._halt_reason is None:
@@ -438,7 +506,7 @@ class BatchRun:
                 self._renewals[generation] = bool(self.client.token_source.renew_stale(generation))
             except O365AdminError as error:
                 self._renewals[generation] = False
-                self._halt_reason = "a new access token could not be obtained: %s" % error.message
+                self._halt_reason = "a new access token could not be obtained: %s" % run_wide_reason(error)
         return self._renewals[generation]
 
     def _item_delay(self, retry_after, attempt):

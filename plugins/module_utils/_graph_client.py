@@ -31,7 +31,7 @@ except ImportError:  # the module base reports it with missing_required_lib
     requests = urllib3 = None
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    GraphApiError, GraphTransportError, O365AdminError)
+    GraphApiError, GraphTransportError, O365AdminError, ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._version import COLLECTION_VERSION
 
 # Graph's throttling guidance: retry 429, 503 and 504 after Retry-After; other errors are final.
@@ -80,6 +80,28 @@ def parse_retry_after(value, now=None):
     try:
         return max(0.0, when.timestamp() - now)
     except (OverflowError, ValueError, OSError):
+        return None
+
+
+def parse_http_date(value):
+    """An aware UTC datetime from an HTTP ``Date`` value (RFC 9110, whole seconds), or None if absent or unreadable.
+
+    Graph's ``Date`` is Graph's own clock: what verify and relative ``revoked_since`` judge against, never the
+    controller's clock.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:  # "-0000" means UTC with no offset known (RFC 5322)
+        when = when.replace(tzinfo=timezone.utc)
+    try:
+        return when.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
         return None
 
 
@@ -252,6 +274,46 @@ def classify_failure(exc, timeout):
     return _Failure(_describe(exc), retry=False, may_have_acted=True)
 
 
+# What urllib3 raises when the proxy refuses the CONNECT tunnel: "Tunnel connection failed: 407 Proxy
+# Authentication Required".
+_PROXY_407 = re.compile(r"\b407\b")
+
+
+def proxy_refused(exc):
+    """True if what requests raised is the proxy answering 407 to the CONNECT that opens an https tunnel."""
+    chain = _exception_chain(exc)
+    return any(isinstance(e, requests.exceptions.ProxyError) for e in chain) and any(
+        isinstance(e, OSError) and _PROXY_407.search(str(e)) for e in chain)
+
+
+def proxy_for(session, url):
+    """The proxy requests uses for ``url`` (from HTTPS_PROXY, HTTP_PROXY, NO_PROXY), without its credentials."""
+    try:
+        settings = session.merge_environment_settings(url, {}, None, None, None)
+        proxy = requests.utils.select_proxy(url, settings.get("proxies") or {})
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not proxy:
+        return None
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    try:
+        port = ":%d" % parts.port if parts.port else ""
+    except ValueError:
+        port = ""
+    return "%s://%s%s" % (parts.scheme, parts.hostname or "", port)
+
+
+def proxy_authentication_error(url, proxy):
+    """407 from the proxy: its credentials, not Graph's or Entra ID's; nothing reached the service."""
+    host = urlsplit(url).hostname or url
+    return ProxyAuthenticationError(
+        "The HTTP proxy %s refused the request to %s with 407 Proxy Authentication Required: it wants a user name "
+        "and password that it did not get, or got wrong. Check the credentials in HTTPS_PROXY (written as "
+        "http://user:password@proxy:port; percent-encode special characters in the password), or NO_PROXY if %s "
+        "should not go through the proxy. Nothing reached %s, and the request was not retried."
+        % (proxy or "(from HTTPS_PROXY)", host, host, host), url, proxy)
+
+
 def transport_error(url, attempts, failure, may_have_acted):
     """The GraphTransportError for a request that got no usable answer; says what to check and what it means."""
     host = urlsplit(url).hostname or url
@@ -285,6 +347,7 @@ class HttpTransport:
         self.sleep = sleep or time.sleep
         self.rng = rng or random.random
         self.stats = RetryStats()
+        self.proxy_failure = None  # the proxy's 407, once met: every later request would meet it too
 
     def send(self, method, url, headers=None, **kwargs):
         """Return the final requests.Response (possibly an error status); raise GraphTransportError if none came."""
@@ -302,17 +365,25 @@ class HttpTransport:
                                                 verify=self.verify, **kwargs)
             except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException,
                     OSError) as exc:
+                if proxy_refused(exc):
+                    raise self._proxy_refused(url)
                 failure = classify_failure(exc, self.timeout)
                 may_have_acted = may_have_acted or failure.may_have_acted
                 if not failure.retry or attempt > self.max_retries:
                     raise transport_error(url, attempt, failure, may_have_acted)
                 waited_s += self._wait(retry_delay(None, attempt, self.rng))
                 continue
+            if response.status_code == 407:  # a plain-http forward proxy answers 407 itself
+                raise self._proxy_refused(url)
             response.attempts = attempt
             response.waited_s = waited_s
             if response.status_code not in RETRYABLE_STATUSES or attempt > self.max_retries:
                 return response
             waited_s += self._wait(retry_delay(response.headers.get("Retry-After"), attempt, self.rng))
+
+    def _proxy_refused(self, url):
+        self.proxy_failure = proxy_authentication_error(url, proxy_for(self.session, url))
+        return self.proxy_failure
 
     def _wait(self, seconds):
         self.stats.add(seconds)
@@ -340,7 +411,7 @@ class GraphResponse:
     ``has_body`` and ``received`` (content type, size and a secret-free excerpt) tell those apart."""
 
     def __init__(self, status_code, body, request_id, client_request_id, attempts, has_body=None, received=None,
-                 token_generation=None):
+                 token_generation=None, date=None):
         self.status_code = status_code
         self.body = body
         self.request_id = request_id
@@ -350,6 +421,8 @@ class GraphResponse:
         self.received = received
         # Which token the answered request carried (see the token source's renew_stale).
         self.token_generation = token_generation
+        # Graph's clock when it answered (its Date header, whole seconds), or None.
+        self.date = date
 
 
 class GraphClient:
@@ -385,10 +458,19 @@ class GraphClient:
             return GraphResponse(response.status_code, body, response.headers.get("request-id"),
                                  response.headers.get("client-request-id"), response.attempts,
                                  has_body=bool(response.content), received=describe_answer(response),
-                                 token_generation=generation)
-        raise graph_error_from_response(response.status_code, body, response.headers, response.attempts,
-                                        response.waited_s, response.request.headers.get("client-request-id"),
-                                        response.text)
+                                 token_generation=generation,
+                                 date=parse_http_date(response.headers.get("Date")))
+        error = graph_error_from_response(response.status_code, body, response.headers, response.attempts,
+                                          response.waited_s, response.request.headers.get("client-request-id"),
+                                          response.text)
+        if response.status_code == 403:
+            error.granted_roles = self.granted_roles()
+        raise error
+
+    def granted_roles(self):
+        """The application permissions the token in use lists, or None if it cannot tell (see _permissions)."""
+        roles = getattr(self.token_source, "granted_roles", None)
+        return roles() if roles is not None else None
 
     def _url(self, path):
         if path.startswith("/"):

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import math
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -32,7 +33,15 @@ except ImportError:
 else:
     MSAL_IMPORT_ERROR = None
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
+try:
+    import cryptography  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    AuthenticationError, O365AdminError, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings, build_token_source
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BATCH_ARGUMENT_SPEC
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
@@ -66,6 +75,27 @@ GRAPH_COMMON_ARGUMENT_SPEC = dict(
 )
 
 
+def environment_conflicts(argument_spec, given, environ):
+    """One sentence per option that came from the environment while another of its names holds a different value
+    (a stale AZURE_CLIENT_SECRET beside the AZURE_SECRET that AWX injects, say): which variable was used, which
+    differs. Never the values. Options given to the task (``given``, module_defaults included) read no variable."""
+    found = []
+    for option, spec in argument_spec.items():
+        fallback = spec.get("fallback") or ()
+        if len(fallback) < 2 or fallback[0] is not env_fallback or given.get(option) is not None:
+            continue
+        names = [name for name in fallback[1] if environ.get(name)]
+        if len(names) < 2:
+            continue
+        used, others = names[0], [name for name in names[1:] if environ[name] != environ[names[0]]]
+        if others:
+            found.append("%s came from the environment variable %s; %s %s also set, with a different value, and "
+                         "%s not used. Unset the stale one, or give %s to the task." % (
+                             option, used, " and ".join(others), "is" if len(others) == 1 else "are",
+                             "was" if len(others) == 1 else "were", option))
+    return found
+
+
 def build_graph_client(params):
     """Options -> settings -> one session -> transport -> token source -> Graph client. No network call yet."""
     if params["max_retries"] < 0:
@@ -95,12 +125,26 @@ class GraphModule(AnsibleModule):
     def __init__(self, argument_spec=None, **kwargs):
         spec = dict(GRAPH_COMMON_ARGUMENT_SPEC)
         spec.update(argument_spec or {})
+        self._given = {}
         super(GraphModule, self).__init__(argument_spec=spec, **kwargs)
-        if REQUESTS_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-        if MSAL_IMPORT_ERROR:
-            self.fail_json(msg=missing_required_lib("msal"), exception=MSAL_IMPORT_ERROR)
+        # Every missing library in one failure, so that one pip install fixes the task.
+        missing = [(name, error) for name, error, needed in (
+            ("requests", REQUESTS_IMPORT_ERROR, True), ("msal", MSAL_IMPORT_ERROR, True),
+            # Reading a certificate (and msal signing with it) needs cryptography; a secret or a token does not.
+            ("cryptography", CRYPTOGRAPHY_IMPORT_ERROR, bool(self.params.get("client_certificate_path"))),
+        ) if error and needed]
+        if missing:
+            self.fail_json(msg=missing_required_lib(" and ".join(name for name, dummy in missing)),
+                           exception="\n".join(error for dummy, error in missing))
         self._client = None
+        self.environment_conflicts = environment_conflicts(GRAPH_COMMON_ARGUMENT_SPEC, self._given, os.environ)
+        for conflict in self.environment_conflicts:
+            self.warn(conflict)
+
+    def _load_params(self):
+        super(GraphModule, self)._load_params()
+        # What the task itself gave, before the environment fallbacks fill the rest in.
+        self._given = dict(self.params or {})
 
     @property
     def client(self):
@@ -124,7 +168,15 @@ class GraphModule(AnsibleModule):
             result = run(self, self.client)
         except O365AdminError as error:
             self._warn_about_transport()
-            self.fail_json(**error.fail_json_kwargs())
+            error = self._run_wide_failure(error)
+            kwargs = error.fail_json_kwargs()
+            refused = isinstance(error, AuthenticationError) or (
+                self._client is not None and getattr(self._client.token_source, "failure", None) is not None)
+            if refused and self.environment_conflicts:
+                # The refused credential may be the stale one of two variables: say so where the hint is read.
+                kwargs["msg"] += " The environment holds two different values for one credential: %s" % (
+                    " ".join(self.environment_conflicts))
+            self.fail_json(**kwargs)
         except Exception as error:  # pylint: disable=broad-except
             self._warn_about_transport()
             self.fail_json(msg="The module stopped on an unexpected error (%s: %s); requests sent before it may "
@@ -134,6 +186,22 @@ class GraphModule(AnsibleModule):
                            exception=traceback.format_exc())
         self._warn_about_transport()
         self.exit_json(**result)
+
+    def _run_wide_failure(self, error):
+        """A bulk run that stopped because no token came, or the proxy wants its credentials, fails with that one
+        cause as its message (said once, not once per user); its results still list every user."""
+        if not isinstance(error, TaskFailed) or self._client is None:
+            return error
+        cause = self._client.transport.proxy_failure or getattr(self._client.token_source, "failure", None)
+        if cause is None:
+            return error
+        result = dict(error.result)
+        not_sent = result.get("failed_users") or []
+        message = "%s %s" % (cause.message, "Nothing was sent for %d user(s) (failed_users); every user's outcome "
+                                            "is in results." % len(not_sent) if not_sent else
+                             "Every user's outcome is in results.")
+        result.update(cause.details())
+        return TaskFailed(message, result)
 
     def _warn_about_transport(self):
         """Token cache problems and retries are never silent."""

@@ -16,7 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    GraphApiError, GraphTransportError, ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, BatchRequest, BatchRun
 
 
@@ -61,7 +62,11 @@ class Sender:
                                            headers=request.headers or None)
         except GraphApiError as error:
             body = {"error": {"code": error.code, "message": error.graph_message or error.message}}
-            return BatchOutcome(error.status_code, body, error.request_id, error.attempts, exception=error)
+            outcome = BatchOutcome(error.status_code, body, error.request_id, error.attempts, exception=error)
+            outcome.granted_roles = error.granted_roles  # a 403's: what the refused token holds
+            return outcome
+        except ProxyAuthenticationError:
+            raise  # the proxy's 407: nothing reached Graph, and the task says so once
         except GraphTransportError as error:
             if error.may_have_acted:
                 # The request may have reached Graph: its effect is unknown, never assumed either way.
@@ -72,7 +77,8 @@ class Sender:
         body = response.body
         if body is None and response.has_body:
             body = response.received or "a body that is not JSON"
-        return BatchOutcome(response.status_code, body, response.request_id, response.attempts)
+        return BatchOutcome(response.status_code, body, response.request_id, response.attempts,
+                            date=getattr(response, "date", None))
 
     def stats(self):
         """$batch calls and retries (item retries of every run, plus the transport's own)."""

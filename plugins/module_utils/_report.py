@@ -9,6 +9,8 @@ Internal to this collection, may change without notice.
 
 The JSON report holds the module's ``results`` exactly, beside the summary and the failure message; each CSV row
 is one entry of ``results`` in the fixed columns of REPORT_COLUMNS (empty when an entry has no such key).
+A CSV cell that a spreadsheet would run as a formula (it begins with =, +, -, @, a tab or a carriage return) is
+written with a single quote in front, OWASP's rule against CSV injection: a group named =HYPERLINK(...) stays text.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,6 +30,13 @@ REPORT_COLUMNS = ("user", "user_id", "user_principal_name", "group", "outcome", 
                   "status_code", "error_code", "error_message", "request_id", "skipped",
                   "sessions_valid_from_before", "sessions_valid_from", "verified", "time")
 REPORT_FORMAT_VERSION = 1
+# OWASP's "CSV Injection" list: the characters that make Excel, LibreOffice or Sheets read a cell as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(text):
+    """A CSV cell that no spreadsheet runs as a formula: a single quote before a leading trigger character."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def csv_row(entry):
@@ -42,7 +51,7 @@ def csv_row(entry):
         elif isinstance(value, bool):
             cells.append("true" if value else "false")
         else:
-            cells.append(str(value))
+            cells.append(neutralise_cell(str(value)))
     return cells
 
 
@@ -92,7 +101,9 @@ class Report:
     def render(self, module_name, generated_at, results, summary, failure=None):
         if self.format == "csv":
             text = io.StringIO()
-            writer = csv.writer(text, lineterminator="\n")
+            # RFC 4180's CRLF: the writer quotes a cell holding any character of the line terminator, so a lone
+            # CR inside a cell (which readers take as a line break) cannot split a row in two.
+            writer = csv.writer(text, lineterminator="\r\n")
             writer.writerow(REPORT_COLUMNS)
             for entry in results:
                 writer.writerow(csv_row(entry))

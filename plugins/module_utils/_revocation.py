@@ -27,8 +27,9 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_batch import che
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
+from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    describe_read_failure, format_time, read_many, utc_now)
+    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, read_many, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION
 
@@ -41,9 +42,10 @@ SKIPPED = "skipped"
 NOT_FOUND_HINT = "check the object ID or UPN (a guest's UPN carries #EXT#)"
 
 
-def explain_refusal(entry, check_mode, said=None):
+def explain_refusal(entry, check_mode, said=None, granted=None):
     """What Graph's refusal (or a lost answer) for one user means, and what to do: the single-user message.
-    ``said``: the fullest account of Graph's answer (the typed error's message), else the entry's error."""
+    ``said``: the fullest account of Graph's answer (the typed error's message), else the entry's error;
+    ``granted``: the application permissions the refused token holds (None: it cannot tell)."""
     user, error, status = entry["user"], entry.get("error") or {}, entry.get("status_code")
     if said is None:
         said = error.get("message") or ""
@@ -54,11 +56,15 @@ def explain_refusal(entry, check_mode, said=None):
     if entry["outcome"] == UNKNOWN:
         return ("The revoke for %s is not confirmed: %s Graph may have revoked the sessions; running the task again "
                 "is safe." % (user, said))
+    permission = READ_PERMISSION if check_mode else REVOKE_PERMISSION
+    told = permission_sentence(permission, granted) if status == 403 else None
+    if told:  # the token in hand says what the app holds
+        return "The app is not allowed to do this for %s. %s. %s" % (user, told, said)
     if status == 403:
         return ("The app is not allowed to do this for %s. Grant it the Microsoft Graph application permission %s "
                 "(type Application, not Delegated) and have an administrator grant admin consent; for a delegated "
                 "access_token, the signed-in user also needs a role such as User Administrator. %s"
-                % (user, READ_PERMISSION if check_mode else REVOKE_PERMISSION, said))
+                % (user, permission, said))
     if status == 404:
         return "User %s was not found in the tenant: %s. %s" % (user, NOT_FOUND_HINT, said)
     return "%s was not %s: %s" % (user, "confirmed" if check_mode else "revoked", said)
@@ -149,22 +155,25 @@ def record_reading(entry, reading, key):
         entry.setdefault("user_principal_name", reading.user_principal_name)
 
 
-def apply_verification(entry, reading, sent_at):
-    """verify: the timestamp must have moved to the revoke (within the skew). A read that fails leaves Graph's
-    confirmation of the revoke as it is: the user is revoked but not verified."""
+def apply_verification(entry, verdict):
+    """verify's Verdict into the user's entry: verified, or the user failed (with what was read, and why). A read
+    that fails leaves Graph's confirmation of the revoke as it is: the user is revoked but not verified."""
+    reading = verdict.reading
+    entry["verify_reads"] = verdict.reads
     if not reading.ok:
         entry.update(verified=False, error=dict(reading.error or {}))
         entry["error"]["message"] = "Revoked (Graph confirmed it) but not verified: %s. %s" % (
             describe_read_failure(reading, "verify"), entry["error"].get("message") or "")
         return False
     record_reading(entry, reading, "sessions_valid_from")
-    if reading.confirms_revoke_sent_at(sent_at):
+    if verdict.verified:
         entry["verified"] = True
         return True
     entry.update(verified=False, all_sessions_revoked=False, outcome=FAILED, error={
         "code": None, "message": "Graph accepted the revoke, but signInSessionsValidFromDateTime read back is %s, "
-                                 "before the revoke was sent at %s (allowing 60 s of clock skew): the sessions are "
-                                 "not shown revoked." % (reading.text, format_time(sent_at))})
+                                 "%s, after %d read(s) over %g s: the sessions are not shown revoked."
+                                 % (reading.text, verdict.reason, verdict.reads,
+                                    sum(VERIFY_REREAD_DELAYS_S[:verdict.reads - 1]))})
     return False
 
 
@@ -185,6 +194,7 @@ class RevocationRun:
         concurrency = checked_concurrency(params["batch_concurrency"]) if params.get("user") is None else \
             params["batch_concurrency"]
         # One user goes straight to Graph; a bulk run keeps $batch, also for a lone remaining request.
+        self.client = client
         self.sender = Sender(client, concurrency, params["max_retries"], lone_request_direct=params.get("user") is not None)
         self.target_set = resolve_targets(client, params, send=self.sender)
         self.entries = {}  # identity -> entry
@@ -193,6 +203,11 @@ class RevocationRun:
 
     def identity(self, target):
         return self.target_set.identity(target)
+
+    def granted_roles(self):
+        """The application permissions of the token the run used (None when the token cannot tell)."""
+        granted = getattr(self.client, "granted_roles", None)
+        return granted() if granted is not None else None
 
     def run(self):
         distinct = self.target_set.distinct()
@@ -224,13 +239,16 @@ class RevocationRun:
         return results
 
     def _send(self, to_send, readings):
+        self.before = readings
+        if self.module.params["verify"] and not self.check_mode and self.since is None and to_send:
+            # What verify judges against: each user's timestamp and Graph's time (Date) before the revoke is sent.
+            self.before = read_many(self.sender, [t.reference for t in to_send])
         if self.check_mode and self.since is None:
             requests = [("GET", "%s?$select=%s" % (t.reference.path(), SELECT_FOR_CHECK)) for t in to_send]
         elif self.check_mode:
             requests = []  # the read above confirmed each user
         else:
             requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
-        self.sent_at = utc_now()
         outcomes = self.sender(requests)
         for target, outcome in zip(to_send, outcomes):
             self.entries[self.identity(target)] = user_result(target.user, outcome, self.check_mode)
@@ -240,15 +258,21 @@ class RevocationRun:
                 user=target.user, outcome=WOULD_REVOKE, changed=True, all_sessions_revoked=None, status_code=None,
                 request_id=readings[target.reference].request_id, user_confirmed=True)
         for target in to_send:
-            if target.reference in readings:
-                record_reading(self.entries[self.identity(target)], readings[target.reference],
-                               "sessions_valid_from_before")
+            reading = self.before.get(target.reference)
+            if reading is not None and reading.ok:
+                record_reading(self.entries[self.identity(target)], reading, "sessions_valid_from_before")
 
     def _verify(self, sent):
         revoked = [t for t in sent if self.entries[self.identity(t)]["outcome"] == REVOKED]
-        after = read_many(self.sender, [t.reference for t in revoked]) if revoked else {}
+        if not revoked:
+            return
+        # Graph's time when each revoke went out, as far as the run knew it (the Date of the answers before it).
+        sent_after = dict((t.reference, getattr(self.outcomes[self.identity(t)], "graph_time_before", None))
+                          for t in revoked)
+        verdicts = verify_revoked(lambda references: read_many(self.sender, references),
+                                  [t.reference for t in revoked], self.before, sent_after)
         for target in revoked:
-            if not apply_verification(self.entries[self.identity(target)], after[target.reference], self.sent_at):
+            if not apply_verification(self.entries[self.identity(target)], verdicts[target.reference]):
                 self.phase_failed["verify"].append(self.identity(target))
 
     def _results(self):
@@ -283,8 +307,10 @@ class RevocationRun:
         others = [e for i, e in pairs if i not in read_failed and i not in verify_failed]
         messages = []
         if any(e["outcome"] in (FAILED, UNKNOWN) for e in others):
-            hints = {403: "Grant the app the Microsoft Graph application permission %s with admin consent."
-                          % (READ_PERMISSION if self.check_mode else REVOKE_PERMISSION),
+            permission = READ_PERMISSION if self.check_mode else REVOKE_PERMISSION
+            told = permission_sentence(permission, self.granted_roles())
+            hints = {403: "%s." % told if told else "Grant the app the Microsoft Graph application permission %s "
+                                                    "with admin consent." % permission,
                      404: "A user answered 404 is not in the tenant (a guest's UPN carries #EXT#)."}
             messages.append(failure_message(others, "confirmed" if self.check_mode else "revoked",
                                             "read them" if self.check_mode else "revoked them", hints))
@@ -304,13 +330,15 @@ def run_many(module, client, since):
     revocation = RevocationRun(module, client, since)
     results = revocation.run()
     check_mode = module.check_mode
-    acted = [entry for entry in results if entry["outcome"] != SKIPPED]
+    # The users in scope (not excluded): each revoked now, or already revoked since revoked_since.
+    in_scope = [entry for entry in results if entry.get("skipped") != "excluded"]
     stats = revocation.sender.stats()
     result = dict(
         # A revoke whose answer was lost may have been carried out: never claim nothing changed.
         changed=any(entry["changed"] is not False for entry in results),
-        # Never true when nothing was revoked.
-        all_sessions_revoked=None if check_mode else bool(acted) and all(e["outcome"] == REVOKED for e in acted),
+        # Never true for a scope with nobody in it.
+        all_sessions_revoked=None if check_mode else bool(in_scope) and all(
+            e["outcome"] == REVOKED or e["outcome"] == SKIPPED for e in in_scope),
         results=results, batches=stats["batches"], retries=stats["retries"],
         elapsed_s=round(time.monotonic() - started, 3))
     result.update(summarise(results, revocation.identities(), REVOKED, "revoked_count"))
@@ -352,7 +380,8 @@ def run_one(module, client, since):
             if outcome.reason:  # no answer from Graph at all
                 raise TaskFailed("%s %s" % (exception.message, _single_hint(result)), result)
             said = exception.message
-        raise TaskFailed(explain_refusal(result, module.check_mode, said), result)
+        raise TaskFailed(explain_refusal(result, module.check_mode, said, getattr(outcome, "granted_roles", None)),
+                         result)
     return result
 
 
@@ -366,7 +395,7 @@ def single_entry(result):
     """The report row of a one-user run."""
     names = ("user", "user_id", "user_principal_name", "outcome", "changed", "all_sessions_revoked", "status_code",
              "request_id", "error", "skipped", "sessions_valid_from_before", "sessions_valid_from", "verified",
-             "user_confirmed")
+             "verify_reads", "user_confirmed")
     entry = dict((name, result[name]) for name in names if name in result)
     entry.setdefault("outcome", "failed" if "error" in result else "revoked")
     entry["time"] = format_time(utc_now())

@@ -19,25 +19,45 @@ __metaclass__ = type
 
 import datetime
 import re
+import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, GraphApiError
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import unreadable
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION, read_users_through
-# The module's clock and Graph's may differ; a timestamp this much before the moment of the revoke still counts.
-CLOCK_SKEW = datetime.timedelta(seconds=60)
+
 SELECTED = ("id", "userPrincipalName", "userType", "signInSessionsValidFromDateTime")
 SELECT = ",".join(SELECTED)
 UTC = datetime.timezone.utc
+# Real UTC offsets run from -12:00 to +14:00; ISO 8601 and XML Schema's dateTime allow up to 14:00 either way.
+MAX_OFFSET = datetime.timedelta(hours=14)
+# A relative revoked_since reaches back at most this far (documented in the option).
+MAX_AGO = datetime.timedelta(days=365)
+# No Entra ID timestamp is older; earlier moments are typos (and near year 1 an offset overflows datetime).
+EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=UTC)
+# A moment later than the controller's clock by more than this is refused: a typo, or a wrong offset. The allowance
+# is for a controller whose clock is behind Graph's (Graph is the clock the timestamps are compared with).
+FUTURE_ALLOWANCE = datetime.timedelta(minutes=5)
+# verify: a read that does not show the revoke yet (Graph is eventually consistent) is read again after these waits,
+# 30 s in all (documented in the verify option), before the user fails verification.
+VERIFY_REREAD_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0)
 
-ISO_RE = re.compile(r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})"
-                    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,12}))?)?"
-                    r"(?P<offset>[Zz]|[+-]\d{2}:?\d{2})$")
-RELATIVE_RE = re.compile(r"^-(?P<amount>\d+)(?P<unit>[smhdw])$")
+# ASCII digits only (\d would take any script's digits), whole string only (\Z, not $: no trailing newline).
+ISO_RE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})[Tt ](?P<hour>[0-9]{2}):"
+                    r"(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,12}))?)?"
+                    r"(?P<offset>[Zz]|[+-][0-9]{2}:?[0-9]{2})\Z")
+RELATIVE_RE = re.compile(r"-(?P<amount>[0-9]+)(?P<unit>[smhdw])\Z")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+FORMS = ("a date-time with an offset, such as 2026-11-24T09:30:00Z or 2026-11-24T10:30:00+01:00 (offsets up to "
+         "+/-14:00), or a time ago such as -2h (s, m, h, d or w; at most %d days)" % MAX_AGO.days)
 
 
 def utc_now():
     return datetime.datetime.now(UTC)
+
+
+def whole_second(moment):
+    """Graph's DateTimeOffset values and its Date header carry whole seconds: compare at that grain."""
+    return moment.replace(microsecond=0)
 
 
 def format_time(moment):
@@ -46,52 +66,100 @@ def format_time(moment):
     return text.replace("+00:00", "Z")
 
 
-def parse_time(text):
-    """An aware datetime from ISO 8601 with an offset (Z or +hh:mm); None if ``text`` is not one."""
-    match = ISO_RE.match(text.strip()) if isinstance(text, str) else None
+def _parse_iso(text):
+    """(aware datetime, None) from ISO 8601 with an offset, or (None, what is wrong with it)."""
+    match = ISO_RE.match(text)
     if not match:
-        return None
+        return None, "not a date-time with an offset"
     offset = match.group("offset")
     if offset in ("Z", "z"):
         zone = UTC
     else:
         digits = offset[1:].replace(":", "")
-        delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        hours, minutes = int(digits[:2]), int(digits[2:])
+        if minutes > 59:
+            return None, "its offset %s has more than 59 minutes" % offset
+        delta = datetime.timedelta(hours=hours, minutes=minutes)
+        if delta > MAX_OFFSET:
+            return None, "its offset %s is beyond +/-14:00" % offset
         zone = datetime.timezone(delta if offset[0] == "+" else -delta)
     fraction = (match.group("fraction") or "0")[:6].ljust(6, "0")
     try:
-        date = datetime.datetime.strptime(match.group("date"), "%Y-%m-%d")
-        return datetime.datetime(date.year, date.month, date.day, int(match.group("hour")),
-                                 int(match.group("minute")), int(match.group("second") or 0), int(fraction),
-                                 tzinfo=zone)
-    except ValueError:
+        moment = datetime.datetime(int(match.group("year")), int(match.group("month")), int(match.group("day")),
+                                   int(match.group("hour")), int(match.group("minute")),
+                                   int(match.group("second") or 0), int(fraction), tzinfo=zone)
+        return moment.astimezone(UTC), None
+    except (ValueError, OverflowError) as error:
+        return None, "it is not a valid date-time: %s" % error
+
+
+def parse_time(text):
+    """An aware UTC datetime from ISO 8601 with an offset (Z or +hh:mm); None if ``text`` is not one."""
+    if not isinstance(text, str):
         return None
+    return _parse_iso(text.strip())[0]
+
+
+class Since:
+    """``revoked_since``: a fixed moment, or a time ago. A time ago is counted back from Graph's own clock (the
+    ``Date`` of the answer that carried the timestamp it is compared with), never from the controller's."""
+
+    def __init__(self, text, moment=None, ago=None):
+        self.text = text
+        self.moment = moment
+        self.ago = ago
+
+    def at(self, graph_now=None):
+        """The moment, for a comparison with a timestamp Graph gave at ``graph_now`` (None: not known)."""
+        if self.moment is not None:
+            return self.moment
+        return whole_second(graph_now or utc_now()) - self.ago
+
+    def __repr__(self):
+        return "Since(%r)" % self.text
 
 
 def parse_since(value, now=None):
-    """``revoked_since``: ISO 8601 with an offset, or relative to now such as ``-2h`` (s, m, h, d, w)."""
-    relative = RELATIVE_RE.match(value.strip())
+    """``revoked_since`` -> Since, or a ConfigurationError saying what is wrong; nothing else escapes."""
+    if not isinstance(value, str):
+        raise ConfigurationError("revoked_since must be a string: %s." % FORMS)
+    text = value.strip()
+    relative = RELATIVE_RE.match(text)
     if relative:
-        seconds = int(relative.group("amount")) * UNIT_SECONDS[relative.group("unit")]
-        return (now or utc_now()) - datetime.timedelta(seconds=seconds)
-    moment = parse_time(value)
+        amount = relative.group("amount")
+        seconds = int(amount) * UNIT_SECONDS[relative.group("unit")] if len(amount) <= 12 else None
+        if seconds is None or seconds > MAX_AGO.total_seconds():
+            raise ConfigurationError("revoked_since %r reaches back more than %d days; give a date-time instead, "
+                                     "such as 2026-11-24T09:30:00Z." % (value, MAX_AGO.days))
+        return Since(text, ago=datetime.timedelta(seconds=seconds))
+    if text.startswith("+") and RELATIVE_RE.match("-" + text[1:]):
+        raise ConfigurationError("revoked_since %r is in the future: a time ago starts with a minus, such as -2h."
+                                 % value)
+    moment, problem = _parse_iso(text)
     if moment is None:
-        raise ConfigurationError(
-            "revoked_since %r is not a date-time with an offset, such as 2026-11-24T09:30:00Z or "
-            "2026-11-24T10:30:00+01:00, nor a time ago such as -2h (s, m, h, d or w)." % value)
-    return moment
+        raise ConfigurationError("revoked_since %r is not usable (%s); give %s." % (value, problem, FORMS))
+    if moment < EARLIEST:
+        raise ConfigurationError("revoked_since %r is before 1970; give a moment of the incident, such as "
+                                 "2026-11-24T09:30:00Z." % value)
+    now = now or utc_now()
+    if moment > now + FUTURE_ALLOWANCE:
+        raise ConfigurationError("revoked_since %r (%s) is in the future: the controller's clock says %s. Give the "
+                                 "moment the incident started, or a time ago such as -2h."
+                                 % (value, format_time(moment), format_time(whole_second(now))))
+    return Since(text, moment=moment)
 
 
 class Reading:
     """What a read of the user answered: the timestamp (or None), or the failure."""
 
-    def __init__(self, status_code, body, request_id, error=None):
+    def __init__(self, status_code, body, request_id, error=None, date=None):
         self.status_code = status_code
         self.body = body if isinstance(body, dict) else {}
         self.request_id = request_id
         self.error = error
         self.text = self.body.get("signInSessionsValidFromDateTime")
         self.at = parse_time(self.text) if self.text else None
+        self.date = date  # Graph's clock when it answered (its Date header), or None
 
     @property
     def ok(self):
@@ -106,12 +174,11 @@ class Reading:
         return self.body.get("userPrincipalName")
 
     def revoked_since(self, since):
-        """The user was revoked at or after ``since`` (a user never revoked has no timestamp: not revoked)."""
+        """The user was revoked at or after ``since`` (a Since or a datetime; a time ago counts back from this
+        answer's Date). A user never revoked has no timestamp: not revoked."""
+        if isinstance(since, Since):
+            since = since.at(self.date)
         return self.at is not None and self.at >= since
-
-    def confirms_revoke_sent_at(self, sent_at):
-        """The timestamp moved to the revoke: at or after ``sent_at``, within the clock skew."""
-        return self.at is not None and self.at >= sent_at - CLOCK_SKEW
 
 
 def read_one(client, reference):
@@ -121,7 +188,7 @@ def read_one(client, reference):
     except GraphApiError as error:
         return Reading(error.status_code, None, error.request_id,
                        {"code": error.code, "message": error.graph_message or error.message})
-    return Reading(response.status_code, response.body, response.request_id)
+    return Reading(response.status_code, response.body, response.request_id, date=getattr(response, "date", None))
 
 
 def read_many(send, references):
@@ -137,13 +204,15 @@ def read_many(send, references):
                 answer, "the user as a JSON object")[1])
             continue
         readings[reference] = Reading(answer.status_code, answer.body if answer.ok else None, answer.request_id,
-                                      None if answer.ok else answer.error)
+                                      None if answer.ok else answer.error, date=getattr(answer, "date", None))
     return readings
 
 
 def describe_read_failure(reading, purpose):
     """Why the timestamp could not be read, and what to do."""
     error = reading.error or {}
+    if reading.status_code is None:  # never sent, or its answer lost: there is no HTTP status to quote
+        return "could not read signInSessionsValidFromDateTime for %s: %s" % (purpose, error.get("message"))
     text = "could not read signInSessionsValidFromDateTime for %s: HTTP %s %s" % (
         purpose, reading.status_code, error.get("code") or error.get("message"))
     if reading.status_code == 403:
@@ -151,3 +220,88 @@ def describe_read_failure(reading, purpose):
     elif reading.status_code == 404:
         text += " (the user is not in the tenant)"
     return text
+
+
+# --- verify: did the revoke move the timestamp, judged by Graph's clock --------------------------------------
+
+class Verdict:
+    """verify's answer for one user: ``verified``, the last Reading, how many reads it took, and why not."""
+
+    def __init__(self, reading, verified, reads, reason=None):
+        self.reading = reading
+        self.verified = verified
+        self.reads = reads
+        self.reason = reason
+
+    def __repr__(self):
+        return "Verdict(verified=%r, reads=%r, reason=%r)" % (self.verified, self.reads, self.reason)
+
+
+def graph_floor(before, graph_time_before):
+    """The earliest timestamp a revoke sent after ``before`` (a Reading or None) can set: Graph's time just before
+    the revoke was sent, in whole seconds (Graph stamps the revoke at or after it, truncated the same way)."""
+    known = [moment for moment in (graph_time_before, before.date if before is not None else None) if moment]
+    return whole_second(max(known)) if known else None
+
+
+def shows_revoke(after, before, floor):
+    """None if ``after`` shows the revoke, else why not (it may be a stale read, or the revoke did not act).
+
+    The timestamp must be no earlier than ``floor`` (Graph's time before the revoke was sent) and move past the
+    value read before. Both have whole seconds, so an earlier revoke in the very second of ``floor`` leaves the
+    value where it was and still counts: a revoke sent after ``floor`` cannot set anything earlier.
+    """
+    if after.at is None:
+        return "no signInSessionsValidFromDateTime"
+    stamped = whole_second(after.at)
+    if floor is not None and stamped < floor:
+        return "before Graph's time %s just before the revoke was sent" % format_time(floor)
+    previous = before.at if before is not None and before.ok else None
+    if previous is not None:
+        previous = whole_second(previous)
+        if stamped < previous or (stamped == previous and floor is None):
+            return "not past the value read before the revoke (%s)" % format_time(previous)
+    return None
+
+
+def verify_revoked(send, references, before_readings, graph_time_before=None, sleep=None,
+                   delays=VERIFY_REREAD_DELAYS_S):
+    """{reference: Verdict} for users whose revoke Graph accepted.
+
+    ``send(references) -> {reference: Reading}`` reads users (one batch, or one GET). ``before_readings`` holds
+    what was read before the revoke (users missing from it were not read); ``graph_time_before`` is Graph's time
+    (a Date header) known before the revokes were sent: one datetime for all, a {reference: datetime}, or None.
+    A read that does not show the revoke yet is read again after each of ``delays`` (Graph is eventually
+    consistent: a read right after a write may return the old value); a read that fails is final.
+    """
+    sleep = sleep or time.sleep
+    pending = list(dict.fromkeys(references))
+    floors = {}
+    for reference in pending:
+        known = graph_time_before.get(reference) if isinstance(graph_time_before, dict) else graph_time_before
+        floors[reference] = graph_floor(before_readings.get(reference), known)
+    verdicts, last, reads = {}, {}, 0
+    for delay in (0.0,) + tuple(delays):
+        if not pending:
+            break
+        if delay:
+            sleep(delay)
+        readings = send(pending)
+        reads += 1
+        waiting = []
+        for reference in pending:
+            reading = readings[reference]
+            if not reading.ok:
+                verdicts[reference] = Verdict(reading, False, reads)
+                continue
+            reason = shows_revoke(reading, before_readings.get(reference), floors[reference])
+            if reason is None:
+                verdicts[reference] = Verdict(reading, True, reads)
+            else:
+                last[reference] = (reading, reason)
+                waiting.append(reference)
+        pending = waiting
+    for reference in pending:
+        reading, reason = last[reference]
+        verdicts[reference] = Verdict(reading, False, reads, reason)
+    return verdicts

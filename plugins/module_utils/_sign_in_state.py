@@ -12,7 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.o365.admin.plugins.module_utils._outcomes import judge, write_answer
+from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
+from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
+from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
+    FAILED, UNKNOWN, base_entry, entry_changed, judge, summarise, write_answer)
+from ansible_collections.o365.admin.plugins.module_utils._permissions import lacks, permission_sentence
+from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import (
     READ_PERMISSION, explain_read_failure, read_users_through)
 
@@ -24,6 +30,8 @@ ACCOUNT_ENABLED = {"blocked": False, "allowed": True}
 # sessions timestamp from before the incident's writes.
 STATE_PROPERTIES = ("id", "userPrincipalName", "userType", "accountEnabled", "onPremisesSyncEnabled",
                     "signInSessionsValidFromDateTime")
+# Outcomes that change (or, in check mode, would change) a user.
+CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 SENSITIVE_ACTIONS_DOC = "https://learn.microsoft.com/graph/api/resources/users#who-can-perform-sensitive-actions"
 
 
@@ -130,6 +138,16 @@ def explain_change_failure(change, permission_proven):
                 % (user, (judge(answer, write_answer(change.state))[1] or answer.error)["message"]))
     if answer.status_code is None:
         return "The change for %s was not sent: %s" % (user, answer.error["message"])
+    granted = getattr(answer, "granted_roles", None)
+    if answer.status_code == 403 and lacks(WRITE_PERMISSION, granted):
+        return "Graph refused to change sign-in for %s %s. %s." % (
+            user, said, permission_sentence(WRITE_PERMISSION, granted))
+    if answer.status_code == 403 and granted is not None and not permission_proven:  # the token holds it
+        return ("Graph refused to change sign-in for %s %s. %s: %s holds an Entra admin role, so this is a sensitive "
+                "action (Microsoft's 'Who can perform sensitive actions', %s). The app itself must be assigned an "
+                "Entra role that may act on that user, such as Privileged Authentication Administrator for a "
+                "privileged administrator." % (user, said, permission_sentence(WRITE_PERMISSION, granted), user,
+                                               SENSITIVE_ACTIONS_DOC))
     if answer.status_code == 403 and permission_proven:
         return ("Graph refused to change sign-in for %s %s although the app changed other users in this run: %s "
                 "holds an Entra admin role, so this is a sensitive action (Microsoft's 'Who can perform sensitive "
@@ -171,3 +189,78 @@ def blind_write_warning(changes):
             "are reported as changed even if they already were in that state. Grant %s to make the result exact."
             % ("GET /users", READ_PERMISSION, listed, READ_PERMISSION))
     return explain_change_failure(change, permission_proven)
+
+
+
+
+def user_result(target, change, check_mode, permission_proven):
+    if change is None:
+        entry = dict(user=target.user, outcome="excluded", changed=False, user_id=target.user_id,
+                     user_principal_name=target.user_principal_name)
+    else:
+        outcome = change.outcome(check_mode)
+        answer = change.answer if change.answer is not None else (change.read.answer if change.read else None)
+        error = None
+        if outcome in (FAILED, UNKNOWN):
+            error = dict(change.error(check_mode), explanation=explain_failure(change, permission_proven))
+        if answer is None:
+            entry = dict(user=target.user, outcome=outcome, status_code=target.refusal["status_code"],
+                         request_id=target.refusal["request_id"], error=error)
+        else:
+            entry = base_entry(target.user, outcome, error, answer)
+        properties = change.read.properties if change.read is not None else {}
+        entry.update(changed=entry_changed(outcome, CHANGING), user_id=properties.get("id") or target.user_id,
+                     user_principal_name=properties.get("user_principal_name") or target.user_principal_name,
+                     account_enabled_before=change.before,
+                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"),
+                     sessions_valid_from=properties.get("sessions_valid_from"))
+        if change.blind:
+            entry["state_read"] = False
+        if outcome == UNKNOWN:
+            entry["account_enabled"] = None
+        elif outcome == FAILED:
+            entry["account_enabled"] = change.before
+        else:
+            entry["account_enabled"] = change.wanted
+    if target.group is not None:
+        entry["group"] = target.group
+    return entry
+
+
+def set_sign_in_state(module, client):
+    """o365_user_sign_in's run: resolve the targets, read their state, change what differs, shape the result."""
+    params = module.params
+    sender = Sender(client, checked_concurrency(params["batch_concurrency"]), params["max_retries"])
+    target_set = resolve_targets(client, params, send=sender)
+    acting = target_set.distinct() + target_set.blocked()
+    changes = read_sign_in_state(sender, acting, params["state"], module.check_mode)
+    if not module.check_mode:
+        apply_changes(sender, changes)
+    sent = [change for change in changes if change.answer is not None]
+    permission_proven = any(change.answer.ok for change in sent)
+    by_identity = dict((target_set.identity(change.target), change) for change in changes)
+    results = [user_result(target, None if target.excluded else by_identity[target_set.identity(target)],
+                           module.check_mode, permission_proven) for target in target_set.targets]
+    outcomes = [change.outcome(module.check_mode) for change in changes]
+    changing = [change for change, outcome in zip(changes, outcomes) if outcome in CHANGING]
+    synced = [change.target.user for change in changing if change.synced]
+    if synced:
+        module.warn(synced_warning(synced, params["state"]))
+    blind = [change for change in changes if change.blind]
+    if blind:
+        module.warn(blind_write_warning(blind))
+    # A change whose answer was lost may have been made: never claim nothing changed.
+    possibly_changed = any(outcome == UNKNOWN for outcome in outcomes)
+    result = dict(changed=bool(changing) or possibly_changed, state=params["state"], results=results,
+                  unchanged_count=outcomes.count("unchanged"), synced_users=synced)
+    result.update(summarise(results, [target_set.identity(target) for target in target_set.targets], CHANGING,
+                            "changed_count"))
+    if module._diff:
+        result["diff"] = [diff_entry(change) for change in changing]
+    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]
+    if troubled:
+        raise TaskFailed("%d of %d users could not be %s: %s Every user's outcome is in results."
+                         % (len(troubled), len(changes), "read" if module.check_mode else params["state"],
+                            " ".join(explain_failure(change, permission_proven) for change in troubled[:5])),
+                         result)
+    return result

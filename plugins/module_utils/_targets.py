@@ -50,6 +50,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, InvalidUserReference, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
 from ansible_collections.o365.admin.plugins.module_utils._user_read import explain_read_failure, read_users_through
+from ansible_collections.o365.admin.plugins.module_utils._permissions import lacks, permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE, UserReference
 
 DEFAULT_MAX_USERS = 1000
@@ -218,7 +219,15 @@ def parse_references(values, option="user"):
 
 
 def _explain_group_error(error, group):
-    if error.status_code == 403:
+    roles = error.granted_roles if error.status_code == 403 else None
+    if roles is not None:  # the token in hand says what the app holds
+        if lacks(GROUP_READ_PERMISSION, roles) or not lacks(HIDDEN_MEMBERS_PERMISSION, roles):
+            told = permission_sentence(GROUP_READ_PERMISSION, roles)
+        else:
+            hidden = permission_sentence(HIDDEN_MEMBERS_PERMISSION, roles)
+            told = "%s, which a group with hidden membership needs" % hidden
+        error.message = "The app may not read group %s or its members. %s. %s" % (group, told, error.message)
+    elif error.status_code == 403:
         error.message = (
             "The app may not read group %s or its members. Grant it the Microsoft Graph application permission %s "
             "(or Group.Read.All) with admin consent; a group with hidden membership also needs %s. %s"

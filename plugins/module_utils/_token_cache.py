@@ -168,7 +168,7 @@ class TokenCacheFile:
                 self.warn("Cannot read the token cache %s (%s); a new token is requested and the cache rebuilt."
                           % (self.path, exc.strerror))
             return {}
-        except ValueError:  # not JSON, or not UTF-8
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested deeper than the parser goes
             self.warn("The token cache %s is not valid JSON; it is ignored and rebuilt." % self.path)
             return {}
         if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT or not isinstance(
@@ -187,7 +187,7 @@ class TokenCacheFile:
             if not well_formed(serialized):
                 raise ValueError("not msal's cache shape")
             cache.deserialize(serialized)
-        except ValueError:
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError):
             cache.deserialize(None)
             self.warn("The token cache %s holds an entry of the wrong shape; it is ignored and rebuilt." % self.path)
 
@@ -227,7 +227,7 @@ def well_formed(serialized):
             return False
         try:
             int(entry.get("expires_on"))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which JSON parsing admits
             return False
     return True
 

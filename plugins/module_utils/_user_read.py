@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
+from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 
 READ_PERMISSION = "User.Read.All"
 
@@ -70,6 +71,9 @@ def read_users_through(send, references, graph_names):
 def explain_read_failure(read, user):
     """A sentence on why ``user`` could not be read, and what to do."""
     answer = read.answer
+    told = permission_sentence(READ_PERMISSION, getattr(answer, "granted_roles", None))
+    if answer.status_code == 403 and told:
+        return "The app may not read %s (Graph said %s). %s." % (user, answer.error["code"], told)
     if answer.status_code == 403:
         return ("The app may not read %s: grant it the Microsoft Graph application permission %s with admin "
                 "consent (Graph said %s)." % (user, READ_PERMISSION, answer.error["code"]))

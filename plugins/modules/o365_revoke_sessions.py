@@ -29,10 +29,16 @@ options:
   verify:
     description:
       - After the revokes, read each revoked user's C(signInSessionsValidFromDateTime) (batched) and require it to
-        be at or after the moment the revoke was sent, allowing 60 seconds of clock skew. Graph sets it to the time
-        of the revoke; tokens issued before it are refused.
-      - Each user's result gets RV(results[].sessions_valid_from) (the value read) and RV(results[].verified).
-        A user whose timestamp did not move fails the task, with a message saying what was read.
+        show the revoke, judged by Graph's own clock, never the controller's. Graph sets it to the time of the
+        revoke; tokens issued before it are refused.
+      - The value must be no earlier than Graph's time just before the revoke was sent (the C(Date) header of
+        Graph's answer to the read before it; both have whole seconds), and move past the value read then. Each
+        user is read before the revoke for this, unless O(revoked_since) already read them.
+      - Graph is eventually consistent, so a read right after the revoke may still return the old value. A read
+        that does not show the revoke is read again after 1, 2, 4, 8 and 15 seconds (6 reads and 30 seconds at
+        most); then the user fails the task, with a message saying what was read.
+      - Each user's result gets RV(results[].sessions_valid_from) (the value read), RV(results[].verified) and
+        RV(results[].verify_reads).
       - Reading needs the application permission C(User.Read.All).
     type: bool
     default: false
@@ -42,6 +48,11 @@ options:
         again and resumable, for example V({{ incident_started_at }}).
       - An ISO 8601 date-time with an offset, such as V(2026-11-24T09:30:00Z) or V(2026-11-24T10:30:00+01:00), or
         a time ago, such as V(-2h) (units C(s), C(m), C(h), C(d), C(w)).
+      - The offset is C(Z) or at most 14:00 either way (with at most 59 minutes). The moment is 1970 or later and
+        not more than 5 minutes ahead of the controller's clock (a future moment is refused; the 5 minutes allow
+        for a controller clock behind Graph's). A time ago reaches back at most 365 days and is counted back from
+        Graph's clock (the C(Date) of the answer that carried each user's timestamp), not the controller's.
+        Anything else fails the task before any call.
       - Each user's C(signInSessionsValidFromDateTime) is read first (batched). Users revoked at or after this
         moment are not revoked again; they are reported with C(changed=false), C(outcome=skipped) and
         C(skipped=already revoked at <time>). A user whose timestamp cannot be read is not revoked and fails.
@@ -57,6 +68,9 @@ options:
         partial run leaves its record. The directory must exist. An existing file is replaced.
       - The JSON report holds RV(results) exactly, with the summary and the failure message; the CSV report has one
         row per entry of RV(results).
+      - In the CSV report a cell that begins with V(=), V(+), V(-), V(@), a tab or a carriage return is written with a
+        single quote in front (OWASP's rule against CSV injection), so that a spreadsheet shows it as text and never
+        runs it as a formula. Rows end in CRLF (RFC 4180).
     type: path
   report_format:
     description:
@@ -164,6 +178,8 @@ changed:
   description:
     - Whether a revoke was sent and accepted (in check mode, whether one would be sent).
     - With O(users), whether any user was revoked.
+    - V(true) also when a revoke's answer was lost or could not be read (outcome V(unknown)), as it may have been
+      carried out.
   returned: always
   type: bool
   sample: true
@@ -171,9 +187,12 @@ all_sessions_revoked:
   description:
     - Graph's answer (C(value)) to the revoke; V(true) when all the user's refresh tokens are revoked.
     - A 2xx answer without a body counts as V(true). A V(false) answer fails the task, and so does a 2xx that is
-      not Graph's answer (V(false) then).
-    - V(null) in check mode.
-    - With O(users), whether every user was revoked.
+      not Graph's answer (a proxy's page, V(null) then, outcome V(unknown)).
+    - V(null) in check mode, and when the outcome is unknown.
+    - With O(users), whether every user in scope (not excluded) was revoked, now or already since
+      O(revoked_since); never V(true) for a scope with nobody in it.
+    - A failed O(verify) read does not change it - Graph's own confirmation of the revoke stands, and the task
+      fails saying the user is revoked but not verified.
   returned: always
   type: bool
   sample: true
@@ -188,13 +207,15 @@ user:
   type: str
   sample: adele.vance@contoso.com
 user_id:
-  description: The user's object ID, when Graph told it (check mode reads it).
-  returned: when known
+  description: The user's object ID, when it was given or Graph told it (V(null) otherwise).
+  returned: with O(user)
   type: str
   sample: 6e7b768e-07e2-4810-8459-485f84f8f204
 outcome:
-  description: With O(user), V(revoked), V(skipped) or V(would_revoke) (check mode).
-  returned: with O(user), on success
+  description:
+    - With O(user), V(revoked), V(skipped) or V(would_revoke) (check mode) on success; V(failed) or V(unknown) on
+      failure, as RV(results[].outcome) - one user is judged by the same rule as many.
+  returned: with O(user)
   type: str
   sample: revoked
 msg:
@@ -205,8 +226,9 @@ msg:
   type: str
   sample: "adele@contoso.com was not revoked: already revoked at 2026-11-24T09:41:07Z."
 sessions_valid_from_before:
-  description: With O(user) and O(revoked_since), the user's C(signInSessionsValidFromDateTime) read first.
-  returned: with O(user) and O(revoked_since)
+  description: With O(user) and O(revoked_since) or O(verify), the user's C(signInSessionsValidFromDateTime) read
+    before the revoke.
+  returned: with O(user) and O(revoked_since) or O(verify)
   type: str
   sample: "2026-11-02T08:00:00Z"
 sessions_valid_from:
@@ -219,6 +241,13 @@ verified:
   returned: with O(user) and O(verify)
   type: bool
   sample: true
+verify_reads:
+  description:
+    - With O(user) and O(verify), how many reads after the revoke it took to see the revoke (1 to 6), or were made
+      before the user failed verification. More than 1 means Graph's first answers still showed the old value.
+  returned: with O(user) and O(verify), once the revoke was accepted
+  type: int
+  sample: 1
 user_confirmed:
   description: In check mode, whether the user could be read (V(false) when the app lacks C(User.Read.All)).
   returned: in check mode
@@ -241,9 +270,16 @@ results:
       description: The user as given.
       type: str
     changed:
-      description: Whether this user's revoke was sent and accepted (check mode, would be sent); V(false) when the
-        outcome is unknown.
+      description: Whether this user's revoke was sent and accepted (check mode, would be sent); V(null) when the
+        outcome is unknown (it may have been carried out).
       type: bool
+    user_id:
+      description: The user's object ID when known (given, listed by a group, or read); V(null) otherwise.
+        Duplicates named in another form carry the same ID.
+      type: str
+    user_principal_name:
+      description: The user's UPN when known; V(null) otherwise.
+      type: str
     all_sessions_revoked:
       description: Graph's C(value) for this user; V(false) when it failed; V(null) when the outcome is unknown and
         in check mode.
@@ -284,22 +320,15 @@ results:
           display the task as skipped (they infer it from RV(results)); 2.21 displays it as C(ok).
       type: str
       returned: when skipped
-    user_id:
-      description: The user's object ID, when known (a group member, an ID given, or a read).
-      type: str
-      returned: when known
-    user_principal_name:
-      description: The user's UPN, when known.
-      type: str
-      returned: when known
     group:
       description: The group (as given in O(groups)) that brought this user.
       type: str
       returned: for users that came from O(groups)
     sessions_valid_from_before:
-      description: With O(revoked_since), the user's C(signInSessionsValidFromDateTime) read before revoking.
+      description: With O(revoked_since) or O(verify), the user's C(signInSessionsValidFromDateTime) read before
+        revoking.
       type: str
-      returned: with O(revoked_since)
+      returned: with O(revoked_since), or O(verify) for users sent a revoke
     sessions_valid_from:
       description: With O(verify), the user's C(signInSessionsValidFromDateTime) read after the revoke.
       type: str
@@ -307,6 +336,11 @@ results:
     verified:
       description: With O(verify), whether the timestamp shows the revoke took effect.
       type: bool
+      returned: with O(verify), for users revoked
+    verify_reads:
+      description: With O(verify), how many reads after the revoke it took to see it (1 to 6), or were made before
+        the user failed verification.
+      type: int
       returned: with O(verify), for users revoked
     time:
       description: When the module recorded this user's outcome (UTC).

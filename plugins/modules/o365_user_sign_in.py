@@ -118,19 +118,28 @@ results:
     outcome:
       description:
         - V(blocked) or V(allowed) (changed now), V(unchanged) (already in that state), V(would_block) or
-          V(would_allow) (check mode), V(failed), V(unknown) (the answer was lost; the change may or may not have
-          been made), V(excluded) (named in O(exclude); not read, not changed).
+          V(would_allow) (check mode), V(failed), V(unknown) (the answer was lost, or a 2xx came back that is not
+          Graph's answer - Graph answers the change C(204 No Content) - so the change may or may not have been made),
+          V(excluded) (named in O(exclude); not read, not changed).
+        - A change is V(blocked) / V(allowed) only on Graph's own answer, as every write of the collection.
       type: str
       sample: blocked
     changed:
       description: Whether this user's state was changed (check mode, would be); V(null) when unknown.
       type: bool
     user_id:
-      description: The user's object ID, when read.
+      description: The user's object ID, when given or read; V(null) otherwise.
       type: str
     user_principal_name:
-      description: The user principal name, when read.
+      description: The user principal name, when given or read; V(null) otherwise.
       type: str
+    state_read:
+      description:
+        - V(false) when the app may not read users (no C(User.Read.All)) and the change was written without
+          reading the state first (blocking or allowing is safe to repeat). Such a user is reported as changed even
+          if it already was in that state, and C(account_enabled_before) is V(null). One warning says so per task.
+      type: bool
+      returned: when the state could not be read
     account_enabled_before:
       description: C(accountEnabled) as read before any change.
       type: bool
@@ -196,89 +205,12 @@ synced_users:
   elements: str
 """
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import TaskFailed
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
-from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender
-from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
-    FAILED, UNKNOWN, base_entry, entry_changed, summarise)
-from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
-    apply_changes, blind_write_warning, diff_entry, explain_failure, read_sign_in_state, synced_warning)
-from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
-
-CHANGING = ("blocked", "allowed", "would_block", "would_allow")
-
-
-def user_result(target, change, check_mode, permission_proven):
-    if change is None:
-        entry = dict(user=target.user, outcome="excluded", changed=False, user_id=target.user_id,
-                     user_principal_name=target.user_principal_name)
-    else:
-        outcome = change.outcome(check_mode)
-        answer = change.answer if change.answer is not None else (change.read.answer if change.read else None)
-        error = None
-        if outcome in (FAILED, UNKNOWN):
-            error = dict(change.error(check_mode), explanation=explain_failure(change, permission_proven))
-        if answer is None:
-            entry = dict(user=target.user, outcome=outcome, status_code=target.refusal["status_code"],
-                         request_id=target.refusal["request_id"], error=error)
-        else:
-            entry = base_entry(target.user, outcome, error, answer)
-        properties = change.read.properties if change.read is not None else {}
-        entry.update(changed=entry_changed(outcome, CHANGING), user_id=properties.get("id") or target.user_id,
-                     user_principal_name=properties.get("user_principal_name") or target.user_principal_name,
-                     account_enabled_before=change.before,
-                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"),
-                     sessions_valid_from=properties.get("sessions_valid_from"))
-        if change.blind:
-            entry["state_read"] = False
-        if outcome == UNKNOWN:
-            entry["account_enabled"] = None
-        elif outcome == FAILED:
-            entry["account_enabled"] = change.before
-        else:
-            entry["account_enabled"] = change.wanted
-    if target.group is not None:
-        entry["group"] = target.group
-    return entry
+from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import set_sign_in_state
 
 
 def run(module, client):
-    params = module.params
-    sender = Sender(client, checked_concurrency(params["batch_concurrency"]), params["max_retries"])
-    target_set = resolve_targets(client, params, send=sender)
-    acting = target_set.distinct() + target_set.blocked()
-    changes = read_sign_in_state(sender, acting, params["state"], module.check_mode)
-    if not module.check_mode:
-        apply_changes(sender, changes)
-    sent = [change for change in changes if change.answer is not None]
-    permission_proven = any(change.answer.ok for change in sent)
-    by_identity = dict((target_set.identity(change.target), change) for change in changes)
-    results = [user_result(target, None if target.excluded else by_identity[target_set.identity(target)],
-                           module.check_mode, permission_proven) for target in target_set.targets]
-    outcomes = [change.outcome(module.check_mode) for change in changes]
-    changing = [change for change, outcome in zip(changes, outcomes) if outcome in CHANGING]
-    synced = [change.target.user for change in changing if change.synced]
-    if synced:
-        module.warn(synced_warning(synced, params["state"]))
-    blind = [change for change in changes if change.blind]
-    if blind:
-        module.warn(blind_write_warning(blind))
-    # A change whose answer was lost may have been made: never claim nothing changed.
-    possibly_changed = any(outcome == UNKNOWN for outcome in outcomes)
-    result = dict(changed=bool(changing) or possibly_changed, state=params["state"], results=results,
-                  unchanged_count=outcomes.count("unchanged"), synced_users=synced)
-    result.update(summarise(results, [target_set.identity(target) for target in target_set.targets], CHANGING,
-                            "changed_count"))
-    if module._diff:
-        result["diff"] = [diff_entry(change) for change in changing]
-    troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]
-    if troubled:
-        raise TaskFailed("%d of %d users could not be %s: %s Every user's outcome is in results."
-                         % (len(troubled), len(changes), "read" if module.check_mode else params["state"],
-                            " ".join(explain_failure(change, permission_proven) for change in troubled[:5])),
-                         result)
-    return result
+    return set_sign_in_state(module, client)
 
 
 def main():

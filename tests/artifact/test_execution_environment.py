@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The example Execution Environment: `ansible-builder create`, then the image build's collection steps replayed.
 
-There is no container engine here, so the image is not built. The strongest check available: the build context
+`make test` builds no image (`make ee` does, with podman, outside `make test`). The check it runs: the build context
 ansible-builder generates, then the two steps of its Containerfile that concern this collection run as written
 against that context (the galaxy stage's `ansible-galaxy collection install -r requirements.yml` from /build, and
 the builder stage's introspect.py over the installed collections), on this machine instead of in the image.
@@ -37,8 +37,10 @@ def build_context(tarball, tmp_path_factory):
     os.makedirs(str(repo / "build" / "dist"))
     shutil.copy2(tarball, str(repo / "build" / "dist" / os.path.basename(tarball)))
     context = repo / "context"
+    # ansible-builder names the file Containerfile when it finds podman on the machine: ask for one name.
     created = subprocess.run([tool("ansible-builder"), "create", "--file", "execution-environment.yml",
-                              "--context", str(context)], cwd=str(repo / "execution-environment"),
+                              "--context", str(context), "--output-filename", "Dockerfile"],
+                             cwd=str(repo / "execution-environment"),
                              capture_output=True, text=True, check=False)
     assert created.returncode == 0, created.stdout + created.stderr
     assert "No matches" not in created.stdout + created.stderr
@@ -86,3 +88,29 @@ def test_the_images_collection_steps_install_o365_admin_and_find_its_python_depe
     from_collection = {line.split()[0] for line in python if line.endswith("# from collection o365.admin")}
     assert requirement_names(os.path.join(ROOT, "requirements.txt")) == \
         {re.split(r"[<>=!~]", requirement)[0].lower() for requirement in from_collection}
+
+
+def test_the_local_base_variant_differs_only_where_debian_needs_it(tarball, tmp_path):
+    """execution-environment-local.yml, which `make ee` builds: the same dependencies as the CentOS definition, and a
+    Containerfile that installs with apt-get and leaves pip to Debian's python3-pip."""
+    with open(os.path.join(EE_DIR, "execution-environment.yml")) as handle:
+        centos = yaml.safe_load(handle)
+    with open(os.path.join(EE_DIR, "execution-environment-local.yml")) as handle:
+        local = yaml.safe_load(handle)
+    assert local["dependencies"] == centos["dependencies"]
+    assert local["additional_build_files"] == centos["additional_build_files"]
+    assert local["options"] == {"package_manager_path": "/usr/bin/apt-get", "skip_pip_install": True}
+    repo = tmp_path / "repo"
+    shutil.copytree(EE_DIR, str(repo / "execution-environment"))
+    shutil.copy2(os.path.join(ROOT, "requirements.txt"), str(repo / "requirements.txt"))
+    os.makedirs(str(repo / "build" / "dist"))
+    shutil.copy2(tarball, str(repo / "build" / "dist" / os.path.basename(tarball)))
+    created = subprocess.run([tool("ansible-builder"), "create", "--file", "execution-environment-local.yml",
+                              "--context", str(repo / "context"), "--output-filename", "Containerfile"],
+                             cwd=str(repo / "execution-environment"), capture_output=True, text=True, check=False)
+    assert created.returncode == 0, created.stdout + created.stderr
+    containerfile = (repo / "context" / "Containerfile").read_text()
+    assert 'ARG EE_BASE_IMAGE="localhost/o365-admin-ee-base:bookworm"' in containerfile
+    assert 'ARG PKGMGR="/usr/bin/apt-get"' in containerfile
+    assert "/output/scripts/pip_install" not in containerfile
+    assert (repo / "context" / "_build" / "collections" / os.path.basename(tarball)).is_file()

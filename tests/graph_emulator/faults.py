@@ -11,10 +11,13 @@ import math
 import threading
 import time
 
+from .tokens import setup_error
+from .clock import CLOCK
+
 # What a TLS-inspecting or filtering proxy answers instead of Graph.
 PROXY_PAGE = ("<html><head><title>Access blocked</title></head><body><h1>Blocked by proxy</h1>"
               "<p>This site is blocked by your organisation's web filter.</p></body></html>")
-BATCH_SHAPES = ("html", "empty", "no_responses", "list", "responses_null", "non_object_item", "string_status",
+BATCH_SHAPES = ("html", "empty", "no_responses", "list", "responses_null", "non_object_item", "string_status", "item_html",
                 "duplicate_ids", "missing_items")
 
 
@@ -56,6 +59,10 @@ def mangle_batch_answer(shape, document):
         twin = {"id": first["id"], "status": 500 if 200 <= first["status"] < 300 else 200,
                 "headers": {"Content-Type": "application/json"}, "body": {"value": True}}
         mangled = {"responses": responses + [twin]}
+    elif shape == "item_html":
+        # A gateway that rewrote every item's answer into its own page: 200s that are not Graph's answers.
+        mangled = {"responses": [dict(item, status=200, headers={"Content-Type": "text/html"}, body=PROXY_PAGE)
+                                 for item in responses]}
     elif shape == "missing_items":
         mangled = {"responses": responses[:len(responses) // 2]}
     else:
@@ -103,6 +110,7 @@ class Faults:
             self.token_truncations = 0                  # next token answers cut off half way
             self.graph_answers = collections.deque()    # (RawAnswer, act) instead of the next Graph answers
             self.token_answers = collections.deque()    # RawAnswer instead of the next token answers
+            self.token_errors = collections.deque()     # EntraError (an AADSTS code) for the next token requests
             self.batch_shapes = collections.deque()     # shapes for the next $batch answers (after acting)
             self.quota = None
             self.public_origin = None                   # where clients reach Graph when a proxy (Prism) sits in
@@ -111,6 +119,11 @@ class Faults:
             #                                             answered but leaves signInSessionsValidFromDateTime as it was
             self.slow_every = None                      # latency tail: (nth, extra seconds, path), and a count
             self.slow_count = 0
+            CLOCK.offset_s = 0.0                        # Graph's clock minus the host's, in seconds
+            self.read_lag = None                        # (reads, seconds): after a write, that many reads of the
+            #                                             user (or the reads within that time) see the old state
+            self.lagging = {}                           # user id -> (old properties, reads left, until)
+            self.user_failures = collections.defaultdict(collections.deque)  # user key -> (status, retry_after)
 
     def configure(self, settings):
         with self._lock:
@@ -135,15 +148,27 @@ class Faults:
                 self.graph_answers.append([RawAnswer.from_setting(answer), bool(answer.get("act")),
                                            int(answer.get("skip", 0))])
             self.token_answers.extend(RawAnswer.from_setting(answer) for answer in settings.get("token_answer_next", []))
+            self.token_errors.extend(setup_error(setting) for setting in settings.get("token_error_next", []))
             for shape in settings.get("batch_answer_next", []):
+                # A shape, or {"shape", "skip"}: let that many $batch calls through first.
+                skip = int(shape.get("skip", 0)) if isinstance(shape, dict) else 0
+                shape = shape["shape"] if isinstance(shape, dict) else shape
                 if shape not in BATCH_SHAPES:
                     raise ValueError("unknown $batch answer shape %r; known: %s" % (shape, ", ".join(BATCH_SHAPES)))
-                self.batch_shapes.append(shape)
+                self.batch_shapes.extend([None] * skip + [shape])
             if "slow_every" in settings:
                 slow = settings["slow_every"]
                 self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path")) \
                     if slow else None
                 self.slow_count = 0
+            if "clock_offset_s" in settings:
+                CLOCK.offset_s = float(settings["clock_offset_s"])
+            if "read_lag" in settings:
+                lag = settings["read_lag"]
+                self.read_lag = (int(lag.get("reads", 0)), float(lag.get("ms", 0)) / 1000.0) if lag else None
+            for key, failures in (settings.get("fail_user_next") or {}).items():
+                for failure in failures:
+                    self.user_failures[key.lower()].append((int(failure["status"]), failure.get("retry_after")))
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
@@ -194,9 +219,13 @@ class Faults:
         with self._lock:
             return self.token_answers.popleft() if self.token_answers else None
 
+    def take_token_error(self):
+        with self._lock:
+            return self.token_errors.popleft() if self.token_errors else None
+
     def take_batch_shape(self):
         with self._lock:
-            return self.batch_shapes.popleft() if self.batch_shapes else None
+            return self.batch_shapes.popleft() if self.batch_shapes else None  # None: this call goes through
 
     def _take_count(self, name):
         with self._lock:
@@ -208,6 +237,37 @@ class Faults:
     def charge_write(self, app_id):
         with self._lock:
             return self.quota.charge(app_id) if self.quota else None
+
+    def take_user_failure(self, user):
+        """(status, retry_after) for this user's next operation, or None: one item's own 429, not a quota."""
+        with self._lock:
+            for key in (user.id.lower(), user.user_principal_name.lower()):
+                if self.user_failures.get(key):
+                    return self.user_failures[key].popleft()
+            return None
+
+    def wrote(self, user, before):
+        """A write to ``user`` just changed it from ``before`` (its properties): start the read lag, if set."""
+        with self._lock:
+            if self.read_lag is None:
+                return
+            reads, seconds = self.read_lag
+            self.lagging[user.id] = (before, reads, time.monotonic() + seconds)
+
+    def lagged_properties(self, user):
+        """The state a read of ``user`` sees while the lag lasts (the one before the write), else None."""
+        with self._lock:
+            lag = self.lagging.get(user.id)
+            if lag is None:
+                return None
+            before, reads, until = lag
+            if reads > 0:
+                self.lagging[user.id] = (before, reads - 1, until)
+                return before
+            if time.monotonic() < until:
+                return before
+            del self.lagging[user.id]
+            return None
 
     def keeps_timestamp(self, user):
         with self._lock:

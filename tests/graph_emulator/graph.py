@@ -37,6 +37,9 @@ DISPLAY_NAME_FILTER = re.compile(r"^\s*displayName\s+eq\s+'(?P<name>(?:[^']|'')*
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 999
 FAILURE_CODES = {429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout", 500: "generalException"}
+# Every answer of Graph's identity and access side says what it cost (https://learn.microsoft.com/graph/throttling-
+# limits, "Identity and access service limits"); $batch items carry it too, as Microsoft's batching examples show.
+RESOURCE_UNIT_HEADER = "x-ms-resource-unit"
 
 
 class Reply:
@@ -149,7 +152,11 @@ class GraphService:
         user = self.tenant.find_user(key)
         if user is None:
             return self._not_found(operation, key)
-        properties = user.properties()
+        throttled = self._user_failure(operation, user)
+        if throttled:
+            return throttled
+        # Eventually consistent: right after a write, a read may still see the user as it was (fault read_lag).
+        properties = self.faults.lagged_properties(user) or user.properties()
         select = [name.strip() for value in operation.query.get("$select", []) for name in value.split(",")
                   if name.strip()]
         unknown = [name for name in select if name not in properties]
@@ -160,7 +167,25 @@ class GraphService:
         context = "%s#users(%s)/$entity" % (CONTEXT, ",".join(select)) if select else "%s#users/$entity" % CONTEXT
         body = {"@odata.context": context}
         body.update((name, properties[name]) for name in names)
-        return Reply(200, body)
+        return Reply(200, body, {RESOURCE_UNIT_HEADER: "1"})
+
+    def _user_failure(self, operation, user):
+        """One item's own answer set by fault fail_user_next (e.g. a 429 with a Retry-After and no quota behind
+        it: no x-ms-throttle-* headers), or None."""
+        failure = self.faults.take_user_failure(user)
+        if failure is None:
+            return None
+        status, retry_after = failure
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return operation.error(status, FAILURE_CODES.get(status, "UnknownError"),
+                               "Injected failure for this user: the service answered %d." % status, headers)
+
+    def _quota_refusal(self, operation, retry_after):
+        """The write quota's 429, with the headers Graph's identity limits add to a throttled answer."""
+        tenant_app = "%s/%s" % (operation.claims.get("appid"), self.tenant.tenant_id)
+        return operation.error(429, "TooManyRequests", "Too many requests.", {
+            "Retry-After": str(retry_after), "x-ms-throttle-scope": "Tenant_Application/ReadWrite/" + tenant_app,
+            "x-ms-throttle-information": "WriteLimitExceeded"})
 
     # --- groups (group-get, group-list, group-list-transitivemembers) -------------------------------
     def _route_groups(self, operation):
@@ -286,15 +311,19 @@ class GraphService:
         if not self._allowed(operation, REVOKE_PERMISSIONS):
             return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
                                                                        "operation.")
+        user = self.tenant.find_user(key)
+        throttled = self._user_failure(operation, user) if user is not None else None
+        if throttled:
+            return throttled
         retry_after = self.faults.charge_write(operation.claims.get("appid"))
         if retry_after is not None:
-            return operation.error(429, "TooManyRequests", "Too many requests.",
-                                   {"Retry-After": str(retry_after)})
-        user = self.tenant.find_user(key)
+            return self._quota_refusal(operation, retry_after)
         if user is None:
             return self._not_found(operation, key)
+        before = user.properties()
         self.tenant.revoke_sessions(user, keep_timestamp=self.faults.keeps_timestamp(user))
-        return Reply(200, {"@odata.context": CONTEXT + "#Edm.Boolean", "value": True})
+        self.faults.wrote(user, before)
+        return Reply(200, {"@odata.context": CONTEXT + "#Edm.Boolean", "value": True}, {RESOURCE_UNIT_HEADER: "1"})
 
     def _update_user(self, operation, key):
         """PATCH /users/{id | UPN}: 204 without a body, as https://learn.microsoft.com/graph/api/user-update."""
@@ -317,10 +346,13 @@ class GraphService:
         if not self._allowed(operation, ENABLE_DISABLE_PERMISSIONS):
             return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
                                                                        "operation.")
+        user = self.tenant.find_user(key)
+        throttled = self._user_failure(operation, user) if user is not None else None
+        if throttled:
+            return throttled
         retry_after = self.faults.charge_write(operation.claims.get("appid"))
         if retry_after is not None:
-            return operation.error(429, "TooManyRequests", "Too many requests.", {"Retry-After": str(retry_after)})
-        user = self.tenant.find_user(key)
+            return self._quota_refusal(operation, retry_after)
         if user is None:
             return self._not_found(operation, key)
         app = self.tenant.apps.get(operation.claims.get("appid"))
@@ -330,8 +362,10 @@ class GraphService:
             return operation.error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the "
                                                                        "operation.")
         if "accountEnabled" in changes:
+            before = user.properties()
             self.tenant.set_account_enabled(user, changes["accountEnabled"])
-        return Reply(204)
+            self.faults.wrote(user, before)
+        return Reply(204, None, {RESOURCE_UNIT_HEADER: "1"})
 
     def batch(self, payload, claims, request_id, client_request_id):
         """POST /$batch: (outer Reply, [(item id, method, url, status)]) as https://learn.microsoft.com/graph/json-batching."""

@@ -12,6 +12,7 @@ connection-reset fault needs.
 import hmac
 import ipaddress
 import json
+import os
 import socket
 import struct
 import threading
@@ -20,7 +21,11 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from cryptography.hazmat.primitives import hashes
+
+from .clock import CLOCK
 from .faults import mangle_batch_answer
+from .tenant import write_certificate_chain
 from .tokens import ASSERTION_TYPE, EntraError
 
 CONTROL_PREFIX = "/_emulator"
@@ -86,6 +91,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         """Quiet: the request log is the record."""
+
+    def date_time_string(self, timestamp=None):
+        """The Date header of every answer, by Graph's clock (fault clock_offset_s shifts it from the host's)."""
+        return CLOCK.http_date() if timestamp is None else super().date_time_string(timestamp)
 
     def do_GET(self):
         self._dispatch()
@@ -220,6 +229,10 @@ class Handler(BaseHTTPRequestHandler):
         if answer:
             self._send_raw(answer.status, answer.content_type, answer.payload)
             return answer.status, {"fault": "token_answer"}
+        setup = faults.take_token_error()
+        if setup:
+            status, extra = self._entra_error(setup)
+            return status, dict(extra, fault="token_error")
         self._truncate_next_answer = faults.take_token_truncation()
         try:
             status, extra = self._issue_token(target, body)
@@ -374,6 +387,20 @@ class Handler(BaseHTTPRequestHandler):
                 app.directory_roles = list(request["directory_roles"])
             self._send(204, None)
             return 204, None
+        if action == "/certificate" and self.command == "POST":
+            # A certificate chain for an app, in the order some vaults export it: {"client_id"?, "format": "pem" |
+            # "pfx", "order": ["key", "root", "leaf"], "password"?}. Its leaf is registered on the app.
+            request = json.loads(body or b"{}")
+            app = emulator.tenant.apps[request.get("client_id") or next(iter(emulator.tenant.apps))]
+            try:
+                path, leaf = write_certificate_chain(os.path.dirname(emulator.request_log.path), app,
+                                                     request.get("format", "pem"), list(request.get("order", [])),
+                                                     request.get("password"))
+            except ValueError as exc:
+                self._send(400, {"error": {"code": "BadCertificateRequest", "message": str(exc)}})
+                return 400, None
+            self._send(200, {"path": path, "leaf_sha256": leaf.fingerprint(hashes.SHA256()).hex()})
+            return 200, None
         if action == "/token" and self.command == "POST":
             # A token minted directly, e.g. an expired one or one to pass as access_token.
             request = json.loads(body or b"{}")

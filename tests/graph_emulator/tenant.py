@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
+from .clock import CLOCK
+
 # Application permissions that allow each operation, as Microsoft's API pages list them (least first).
 REVOKE_PERMISSIONS = ("User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All")
 READ_PERMISSIONS = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
@@ -49,8 +51,8 @@ def _b64url(data):
 
 
 def graph_time(when=None):
-    """Graph's DateTimeOffset form, e.g. 2026-11-24T10:00:00Z."""
-    when = when or datetime.datetime.now(datetime.timezone.utc)
+    """Graph's DateTimeOffset form, e.g. 2026-11-24T10:00:00Z (now: by Graph's clock, see clock.py)."""
+    when = when or CLOCK.now()
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -141,14 +143,28 @@ class App:
         # Entra admin roles assigned to the app's service principal (not in the token; Graph checks them itself).
         self.directory_roles = list(directory_roles)
         self.client_secret = client_secret
-        self.certificate = x509.load_pem_x509_certificate(certificate_pem) if certificate_pem else None
+        # An app registration holds several certificates (keyCredentials), as one uploaded in the portal adds one.
+        self.certificates = [x509.load_pem_x509_certificate(certificate_pem)] if certificate_pem else []
+
+    @property
+    def certificate(self):
+        return self.certificates[0] if self.certificates else None
+
+    def add_certificate(self, certificate):
+        self.certificates.append(certificate)
+
+    def certificate_for(self, thumbprint):
+        """The registered certificate with this x5t or x5t#S256, or None."""
+        for certificate in self.certificates:
+            if thumbprint in (_b64url(certificate.fingerprint(hashes.SHA1())),
+                              _b64url(certificate.fingerprint(hashes.SHA256()))):
+                return certificate
+        return None
 
     def thumbprints(self):
         """x5t and x5t#S256 as a client assertion carries them (base64url of the SHA-1 / SHA-256 fingerprint)."""
-        if self.certificate is None:
-            return set()
-        return {_b64url(self.certificate.fingerprint(hashes.SHA1())),
-                _b64url(self.certificate.fingerprint(hashes.SHA256()))}
+        return {_b64url(certificate.fingerprint(algorithm)) for certificate in self.certificates
+                for algorithm in (hashes.SHA1(), hashes.SHA256())}
 
     def may(self, permissions):
         return any(role in permissions for role in self.roles)
@@ -258,6 +274,54 @@ def _self_signed(common_name):
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
     return key, cert
+
+
+CHAIN_PARTS = ("key", "leaf", "intermediate", "root")
+
+
+def _issue(subject, issuer_name, public_key, signing_key, is_ca):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_name)]))
+            .public_key(public_key).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True)
+            .sign(signing_key, hashes.SHA256()))
+
+
+def write_certificate_chain(directory, app, file_format, order, password=None):
+    """A new key with a leaf certificate issued by a new intermediate and root CA, the leaf registered on ``app``;
+    written as PEM blocks or PKCS#12 bags in ``order`` (names from CHAIN_PARTS, e.g. key, root, leaf as some
+    vaults export). In a PKCS#12 file the certificates carry no localKeyId: nothing but the public key ties the
+    leaf to the key. Returns the file's path and the leaf."""
+    unknown = [part for part in order if part not in CHAIN_PARTS]
+    if unknown or "key" not in order or "leaf" not in order or len(set(order)) != len(order):
+        raise ValueError("order must name key and leaf once each, and maybe intermediate and root, not %r" % (order,))
+    root_key, intermediate_key, key = (rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                                       for dummy in range(3))
+    root = _issue("o365-admin test root CA", "o365-admin test root CA", root_key.public_key(), root_key, True)
+    intermediate = _issue("o365-admin test issuing CA", "o365-admin test root CA", intermediate_key.public_key(),
+                          root_key, True)
+    leaf = _issue(app.name + " (chain)", "o365-admin test issuing CA", key.public_key(), intermediate_key, False)
+    certificates = {"leaf": leaf, "intermediate": intermediate, "root": root}
+    encryption = (serialization.BestAvailableEncryption(password.encode()) if password
+                  else serialization.NoEncryption())
+    if file_format == "pem":
+        blocks = [key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+                  if part == "key" else certificates[part].public_bytes(serialization.Encoding.PEM) for part in order]
+        data = b"".join(blocks)
+    elif file_format == "pfx":
+        data = pkcs12.serialize_key_and_certificates(
+            b"chain", key, None, [certificates[part] for part in order if part != "key"], encryption)
+    else:
+        raise ValueError("format must be pem or pfx, not %r" % (file_format,))
+    path = os.path.join(directory, "chain-%s.%s" % (uuid.uuid4().hex[:8], file_format))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    app.add_certificate(leaf)
+    return path, leaf
 
 
 def write_client_certificate(state_dir, stem, common_name):

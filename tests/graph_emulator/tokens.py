@@ -40,6 +40,33 @@ class EntraError(Exception):
         }
 
 
+# What Entra ID answers for setup errors a test can ask the token endpoint for by code (faults' token_error_next):
+# status, OAuth error and a description naming the error as Microsoft's AADSTS list does.
+SETUP_ERRORS = {
+    7000215: (401, "invalid_client", "Invalid client secret provided."),
+    7000222: (401, "invalid_client", "The provided client secret keys for app are expired."),
+    7000112: (401, "unauthorized_client", "Application is disabled."),
+    700016: (400, "unauthorized_client", "Application was not found in the directory."),
+    90002: (400, "invalid_tenant", "Tenant not found. Check to make sure you have the correct tenant ID."),
+    90038: (400, "invalid_request", "Tenant belongs to another National Cloud, which does not federate with this "
+                                    "cloud instance."),
+    900382: (400, "invalid_request", "Confidential Client is not supported in Cross Cloud request."),
+    500011: (400, "invalid_resource", "The resource principal was not found in the tenant."),
+    53003: (400, "invalid_grant", "Access has been blocked by Conditional Access policies. The access policy does "
+                                  "not allow token issuance."),
+    50049: (400, "invalid_instance", "Unknown or invalid instance."),
+}
+
+
+def setup_error(setting):
+    """An EntraError from {"aadsts": code, "status"?, "error"?, "description"?}; unlisted codes need no more than
+    the code (400 invalid_request with a generic description)."""
+    code = int(setting["aadsts"])
+    status, error, description = SETUP_ERRORS.get(code, (400, "invalid_request", "Injected error AADSTS%d." % code))
+    return EntraError(int(setting.get("status", status)), setting.get("error", error), code,
+                      setting.get("description", description))
+
+
 class InvalidToken(Exception):
     """Why Graph refuses a bearer token (its message goes into InvalidAuthenticationToken)."""
 
@@ -84,7 +111,7 @@ class TokenService:
     @staticmethod
     def verify_assertion(app, assertion, token_endpoints):
         """Check a certificate client assertion as Entra does: registered certificate, signature, aud, iss/sub, exp."""
-        if app.certificate is None:
+        if not app.certificates:
             raise EntraError(401, "invalid_client", 700027,
                              "Client assertion failed signature validation: no certificate is registered for "
                              "application '%s'." % app.client_id)
@@ -93,13 +120,14 @@ class TokenService:
         except jwt.DecodeError:
             raise EntraError(400, "invalid_request", 50027, "JWT token is invalid or malformed.")
         presented = (header.get("x5t#S256") or header.get("x5t") or "").rstrip("=")
-        if presented not in app.thumbprints():
+        certificate = app.certificate_for(presented)
+        if certificate is None:
             raise EntraError(401, "invalid_client", 700027,
                              "The certificate with identifier used to sign the client assertion is not registered "
                              "on application. [Reason - The key was not found., Thumbprint of key used by client: "
                              "'%s']" % presented)
         try:
-            claims = jwt.decode(assertion, app.certificate.public_key(), algorithms=ASSERTION_ALGORITHMS,
+            claims = jwt.decode(assertion, certificate.public_key(), algorithms=ASSERTION_ALGORITHMS,
                                 audience=list(token_endpoints), options={"require": ["exp", "aud", "iss", "sub"]})
         except jwt.ExpiredSignatureError:
             raise EntraError(401, "invalid_client", 700024, "Client assertion is not within its valid time range.")

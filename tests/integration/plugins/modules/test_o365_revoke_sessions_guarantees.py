@@ -405,13 +405,14 @@ def test_a_cached_token_is_never_served_to_another_tenant_app_cloud_or_credentia
 
 # --- Dependencies ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("library", ["msal", "requests"])
-def test_a_missing_library_gets_the_standard_message(direct, tmp_path, library):
+@pytest.mark.parametrize("library, named", [("msal", "msal"), ("requests", "requests and msal")])
+def test_a_missing_library_gets_the_standard_message(direct, tmp_path, library, named):
     blocker = tmp_path / "blocked" / library
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError(\"No module named '%s' (hidden by the test)\")\n" % library)
     env = dict(direct.default_environment(), PYTHONPATH=str(tmp_path / "blocked"))
     run = direct.run(PLAYBOOK, {"o365_user": ADELE}, env=env)
     assert run.rc != 0
-    assert "Failed to import the required Python library (%s)" % library in run.result["msg"], run.result["msg"]
+    # msal needs requests: without requests both are missing, and both are named in the one failure (issue 18).
+    assert "Failed to import the required Python library (%s)" % named in run.result["msg"], run.result["msg"]
     assert direct.requests() == []

@@ -141,6 +141,18 @@ def test_user_info_reads_a_nested_group_leaving_out_the_excluded(scenario):
 
 # --- One rule for every write; a refused read never stops a write (issue 17) --------------------------------------
 
+def test_a_gateway_page_in_each_batch_item_is_unknown_never_blocked(scenario, least_privileged):
+    # The changes were carried out, but each item's 200 carries a gateway's page, not Graph's 204: unknown.
+    users = USERS[5:8]
+    set_enabled(scenario, users)
+    scenario.faults(batch_answer_next=[{"shape": "item_html", "skip": 1}])
+    run = scenario.run("sign_in.yml", {"o365_users": users}, env=least_privileged)
+    assert run.rc != 0
+    entries = run.result["results"]
+    assert [e["outcome"] for e in entries] == ["unknown"] * 3 and all(e["changed"] is None for e in entries)
+    assert run.result["changed"] is True and run.result["unknown_count"] == 3
+
+
 @pytest.mark.parametrize("users", [USERS[5:6], USERS[5:8]], ids=["alone", "batch"])
 def test_a_proxy_page_answering_the_patch_is_unknown_never_blocked(scenario, least_privileged, users):
     scenario.route.require_direct("the emulator's fault answers the module directly")

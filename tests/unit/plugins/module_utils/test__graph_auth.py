@@ -7,10 +7,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import contextlib
 import datetime
 import time
+from urllib.parse import parse_qsl
 
+import jwt
 import pytest
 import requests
 import responses
@@ -26,6 +29,7 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_auth import (
     ConnectionSettings, MsalTokenSource, StaticTokenSource, build_token_source, is_loopback_host,
     load_certificate_credential)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import HttpTransport
+from tests.graph_emulator.tenant import App, write_certificate_chain
 
 SECRET = "s3cr3t~value"
 
@@ -144,10 +148,11 @@ def test_encrypted_pem_needs_its_password(certificate_files):
         load_certificate_credential(certificate_files["encrypted.pem"])
 
 
-def test_pfx_is_handed_to_msal_by_path(certificate_files):
+def test_pfx_is_handed_to_msal_as_its_key_and_certificate(certificate_files):
     credential = load_certificate_credential(certificate_files["bundle.pfx"], "pw")
-    assert credential.pop("fingerprint")
-    assert credential == {"private_key_pfx_path": certificate_files["bundle.pfx"], "passphrase": "pw"}
+    assert credential.pop("fingerprint") == load_certificate_credential(certificate_files["plain.pem"])["fingerprint"]
+    assert credential["passphrase"] == "pw" and "ENCRYPTED PRIVATE KEY" in credential["private_key"]
+    serialization.load_pem_private_key(credential["private_key"].encode(), b"pw")
     with pytest.raises(ConfigurationError, match="PKCS#12"):
         load_certificate_credential(certificate_files["bundle.pfx"], "wrong")
 
@@ -208,8 +213,8 @@ def test_secret_is_used_when_alone():
 
 
 def test_tenants_of_one_multi_tenant_app_get_cache_partitions_of_their_own(tmp_path):
-    # A service provider's inventory of tenants (docs/many-tenants.md): one app registration, one secret, one
-    # cloud, one cache file; only the tenant differs, and each tenant's tokens stay in its own partition.
+    # A service provider's inventory of tenants (docs/docsite/rst/many_tenants.rst): one app registration, one
+    # secret, one cloud, one cache file; only the tenant differs, and each tenant's tokens stay in its own partition.
     keys = set()
     for tenant in ("contoso.onmicrosoft.com", "fabrikam.onmicrosoft.com", "8b2f6a0e-3c1d-4e5f-9a7b-1c2d3e4f5a6b"):
         options = params(tenant_id=tenant, client_secret=SECRET, token_cache_path=str(tmp_path / "cache.json"))
@@ -427,3 +432,101 @@ def test_a_token_the_source_requested_itself_is_never_renewed():
 def test_a_given_access_token_is_never_renewed():
     source = StaticTokenSource("tok")
     assert source.current_token() == ("tok", 1) and source.renew_stale(1) is False
+
+
+# --- The certificate is the one that matches the key, whatever the order of the file (issue 18) ----------------
+
+def chain_file(directory, file_format, order, password=None):
+    """A key, leaf, intermediate and root written in ``order`` by the emulator's helper; (path, leaf)."""
+    return write_certificate_chain(str(directory), App("chain-test", "app-1", []), file_format, order, password)
+
+
+def assertion_header(credential):
+    """The JOSE header of the client assertion real msal builds from ``credential`` for a token request."""
+    seen = []
+
+    def token_endpoint(request):
+        seen.append(dict(parse_qsl(request.body)))
+        return 200, {}, '{"token_type": "Bearer", "expires_in": 3599, "access_token": "tok"}'
+
+    with responses.RequestsMock() as mock:
+        mock.get(OPENID_URL, json=openid_configuration())
+        mock.add_callback(responses.POST, TOKEN_URL, callback=token_endpoint)
+        settings = ConnectionSettings(params(authority_host=AUTHORITY), environ={})
+        transport = HttpTransport(requests.Session(), timeout=5, max_retries=0, sleep=lambda s: None)
+        credential = dict(credential)
+        credential.pop("fingerprint")
+        assert MsalTokenSource(settings, "app-1", credential, transport).get_token() == "tok"
+    return jwt.get_unverified_header(seen[0]["client_assertion"])
+
+
+def x5t_s256(certificate):
+    return base64.urlsafe_b64encode(certificate.fingerprint(hashes.SHA256())).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("file_format, order", [
+    ("pem", ["key", "root", "leaf"]),
+    ("pem", ["root", "intermediate", "leaf", "key"]),
+    ("pem", ["intermediate", "key", "root", "leaf"]),
+    ("pem", ["key", "leaf", "intermediate", "root"]),
+    ("pfx", ["root", "intermediate", "leaf"]),
+    ("pfx", ["leaf", "root"]),
+])
+def test_the_certificate_matching_the_key_signs_whatever_the_order(tmp_path, file_format, order):
+    path, leaf = chain_file(tmp_path, file_format, order if file_format == "pem" else ["key"] + order, "pw")
+    credential = load_certificate_credential(path, "pw")
+    assert credential["fingerprint"] == leaf.fingerprint(hashes.SHA256()).hex()
+    chain = x509.load_pem_x509_certificates(credential["public_certificate"].encode())
+    assert chain[0] == leaf and len(chain) == len([part for part in order if part != "key"])
+    header = assertion_header(credential)
+    # What Entra ID looks the app's certificate up by: the leaf's thumbprint, and the leaf first in x5c.
+    assert header["x5t#S256"].rstrip("=") == x5t_s256(leaf)
+    assert base64.b64decode(header["x5c"][0]) == leaf.public_bytes(serialization.Encoding.DER)
+
+
+def test_a_file_whose_certificates_do_not_match_its_key_is_a_clear_error(tmp_path, certificate_files):
+    path, dummy = chain_file(tmp_path, "pem", ["key", "root", "leaf"])
+    with open(path, "rb") as handle:
+        blocks = handle.read()
+    with open(certificate_files["plain.pem"], "rb") as handle:
+        other_key = handle.read().split(b"-----BEGIN CERTIFICATE-----")[0]
+    mixed = tmp_path / "mixed.pem"
+    mixed.write_bytes(other_key + blocks[blocks.index(b"-----BEGIN CERTIFICATE-----"):])
+    with pytest.raises(ConfigurationError, match="none of them matches its private key"):
+        load_certificate_credential(str(mixed))
+
+
+# --- The setup errors users hit, each with a hint (issue 18) ----------------------------------------------------
+
+@pytest.mark.parametrize("code, words", [
+    (7000215, "Secret ID"), (7000222, "expired"), (7000218, "no credential"), (700027, "client_certificate_path"),
+    (700016, "set cloud"), (7000112, "disabled"), (53003, "Conditional Access"), (90002, "set cloud"),
+    (90038, "another national cloud"), (900382, "across clouds"), (900432, "across clouds"), (50049, "authority_host"),
+    (9001023, "not common"), (500011, "one cloud"), (70011, "graph_endpoint"),
+])
+def test_each_setup_error_gets_its_hint(code, words):
+    source = token_source_answering({"error": "invalid_request", "error_description": "AADSTS%d: Entra's words." % code,
+                                     "error_codes": [code]})
+    with pytest.raises(AuthenticationError) as error:
+        source.get_token()
+    message = error.value.message
+    assert "Hint: " in message and words in message.split("Hint: ", 1)[1], message
+    cross_cloud = code in (700016, 90002, 90038, 900382, 900432, 50049, 500011)
+    assert ("this task used cloud public: authority https://login.microsoftonline.com, Graph "
+            "https://graph.microsoft.com" in message) is cross_cloud
+
+
+@pytest.mark.parametrize("codes", [[[1]], "7000215", [True], None, [{"x": 1}]])
+def test_error_codes_of_the_wrong_type_give_no_hint_and_no_crash(codes):
+    source = token_source_answering({"error": "invalid_client", "error_codes": codes})
+    with pytest.raises(AuthenticationError) as error:
+        source.get_token()
+    assert "Hint" not in error.value.message and error.value.error_codes == []
+
+
+@pytest.mark.parametrize("file_format", ["pem", "pfx"])
+def test_a_chain_without_a_password_signs_with_the_leaf(tmp_path, file_format):
+    path, leaf = chain_file(tmp_path, file_format, ["key", "root", "intermediate", "leaf"])
+    credential = load_certificate_credential(path)
+    assert "passphrase" not in credential and "ENCRYPTED" not in credential["private_key"]
+    assert assertion_header(credential)["x5t#S256"].rstrip("=") == x5t_s256(leaf)

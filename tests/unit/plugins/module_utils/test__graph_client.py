@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import email.utils
 import http.client
 import ssl
@@ -16,10 +17,11 @@ import requests
 import responses
 import urllib3
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import GraphApiError, GraphTransportError
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    GraphApiError, GraphTransportError, ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import (
     BACKOFF_CAP_S, MAX_RETRY_WAIT_S, USER_AGENT, GraphClient, HttpTransport, backoff_delay, graph_error_from_response,
-    parse_retry_after, retry_delay, safe_excerpt)
+    parse_http_date, parse_retry_after, retry_delay, safe_excerpt)
 from ansible_collections.o365.admin.plugins.module_utils._version import COLLECTION_VERSION
 
 GRAPH = "https://graph.example.test"
@@ -82,6 +84,24 @@ def test_backoff_grows_exponentially_with_full_jitter_and_a_cap():
     assert backoff_delay(3, rng=lambda: 1.0) == 4.0
     assert backoff_delay(30, rng=lambda: 1.0) == BACKOFF_CAP_S
     assert backoff_delay(3, rng=lambda: 0.0) == 0.0
+
+
+@responses.activate
+def test_graphs_date_header_is_kept_as_graphs_clock():
+    responses.post(REVOKE_URL, json={"value": True}, headers={"Date": "Tue, 24 Nov 2026 10:00:07 GMT"})
+    response = make_client().request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert response.date == datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Tue, 24 Nov 2026 10:00:07 GMT", datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)),
+    ("Tue, 24 Nov 2026 11:00:07 +0100", datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)),
+    ("Tue, 24 Nov 2026 10:00:07 -0000", datetime.datetime(2026, 11, 24, 10, 0, 7, tzinfo=datetime.timezone.utc)),
+    (None, None), ("", None), ("yesterday", None), ("Tue, 99 Nov 2026 10:00:07 GMT", None), (7, None),
+    ("Fri, 31 Dec 9999 23:59:59 -2359", None),  # past datetime.max in UTC
+])
+def test_an_unreadable_date_is_as_good_as_absent(value, expected):
+    assert parse_http_date(value) == expected
 
 
 @responses.activate
@@ -366,3 +386,29 @@ def test_safe_excerpt_quotes_parsed_json_and_masks_token_like_values_in_it():
     excerpt = safe_excerpt({"value": "ok", "access_token": "eyJ" + "a" * 40})
     assert excerpt.startswith("{'value': 'ok'") and "a" * 24 not in excerpt and "[...]" in excerpt
     assert safe_excerpt(None) == "" and safe_excerpt(b"<html>\n</html>") == "<html> </html>"
+
+
+# --- 407: the proxy wants its credentials; not retried, not Graph's (issue 18) ----------------------------------
+
+@responses.activate
+@pytest.mark.parametrize("answer", [
+    # An https tunnel: urllib3 raises when the proxy answers the CONNECT with 407.
+    dict(body=requests.exceptions.ProxyError(urllib3.exceptions.ProxyError(
+        "Unable to connect to proxy", OSError("Tunnel connection failed: 407 Proxy Authentication Required")))),
+    # A plain-http forward proxy answers the request itself.
+    dict(status=407, content_type="text/html", body="<html>Proxy Authentication Required</html>",
+         headers={"Proxy-Authenticate": 'Basic realm="corp"'}),
+])
+def test_a_407_is_the_proxy_s_error_and_is_not_retried(answer, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://svc:secret-pw@proxy.corp.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    responses.post(REVOKE_URL, **answer)
+    waits = []
+    with pytest.raises(ProxyAuthenticationError) as error:
+        make_client(max_retries=3, waits=waits).request("POST", "/users/adele@contoso.com/revokeSignInSessions")
+    assert len(responses.calls) == 1 and waits == []
+    message = error.value.message
+    assert "HTTP proxy http://proxy.corp.example:3128 refused" in message and "HTTPS_PROXY" in message
+    assert "secret-pw" not in message and "Graph answered" not in message
+    assert error.value.may_have_acted is False and error.value.details()["proxy"] == "http://proxy.corp.example:3128"

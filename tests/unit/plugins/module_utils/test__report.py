@@ -13,6 +13,8 @@ import os
 import stat
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._report import REPORT_COLUMNS, Report, csv_row
@@ -84,3 +86,41 @@ def test_a_failed_write_leaves_the_old_report_and_no_temporary_file(tmp_path, mo
     with open(path) as handle:
         assert handle.read() == "previous"
     assert os.listdir(str(tmp_path)) == ["r.json"]
+
+
+# --- CSV injection (OWASP): no cell is a formula when the file is opened in a spreadsheet (issue 18) -----------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_a_group_named_as_a_formula_is_text_in_every_row(tmp_path):
+    evil = '=HYPERLINK("https://evil.example/x","Open")'
+    entries = [dict(RESULTS[0], group=evil), dict(RESULTS[1], group=evil, error={"code": "@SUM(1)", "message": "-2"})]
+    path = str(tmp_path / "r.csv")
+    Report(path).write("m", "t", entries, {})
+    with open(path, newline="") as handle:
+        rows = [dict(zip(REPORT_COLUMNS, row)) for row in list(csv.reader(handle))[1:]]
+    assert [row["group"] for row in rows] == ["'" + evil] * 2
+    assert (rows[1]["error_code"], rows[1]["error_message"]) == ("'@SUM(1)", "'-2")
+    assert rows[0]["user"] == "adele@contoso.com" and rows[0]["time"] == "2026-11-24T12:00:01Z"  # others unchanged
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.one_of(st.text(), st.text(alphabet="=+-@\t\r\n\"',; ab").map(lambda t: t[:30]), st.integers(),
+                       st.booleans(), st.none()),
+       column=st.sampled_from(["user", "group", "error_message", "error_code", "user_principal_name", "skipped"]))
+def test_no_csv_cell_starts_with_a_formula_character(tmp_path, value, column):
+    entry = {"user": "u@contoso.com", "outcome": "failed"}
+    if column.startswith("error_"):
+        entry["error"] = {column[len("error_"):]: value}
+    else:
+        entry[column] = value
+    path = str(tmp_path / "r.csv")
+    Report(path).write("m", "t", [entry], {})
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == 2  # the header and one row, whatever the cell holds
+    cell = dict(zip(REPORT_COLUMNS, rows[1]))[column]
+    assert not cell.startswith(FORMULA_START)
+    text = "" if value is None else ("true" if value is True else "false" if value is False else str(value))
+    assert cell in (text, "'" + text)  # only the quote is added, and only before a trigger

@@ -15,6 +15,8 @@ import time
 
 import msal
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.o365.admin.plugins.module_utils._token_cache import (
     TokenCacheFile, cached_access_token, partition_key)
@@ -315,3 +317,61 @@ def test_a_document_of_the_wrong_shape_is_rebuilt_with_a_warning(tmp_path, docum
     served, warnings = one_cycle(path)
     assert served is None and len(warnings) == 1 and "not in a format" in warnings[0]
     assert one_cycle(path) == ("fresh-token", [])
+
+
+# --- any file contents: a warning and a rebuild, never an exception (issue 18) --------------------------------
+
+DEEP = "[" * 200000 + "]" * 200000
+
+
+def test_a_cache_nested_200000_deep_is_rebuilt_with_a_warning(tmp_path):
+    path = tmp_path / "cache.json"
+    path.write_text(DEEP)
+    path.chmod(0o600)
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and "not valid JSON" in warnings[0]
+    assert one_cycle(path) == ("fresh-token", [])
+
+
+@pytest.mark.parametrize("partition", [
+    DEEP,
+    json.dumps({"AccessToken": {"k": {"secret": "t", "target": SCOPE, "client_id": "app", "expires_on": 1e400}}}),
+])
+def test_a_partition_nested_too_deep_or_infinite_is_rebuilt_with_a_warning(tmp_path, partition):
+    path = tmp_path / "cache.json"
+    path.write_text(json.dumps({"format": 1, "partitions": {"k1": partition}}))
+    path.chmod(0o600)
+    served, warnings = one_cycle(path)
+    assert served is None and len(warnings) == 1 and "wrong shape" in warnings[0]
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20)
+_entries = st.fixed_dictionaries({}, optional={
+    "secret": _json_values, "target": st.just(SCOPE) | _json_values, "client_id": st.just("app") | _json_values,
+    "expires_on": st.integers() | st.text(max_size=12) | _json_values, "credential_type": _json_values})
+_partitions = st.dictionaries(st.sampled_from(["AccessToken", "RefreshToken", "Account", "AppMetadata", "x"]),
+                              st.dictionaries(st.text(max_size=6), _entries | _json_values, max_size=3),
+                              max_size=3)
+_documents = st.one_of(
+    st.binary(max_size=64),
+    _json_values.map(lambda value: json.dumps(value).encode()),
+    _partitions.map(lambda p: json.dumps({"format": 1, "partitions": {"k1": json.dumps(p)}}).encode()),
+    _json_values.map(lambda p: json.dumps({"format": 1, "partitions": {"k1": p}}).encode()),
+    st.integers(min_value=1, max_value=3000).map(lambda depth: ("{\"a\":" * depth + "1" + "}" * depth).encode()))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(contents=_documents)
+def test_any_cache_file_contents_give_a_token_or_a_rebuild_never_an_exception(tmp_path, contents):
+    path = tmp_path / "cache.json"
+    path.write_bytes(contents)
+    path.chmod(0o600)
+    served, warnings = one_cycle(path)
+    assert served is None or isinstance(served, str)
+    assert len(warnings) <= 1
+    # Whatever was there, the file is now this collection's own, and the next task finds a token in it.
+    assert json.loads(path.read_text())["format"] == 1
+    assert one_cycle(path)[0] is not None
