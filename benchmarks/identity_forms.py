@@ -59,13 +59,13 @@ def main():
                              figures["token_calls"] + figures["openid_calls"], result.get("revoked_count"),
                              result.get("skipped_count")))
     base_calls = rows[0][2]
-    header = "%-34s %8s %11s %8s %12s %12s %8s %8s" % ("%d users" % n, "wall s", "Graph calls", "$batch",
-                                                      "extra calls", "Entra calls", "revoked", "skipped")
+    header = "%-34s %8s %11s %8s %12s %12s %8s %8s" % (
+        "%d users" % n, "wall s", "Graph calls", "$batch", "extra calls", "Entra calls", "revoked", "skipped")
     print(header)
     print("-" * len(header))
     for label, wall, calls, batches, entra, revoked, skipped in rows:
-        print("%-34s %8.2f %11d %8d %12d %12d %8s %8s" % (label, wall, calls, batches, calls - base_calls, entra,
-                                                         revoked, skipped))
+        print("%-34s %8.2f %11d %8d %12d %12d %8s %8s" % (
+            label, wall, calls, batches, calls - base_calls, entra, revoked, skipped))
     print("\nextra calls: Graph calls beside the UPN-only run; the bound is one batched read per 20 users (%d here)."
           "\nEntra calls: the token request and msal's OpenID discovery, once per task." % (n // 20))
     return 0

@@ -96,8 +96,8 @@ def read_sign_in_state(send, targets, state, check_mode=False):
     """One SignInChange per distinct target, in order, from a batched read of accountEnabled (targets refused at
     resolution are not read)."""
     readable = [target for target in targets if target.refusal is None]
-    reads = dict(zip([id(t) for t in readable], read_users_through(send, [t.reference for t in readable],
-                                                                    STATE_PROPERTIES)))
+    answers = read_users_through(send, [t.reference for t in readable], STATE_PROPERTIES)
+    reads = dict(zip([id(t) for t in readable], answers))
     return [SignInChange(target, reads.get(id(target)), state, check_mode) for target in targets]
 
 
@@ -188,9 +188,6 @@ def blind_write_warning(changes):
     return ("The app may not read users (%s needs %s), so sign-in was written without reading it first for %s: they "
             "are reported as changed even if they already were in that state. Grant %s to make the result exact."
             % ("GET /users", READ_PERMISSION, listed, READ_PERMISSION))
-    return explain_change_failure(change, permission_proven)
-
-
 
 
 def user_result(target, change, check_mode, permission_proven):

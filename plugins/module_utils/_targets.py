@@ -491,8 +491,8 @@ def _empty_scope(users, resolved, targets):
         message = ("Every user named (%d) is excluded: there is no one to act on, so nothing was sent. Check exclude "
                    "and the users and groups given." % len(targets))
     else:
-        listed = ", ".join(names[:MAX_LISTED]) + (" and %d more" % (len(names) - MAX_LISTED)
-                                                   if len(names) > MAX_LISTED else "")
+        more = " and %d more" % (len(names) - MAX_LISTED) if len(names) > MAX_LISTED else ""
+        listed = ", ".join(names[:MAX_LISTED]) + more
         message = ("The group%s %s %s no user members (devices, contacts and service principals are not users): "
                    "there is no one to act on, so nothing was sent. Check the group%s given."
                    % ("" if len(names) == 1 else "s", listed, "has" if len(names) == 1 else "have",

@@ -21,7 +21,6 @@ from ansible_collections.o365.admin.plugins.module_utils._user_read import (
     USER_PROPERTIES, explain_read_failure, read_users_through)
 
 
-
 def user_entry(target, read):
     entry = dict(user=target.user, excluded=target.excluded, found=None)
     if target.group is not None:

@@ -368,8 +368,8 @@ def demo_tenant(state_dir, extra_users=0):
         Group("Contractors", CONTRACTORS_GROUP_IDS[1], [by_upn.get("user0006")]),
         Group("Board", BOARD_GROUP_ID, [by_upn["megan.o'brien"]], hidden_membership=True),
         Group("Kiosk devices", KIOSK_DEVICES_GROUP_ID, [
-            DirectoryObject("#microsoft.graph.device", "KIOSK-01"), DirectoryObject("#microsoft.graph.device",
-                                                                                   "KIOSK-02")]),
+            DirectoryObject("#microsoft.graph.device", "KIOSK-01"),
+            DirectoryObject("#microsoft.graph.device", "KIOSK-02")]),
         Group("Empty group", EMPTY_GROUP_ID, []),
         Group("Helpdesk", HELPDESK_GROUP_ID, [
             DirectoryObject("#microsoft.graph.device", "HD-LAPTOP-7"),

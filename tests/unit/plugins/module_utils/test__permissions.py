@@ -19,7 +19,6 @@ from ansible_collections.o365.admin.plugins.module_utils._permissions import (
     lacks, permission_sentence, token_roles)
 from ansible_collections.o365.admin.plugins.module_utils._revocation import explain_refusal
 from ansible_collections.o365.admin.plugins.module_utils._targets import _explain_group_error
-from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
 
 
 def jwt_with(claims):
