@@ -215,3 +215,9 @@ eda: setup eda-venv
 # Seconds from the emulator marking a user risky to Graph seeing the revoke, 10 s poll interval, 5 runs.
 bench-eda: setup eda-venv
 	JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV) $(BIN)/python benchmarks/eda_latency.py $(BENCH_EDA_ARGS)
+
+# Figures for issue 20: playbooks/contain_tenants.yml over 3 tenants x 1,000 users (forks 3) against 1 tenant x 1,000
+# users, 50 ms per Graph request, in one run (benchmarks/tenants.py; BENCH_TENANTS_ARGS="--users 100" is quicker).
+.PHONY: bench-tenants
+bench-tenants: setup
+	$(BIN)/python benchmarks/tenants.py $(BENCH_TENANTS_ARGS)

@@ -26,7 +26,10 @@ WRITE_PERMISSION = "User.EnableDisableAccount.All"
 # accountEnabled wanted for each state.
 ACCOUNT_ENABLED = {"blocked": False, "allowed": True}
 # What the module needs to know before deciding; accountEnabled and onPremisesSyncEnabled come only on $select.
-STATE_PROPERTIES = ("id", "userPrincipalName", "userType", "accountEnabled", "onPremisesSyncEnabled")
+# signInSessionsValidFromDateTime rides on the same read (same permission) so that a containment record holds the
+# sessions timestamp from before the incident's writes.
+STATE_PROPERTIES = ("id", "userPrincipalName", "userType", "accountEnabled", "onPremisesSyncEnabled",
+                    "signInSessionsValidFromDateTime")
 # Outcomes that change (or, in check mode, would change) a user.
 CHANGING = ("blocked", "allowed", "would_block", "would_allow")
 SENSITIVE_ACTIONS_DOC = "https://learn.microsoft.com/graph/api/resources/users#who-can-perform-sensitive-actions"
@@ -206,7 +209,8 @@ def user_result(target, change, check_mode, permission_proven):
         entry.update(changed=entry_changed(outcome, CHANGING), user_id=properties.get("id") or target.user_id,
                      user_principal_name=properties.get("user_principal_name") or target.user_principal_name,
                      account_enabled_before=change.before,
-                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
+                     on_premises_sync_enabled=properties.get("on_premises_sync_enabled"),
+                     sessions_valid_from=properties.get("sessions_valid_from"))
         if change.blind:
             entry["state_read"] = False
         if outcome == UNKNOWN:

@@ -149,6 +149,13 @@ results:
     on_premises_sync_enabled:
       description: Whether the account is synced from on-premises Active Directory.
       type: bool
+    sessions_valid_from:
+      description:
+        - The user's C(signInSessionsValidFromDateTime) as read before any change (changing C(accountEnabled) does
+          not move it); V(null) when the user was not read.
+        - Kept in containment records as the sessions timestamp from before the incident's writes.
+      type: str
+      sample: "2026-11-02T08:00:00Z"
     status_code:
       description: HTTP status of Graph's answer to the change (or to the read, when the read failed).
       type: int

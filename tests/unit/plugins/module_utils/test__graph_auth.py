@@ -212,6 +212,18 @@ def test_secret_is_used_when_alone():
     assert build_token_source(params(client_secret=SECRET), settings, None).client_credential == SECRET
 
 
+def test_tenants_of_one_multi_tenant_app_get_cache_partitions_of_their_own(tmp_path):
+    # A service provider's inventory of tenants (docs/docsite/rst/many_tenants.rst): one app registration, one
+    # secret, one cloud, one cache file; only the tenant differs, and each tenant's tokens stay in its own partition.
+    keys = set()
+    for tenant in ("contoso.onmicrosoft.com", "fabrikam.onmicrosoft.com", "8b2f6a0e-3c1d-4e5f-9a7b-1c2d3e4f5a6b"):
+        options = params(tenant_id=tenant, client_secret=SECRET, token_cache_path=str(tmp_path / "cache.json"))
+        source = build_token_source(options, ConnectionSettings(options, environ={}), None)
+        assert source.cache_file.path == str(tmp_path / "cache.json")
+        keys.add(source.cache_file.key)
+    assert len(keys) == 3
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(tenant_id=None, client_secret=SECRET), "Missing tenant_id"),
     (dict(client_id=None, tenant_id=None, client_secret=SECRET), "Missing tenant_id and client_id"),

@@ -43,6 +43,15 @@ def test_one_user_is_read_then_blocked(run_module, tenant):
     assert "accountEnabled" in tenant.calls[0].request.url
 
 
+def test_each_result_carries_the_sessions_timestamp_read_before_the_change(run_module, tenant):
+    tenant.users[ADELE_ID]["signInSessionsValidFromDateTime"] = "2026-11-02T08:00:00Z"
+    failed, result = run_module(main, graph_options(users=["adele@contoso.com", "nobody@contoso.com"]))
+    assert failed
+    assert [e.get("sessions_valid_from") for e in result["results"]] == ["2026-11-02T08:00:00Z", None]
+    # The fake answers only the $select'ed properties: the value proves the one read asked for it.
+    assert tenant.patches == [("adele@contoso.com", False)]
+
+
 def test_a_user_already_in_the_state_is_not_written(run_module, tenant):
     failed, result = run_module(main, graph_options(user="alex@contoso.com", state="blocked"))
     assert not failed
