@@ -155,7 +155,7 @@ emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
-bench: setup bench-groups bench-identity
+bench: setup bench-groups bench-identity bench-tenants bench-eda
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
 
 # What comparing users as directory objects costs: 1,000 users named in one form, and in mixed forms.
