@@ -45,7 +45,6 @@ class Sender:
         # A lone request goes straight to Graph (a validating proxy sees it); a bulk task may keep $batch for it.
         self.lone_request_direct = lone_request_direct
         self.runs = []
-        self.direct_calls = 0
 
     def __call__(self, requests):
         if not requests:
@@ -53,7 +52,6 @@ class Sender:
         if len(requests) > 1 or not self.lone_request_direct:
             self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries))
             return self.runs[-1].run(requests)
-        self.direct_calls += 1
         return [self._send_one(BatchRequest.of(requests[0]))]
 
     def _send_one(self, request):

@@ -21,7 +21,7 @@ import datetime
 import re
 import time
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, GraphApiError
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import unreadable
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION, read_users_through
 
@@ -179,16 +179,6 @@ class Reading:
         if isinstance(since, Since):
             since = since.at(self.date)
         return self.at is not None and self.at >= since
-
-
-def read_one(client, reference):
-    """One user's Reading; a Graph error becomes a failed Reading (the caller says what it means)."""
-    try:
-        response = client.request("GET", reference.path(), params={"$select": SELECT})
-    except GraphApiError as error:
-        return Reading(error.status_code, None, error.request_id,
-                       {"code": error.code, "message": error.graph_message or error.message})
-    return Reading(response.status_code, response.body, response.request_id, date=getattr(response, "date", None))
 
 
 def read_many(send, references):

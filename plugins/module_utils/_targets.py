@@ -325,11 +325,6 @@ def user_member_pages(client, group_id, page_size=MEMBERS_PAGE_SIZE):
         raise _explain_group_error(error, group_id)
 
 
-def transitive_user_members(client, group_id, page_size=MEMBERS_PAGE_SIZE):
-    """Every user in the group or its nested groups (all pages)."""
-    return [member for values, dummy in user_member_pages(client, group_id, page_size) for member in values]
-
-
 def _member_target(member, group):
     user_id = member.get("id") if isinstance(member, dict) else None
     upn = member.get("userPrincipalName") if isinstance(member, dict) else None
