@@ -433,34 +433,78 @@ may_have_acted:
   sample: true
 """
 
+import os
+import sys
+
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError, TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import STOP_GRACE_S
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
-from ansible_collections.o365.admin.plugins.module_utils._report import Report
+from ansible_collections.o365.admin.plugins.module_utils._interruption import Interruption
+from ansible_collections.o365.admin.plugins.module_utils._report import Journal, Report
 from ansible_collections.o365.admin.plugins.module_utils._revocation import error_row, run_many, run_one, write_report
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import parse_since
+
+
+def save_report(report, result, failure):
+    """Write the report; None, or why it could not be written (the results stay in the task's result)."""
+    try:
+        write_report(report, result, failure)
+    except (IOError, OSError) as error:
+        return ("The report could not be written to %s (%s: %s); every user's outcome is in this task's result%s."
+                % (report.path, type(error).__name__, error,
+                   ", and the file may still hold the run's journal" if result.get("results") else ""))
+    return None
 
 
 def run(module, client):
     # Everything the user typed is checked before any network call.
     report = Report.from_params(module.params)
     since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
+    journal = Journal(report.path) if report else None
+    # SIGINT, SIGTERM or ansible-playbook gone: nothing more is sent, every user still gets an outcome.
+    module.interruption = interruption = Interruption().install()
+    try:
+        return _run(module, client, report, since, journal, interruption)
+    finally:
+        interruption.restore()
+        if journal is not None:
+            journal.close()
+
+
+def _run(module, client, report, since, journal, interruption):
+    failure = None
     try:
         if module.params["user"] is not None:
-            result = run_one(module, client, since)
+            result = run_one(module, client, since, journal, interruption)
         else:
-            result = run_many(module, client, since)
-    except TaskFailed as failure:
-        if report:
-            write_report(report, failure.result, failure.message)
-            failure.result["report_path"] = report.path
-        raise
+            result = run_many(module, client, since, journal, interruption)
+    except TaskFailed as error:
+        result, failure = error.result, error.message
     except O365AdminError as error:
         if report:
-            write_report(report, error_row(module.params["user"], error), error.message)
+            problem = save_report(report, error_row(module.params["user"], error), error.message)
+            if problem:
+                error.message = "%s %s" % (error.message, problem.replace(
+                    "every user's outcome is in this task's result", "nothing else was recorded"))
         raise
+    if journal is not None and journal.problem:
+        module.warn("The journal at %s stopped (%s): progress is no longer shown there; the final report is still "
+                    "written at the end." % (report.path, journal.problem))
+    if interruption.is_set():
+        result["interrupted"] = interruption.reason
+        failure = ("The run was %s: no more requests were sent, answers in flight were waited for at most %d s, "
+                   "and every user has an outcome (unknown: sent, answer not seen; failed: not sent). %s"
+                   % (interruption.reason, STOP_GRACE_S, failure or "")).strip()
     if report:
-        write_report(report, result)
-        result["report_path"] = report.path
+        problem = save_report(report, result, failure)
+        if problem:
+            # The audit record asked for is missing: the task fails, with every outcome in its result.
+            result["report_error"] = problem
+            failure = "%s %s" % (failure, problem) if failure else problem
+        else:
+            result["report_path"] = report.path
+    if failure is not None:
+        raise TaskFailed(failure, result)
     if module.params["user"] is not None and "skipped" in result:
         # A top-level "skipped" is Ansible's own: it would mark the task skipped and callbacks would drop the reason.
         result["msg"] = "%s was not revoked: %s." % (result["user"], result.pop("skipped"))
@@ -468,12 +512,21 @@ def run(module, client):
 
 
 def main():
-    users_module(dict(
+    module = users_module(dict(
         verify=dict(type="bool", default=False),
         revoked_since=dict(type="str"),
         report_path=dict(type="path"),
         report_format=dict(type="str", choices=["json", "csv"]),
-    )).run_and_exit(run)
+    ))
+    try:
+        module.run_and_exit(run)
+    except SystemExit as exiting:
+        interruption = getattr(module, "interruption", None)
+        if interruption is None or not interruption.is_set():
+            raise
+        # Interrupted: the JSON is out; calls abandoned in flight must not hold the process until they time out.
+        sys.stdout.flush()
+        os._exit(exiting.code if isinstance(exiting.code, int) else 1)
 
 
 if __name__ == "__main__":
