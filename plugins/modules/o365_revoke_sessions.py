@@ -66,6 +66,23 @@ options:
         C(signInSessionsValidFromDateTime) before and after, and the time."
       - Written atomically (a temporary file renamed into place) with mode 0600, also when the task fails, so a
         partial run leaves its record. The directory must exist. An existing file is replaced.
+      - "While the run goes, the file is its journal (JSON Lines, mode 0600, each line flushed), whatever
+        O(report_format): the first line is the plan, C({\"journal\": \"o365.admin journal 1\", \"plan\": {...}}) with
+        C(users) (distinct users), C(writes) (revokes to send), C(write_quota) and C(least_time_s), the least time
+        Graph's documented write quota (3,000 identity writes per 150 s per app and tenant) allows for them; then
+        one line per user as soon as its outcome is known, in the shape of RV(results) (a later line for the same
+        user, such as its O(verify) result, supersedes an earlier one). Follow a long run with C(tail -F <report_path>).
+        At the end the final report replaces the journal."
+      - If the report cannot be written at the end (directory removed, disk full, no permission), the task fails
+        with every user's outcome still in RV(results) and the reason in RV(report_error); the revokes already
+        done stand. A journal that cannot be written only warns; the run goes on.
+      - "Interrupted (SIGINT or SIGTERM, which ansible-playbook passes on to the module; or ansible-playbook killed,
+        as ansible-runner's cancel does): the module sends nothing more, waits up to 10 s for the answers in
+        flight, gives every user an outcome (those sent without an answer V(unknown), those never sent V(failed)
+        C(not sent: the run was interrupted)), writes the report and fails. Ansible has stopped by then, so the
+        task's result is not shown: the report is the record. Killed outright (SIGKILL, or an AWX job's container
+        removed after a cancel), the module leaves the journal written so far, where O(report_path) is on storage
+        that outlives the job."
       - The JSON report holds RV(results) exactly, with the summary and the failure message; the CSV report has one
         row per entry of RV(results).
       - In the CSV report a cell that begins with V(=), V(+), V(-), V(@), a tab or a carriage return is written with a
@@ -301,7 +318,8 @@ results:
           why).
         - V(unknown) when the revoke may have been carried out but its answer was lost or could not be read (a
           connection cut, a gateway timeout, a C($batch) answer of the wrong shape, a 2xx that is not Graph's
-          answer). It is not a failure to revoke, and running the task again is safe.
+          answer, or the run was interrupted before it came). It is not a failure to revoke, and running the task
+          again is safe.
         - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(failed)
           or V(unknown).
         - V(skipped) for a user not acted on (see RV(results[].skipped)).
@@ -371,9 +389,25 @@ verified_count:
   sample: 2497
 report_path:
   description: The report file written, when O(report_path) is set.
-  returned: with O(report_path)
+  returned: with O(report_path), when the report was written
   type: str
   sample: /var/lib/awx/incidents/INC-4711-revocations.json
+report_error:
+  description:
+    - Why the report could not be written to O(report_path) (the task fails; every user's outcome is still in
+      RV(results)).
+  returned: when the report could not be written
+  type: str
+  sample: "The report could not be written to /srv/records/INC-4711.csv (FileNotFoundError: ...); every user's
+    outcome is in this task's result, and the file may still hold the run's journal."
+interrupted:
+  description:
+    - Why the run stopped before its end - V(interrupted by SIGINT), V(interrupted by SIGTERM), or ansible-playbook
+      gone. Nothing more was sent after it; the task fails. Found in the report, since Ansible no longer shows the
+      task's result by then.
+  returned: when the run was interrupted
+  type: str
+  sample: interrupted by SIGTERM
 revoked_count:
   description: With O(users), how many distinct users were revoked (outcome V(revoked)).
   returned: with O(users)
