@@ -379,8 +379,8 @@ class BatchRun:
             for item in chunk:
                 self._final(item, BatchOutcome(
                     None, None, None, item.attempts, unknown=True, graph_time_before=item.graph_time_before,
-                    reason="%s before the answer came (sent, not awaited); %s." % (INTERRUPTED.capitalize(),
-                                                                                 LOST_HINT)))
+                    reason="%s before the answer came (sent, not awaited); %s." % (
+                        INTERRUPTED.capitalize(), LOST_HINT)))
         in_flight.clear()
 
     def _final(self, item, outcome):
