@@ -215,6 +215,7 @@ def test_a_full_disk_at_the_end_fails_the_task_with_every_result(run_module, tmp
 
     tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": OLD})
     tenant.serve()
+
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -250,7 +251,7 @@ def test_the_journal_holds_the_plan_then_each_outcome(run_module, tmp_path, monk
     plan = seen[0]["plan"]
     assert (plan["users"], plan["writes"], plan["least_time_s"]) == (2, 2, 0) and "3000 writes per 150 s" in \
         plan["write_quota"]
-    assert sorted((line["user"], line["outcome"]) for line in seen[1:]) == [("a@contoso.com", "revoked"),
-                                                                          ("b@contoso.com", "failed")]
+    journaled = sorted((line["user"], line["outcome"]) for line in seen[1:])
+    assert journaled == [("a@contoso.com", "revoked"), ("b@contoso.com", "failed")]
     with open(report) as handle:  # the final report (CSV) replaced the journal
         assert handle.readline().startswith("user,user_id,")
