@@ -115,7 +115,8 @@ def check_interrupted_record(scenario, users, path, reason):
     results = report["results"]
     assert [e["user"] for e in results] == users
     outcomes = [e["outcome"] for e in results]
-    assert outcomes == ["revoked"] * 40 + ["unknown"] * 20 + ["failed"] * (len(users) - 60), outcomes
+    assert outcomes == ["revoked"] * 40 + ["unknown"] * 20 + ["failed"] * (len(users) - 60), (
+        outcomes, report["msg"], [e.get("error") for e in results[38:62]])
     assert all("interrupted" in e["error"]["message"] for e in results[40:])
     assert all(e["error"]["message"] == INTERRUPTED for e in results[60:])
     sent = revoked_in_log(scenario)
@@ -131,13 +132,13 @@ def test_ctrl_c_stops_the_run_and_leaves_every_users_outcome(scenario):
     passes SIGINT to its worker, whose process group holds the module."""
     users, path, process = interrupted_run(scenario)
     wait_for(lambda: len(journal_lines(path)) >= 41, 60, "two calls' outcomes in the journal")
-    time.sleep(1)  # the third call is out, and hangs
+    time.sleep(3)  # the third call is out (at once, even on a loaded machine), and hangs
     plan = journal_lines(path)[0]["plan"]
     assert (plan["users"], plan["writes"], plan["least_time_s"]) == (200, 200, 0)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
-    assert "User interrupted execution" in stdout + stderr
-    assert "Traceback" not in stdout + stderr
+    assert "User interrupted execution" in stdout + stderr, stdout + stderr
+    assert "Traceback" not in stdout + stderr, stdout + stderr
     check_interrupted_record(scenario, users, path, "interrupted by SIGINT")
 
 
@@ -145,7 +146,7 @@ def test_sigterm_stops_the_run_and_leaves_every_users_outcome(scenario):
     """Issue 18: SIGTERM (to ansible-playbook) exited at once with nothing."""
     users, path, process = interrupted_run(scenario)
     wait_for(lambda: len(journal_lines(path)) >= 41, 60, "two calls' outcomes in the journal")
-    time.sleep(1)  # the third call is out, and hangs
+    time.sleep(3)  # the third call is out (at once, even on a loaded machine), and hangs
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=60)
     check_interrupted_record(scenario, users, path, "interrupted by SIGTERM")
@@ -175,7 +176,7 @@ def test_ansible_runner_cancel_stops_the_run_and_leaves_every_users_outcome(scen
     def cancel():  # as AWX's cancel button: once two calls' outcomes are in, and the third call is out
         if not seen and len(journal_lines(path)) >= 41:
             seen.append(time.monotonic())
-        return bool(seen) and time.monotonic() - seen[0] >= 1
+        return bool(seen) and time.monotonic() - seen[0] >= 3
 
     runner = ansible_runner.run(
         private_data_dir=private, playbook="revoke_incident.yml", extravars=variables, envvars=envvars,
