@@ -441,7 +441,8 @@ def single_entry(result):
 def summary_of(result):
     return dict((name, result[name]) for name in (
         "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_count",
-        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s")
+        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s",
+        "interrupted")
         if name in result)
 
 

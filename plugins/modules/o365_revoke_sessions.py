@@ -526,7 +526,7 @@ def _run(module, client, report, since, journal, interruption):
                     "written at the end." % (report.path, journal.problem))
     if interruption.is_set():
         result["interrupted"] = interruption.reason
-        failure = ("The run was %s: no more requests were sent, answers in flight were waited for at most %d s, "
+        failure = ("The run stopped (%s): no more requests were sent, answers in flight were waited for at most %d s, "
                    "and every user has an outcome (unknown: sent, answer not seen; failed: not sent). %s"
                    % (interruption.reason, STOP_GRACE_S, failure or "")).strip()
     if report:

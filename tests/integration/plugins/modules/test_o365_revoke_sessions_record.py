@@ -115,14 +115,18 @@ def check_interrupted_record(scenario, users, path, reason):
     results = report["results"]
     assert [e["user"] for e in results] == users
     outcomes = [e["outcome"] for e in results]
-    assert outcomes == ["revoked"] * 40 + ["unknown"] * 20 + ["failed"] * (len(users) - 60), (
-        outcomes, report["msg"], [e.get("error") for e in results[38:62]])
-    assert all("interrupted" in e["error"]["message"] for e in results[40:])
-    assert all(e["error"]["message"] == INTERRUPTED for e in results[60:])
+    # The calls answered before the stop (two, or more when the emulator counted a $batch call of another run
+    # towards slow_every), then the hanging call's 20 (sent, answer not awaited), then everyone never sent.
+    answered = outcomes.index("unknown") if "unknown" in outcomes else -1
+    assert answered >= 40 and answered % 20 == 0, (outcomes, report["msg"])
+    assert outcomes == ["revoked"] * answered + ["unknown"] * 20 + ["failed"] * (len(users) - answered - 20), (
+        outcomes, report["msg"], [e.get("error") for e in results[answered - 2:answered + 22]])
+    assert all("interrupted" in e["error"]["message"] for e in results[answered:])
+    assert all(e["error"]["message"] == INTERRUPTED for e in results[answered + 20:])
     sent = revoked_in_log(scenario)
-    assert not sent & set(u.lower() for u in users[60:]), "a revoke went out after the stop"
-    assert report["failed"] and reason in report["msg"]
-    assert report["summary"]["unknown_count"] == 20 and report["summary"]["failed_count"] == len(users) - 60
+    assert not sent & set(u.lower() for u in users[answered + 20:]), "a revoke went out after the stop"
+    assert report["failed"] and reason in report["msg"] and reason in report["summary"]["interrupted"]
+    assert report["summary"]["unknown_count"] == 20 and report["summary"]["revoked_count"] == answered
     return report
 
 
@@ -186,8 +190,7 @@ def test_ansible_runner_cancel_stops_the_run_and_leaves_every_users_outcome(scen
     # What AWX shows: the job canceled, and no result for the task (ansible-playbook was killed before it came).
     assert not [e for e in runner.events if e.get("event") in ("runner_on_ok", "runner_on_failed")]
     try:
-        report = check_interrupted_record(scenario, users, path, "ansible-playbook was stopped")
-        assert report["summary"]["revoked_count"] == 40
+        check_interrupted_record(scenario, users, path, "ansible-playbook was stopped")
     finally:
         # The cancel leaves the worker behind (outside the killed process group, blocked writing its result to the
         # dead ansible-playbook); in AWX its container goes with the job. Here the test ends it.
