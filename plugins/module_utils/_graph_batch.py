@@ -50,6 +50,11 @@ EVIDENCE_PERIOD_S = 10.0
 # names the limit it hit; x-ms-throttle-limit-percentage (0.8 to 1.8) is the share of the limit used.
 THROTTLE_SCOPE_HEADERS = ("x-ms-throttle-scope", "x-ms-throttle-information")
 LIMIT_PERCENTAGE_HEADER = "x-ms-throttle-limit-percentage"
+# Once the run is asked to stop (SIGINT, SIGTERM), how long the answers already in flight are waited for; and how
+# often, while waiting for answers, whether a stop was asked is looked at.
+STOP_GRACE_S = 10.0
+STOP_POLL_S = 0.2
+INTERRUPTED = "the run was interrupted"
 
 
 def run_wide_reason(error):
@@ -260,8 +265,14 @@ class ThreadDispatcher:
     def result(handle):
         return handle.result()
 
-    def close(self):
-        self._pool.shutdown(wait=True)
+    def close(self, wait=True):
+        if wait:
+            self._pool.shutdown(wait=True)
+            return
+        try:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        except TypeError:  # Python before 3.9
+            self._pool.shutdown(wait=False)
 
 
 class BatchRun:
@@ -275,8 +286,15 @@ class BatchRun:
     """
 
     def __init__(self, client, concurrency, max_retries, clock=time.monotonic, sleep=None, rng=random.random,
-                 dispatcher=None):
+                 dispatcher=None, stop=None, on_outcome=None, stop_grace_s=STOP_GRACE_S):
         self.client = client
+        # Cooperative stop: anything with is_set() (an Interruption, a threading.Event). Once set, nothing new is
+        # sent, answers in flight are waited for stop_grace_s at most, and every item left gets its outcome.
+        self.stop = stop
+        self.stop_grace_s = stop_grace_s
+        self.stopped = False
+        # Called as on_outcome(index, outcome) as soon as each item's outcome is final (the journal).
+        self.on_outcome = on_outcome
         self.concurrency = max(1, concurrency)
         self.max_retries = max_retries
         self.clock = clock
@@ -301,11 +319,20 @@ class BatchRun:
         items_in_flight = 0
         pacer = Pacer(self.clock())
         dispatcher = self.dispatcher or ThreadDispatcher(self.concurrency, self.sleep)
+        stop_deadline = None
         try:
             while fresh or retries or in_flight:
                 now = self.clock()
                 if self._halt_reason is not None:
                     self._never_send(fresh, retries)
+                if self.stop is not None and self.stop.is_set():
+                    if stop_deadline is None:
+                        self.stopped = True
+                        stop_deadline = now + self.stop_grace_s
+                        self._never_send(fresh, retries, "not sent: %s" % INTERRUPTED)
+                    if not in_flight or now >= stop_deadline:
+                        self._abandon(in_flight)
+                        break
                 # Keep every slot busy, as far as the pacing allows.
                 while len(in_flight) < self.concurrency:
                     allowance = pacer.allowance(now, items_in_flight)
@@ -322,8 +349,13 @@ class BatchRun:
                     self.max_in_flight = max(self.max_in_flight, len(in_flight))
                 if not in_flight and not fresh and not retries:
                     break
-                done = dispatcher.wait(set(in_flight), self._timeout(fresh, retries, pacer, now, len(in_flight),
-                                                                     items_in_flight))
+                timeout = self._timeout(fresh, retries, pacer, now, len(in_flight), items_in_flight)
+                if self.stop is not None:
+                    # Waiting is cut short to look at the stop again (a signal handler cannot wake this wait).
+                    timeout = STOP_POLL_S if timeout is None else min(timeout, STOP_POLL_S)
+                    if stop_deadline is not None:
+                        timeout = max(0.0, min(timeout, stop_deadline - now))
+                done = dispatcher.wait(set(in_flight), timeout)
                 now = self.clock()
                 for handle in sorted(done, key=lambda h: in_flight[h][0].index):
                     chunk = in_flight.pop(handle)
@@ -333,8 +365,29 @@ class BatchRun:
                     pacer.record(now, accepted, retry_after, throttled, quota_shown)
         finally:
             if self.dispatcher is None:
-                dispatcher.close()
+                # After a stop, calls still in flight are not waited for again: their items are already unknown.
+                dispatcher.close(wait=not self.stopped)
+        for item in items:
+            if item.outcome is None:  # cannot happen; if it did, the item must still be listed, as the worst true
+                item.outcome = BatchOutcome(None, None, None, item.attempts, unknown=True,
+                                            reason="No outcome was recorded; %s." % LOST_HINT)
         return [item.outcome for item in items]
+
+    def _abandon(self, in_flight):
+        """The stop's grace is over: what is still in flight was sent and its answer is not waited for."""
+        for chunk in in_flight.values():
+            for item in chunk:
+                self._final(item, BatchOutcome(
+                    None, None, None, item.attempts, unknown=True, graph_time_before=item.graph_time_before,
+                    reason="%s before the answer came (sent, not awaited); %s." % (
+                        INTERRUPTED.capitalize(), LOST_HINT)))
+        in_flight.clear()
+
+    def _final(self, item, outcome):
+        """``outcome`` is the item's last word: record it and tell on_outcome."""
+        item.outcome = outcome
+        if self.on_outcome is not None:
+            self.on_outcome(item.index, outcome)
 
     @staticmethod
     def _take_ready(fresh, retries, now, size):
@@ -387,8 +440,8 @@ class BatchRun:
             response = responses.get(str(item.index))
             if response is None or isinstance(response, str):
                 why = response or problem or "it holds no answer for this request"
-                item.outcome = BatchOutcome(None, None, answer.request_id, item.attempts, unknown=True,
-                                            reason="%s: %s; %s." % (UNREADABLE, why, LOST_HINT))
+                self._final(item, BatchOutcome(None, None, answer.request_id, item.attempts, unknown=True,
+                                               reason="%s: %s; %s." % (UNREADABLE, why, LOST_HINT)))
                 continue
             status = response["status"]
             headers = response.get("headers")
@@ -417,11 +470,12 @@ class BatchRun:
             inner_request_id = error_envelope(body)[2].get("request-id")
             request_id = headers.get("request-id") or inner_request_id or answer.request_id
             date = parse_http_date(headers.get("date")) or getattr(answer, "date", None)
-            item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
-                                        item.attempts, date=date, graph_time_before=item.graph_time_before)
+            outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
+                                   item.attempts, date=date, graph_time_before=item.graph_time_before)
             if status == 403 and hasattr(self.client, "granted_roles"):
                 # What the refused token holds, to name the missing permission.
-                item.outcome.granted_roles = self.client.granted_roles()
+                outcome.granted_roles = self.client.granted_roles()
+            self._final(item, outcome)
             if item.outcome.ok:
                 accepted += 1
         return accepted, throttled_retry_after, throttled, quota_shown
@@ -469,7 +523,7 @@ class BatchRun:
                 self._halt_reason = self._halt_reason or run_wide_reason(error)
                 outcome["reason"] = "not sent: %s" % run_wide_reason(error)
         for item in chunk:
-            item.outcome = BatchOutcome(attempts=item.attempts, **outcome)
+            self._final(item, BatchOutcome(attempts=item.attempts, **outcome))
         if self._call_failures_in_a_row >= CONSECUTIVE_CALL_FAILURES_LIMIT and self._halt_reason is None:
             self._halt_reason = "%d $batch calls in a row failed, the last with: %s" % (
                 self._call_failures_in_a_row, message)
@@ -486,17 +540,18 @@ class BatchRun:
             return "not_sent"  # raised before sending: the token, the configuration
         return "lost"  # anything unforeseen: assume the worst that is still true
 
-    def _never_send(self, fresh, retries):
-        """The run stops: what was never sent fails with the reason; what waits to go again keeps Graph's answer."""
-        reason = "not sent: %s" % self._halt_reason
+    def _never_send(self, fresh, retries, reason=None):
+        """The run stops: what was never sent fails with the reason; what waits to go again keeps Graph's answer
+        (a 429, 503 or 504: not carried out)."""
+        reason = reason or "not sent: %s" % self._halt_reason
         while fresh:
             item = fresh.popleft()
-            item.outcome = BatchOutcome(None, None, None, item.attempts, reason=reason)
+            self._final(item, BatchOutcome(None, None, None, item.attempts, reason=reason))
         while retries:
             item = heapq.heappop(retries)[1]
             status, body, request_id = item.last_answer
-            item.outcome = BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
-                                        max(1, item.attempts))
+            self._final(item, BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
+                                           max(1, item.attempts)))
 
     def _stale_token(self, generation):
         """A 401/403 to a request carrying token ``generation``: resend it? Asks the token source once per

@@ -18,7 +18,8 @@ __metaclass__ = type
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     GraphApiError, GraphTransportError, ProxyAuthenticationError)
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, BatchRequest, BatchRun
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import (
+    INTERRUPTED, BatchOutcome, BatchRequest, BatchRun)
 
 
 def send_each(client, requests, concurrency, max_retries):
@@ -38,21 +39,36 @@ class Sender:
     ``unknown`` when it may have acted and the answer is lost, failed with ``reason`` when it was never sent.
     """
 
-    def __init__(self, client, concurrency, max_retries, lone_request_direct=True):
+    def __init__(self, client, concurrency, max_retries, lone_request_direct=True, stop=None):
         self.client = client
+        self.stop = stop  # the run's Interruption (or any is_set()): once set, nothing more is sent
         self.concurrency = concurrency
         self.max_retries = max_retries
         # A lone request goes straight to Graph (a validating proxy sees it); a bulk task may keep $batch for it.
         self.lone_request_direct = lone_request_direct
         self.runs = []
 
-    def __call__(self, requests):
+    def __call__(self, requests, on_outcome=None):
+        """One BatchOutcome per request, in order; ``on_outcome(index, outcome)`` as each becomes final."""
         if not requests:
             return []
+        if self.stopped():
+            outcomes = [BatchOutcome(None, None, None, 0, reason="not sent: %s" % INTERRUPTED) for dummy in requests]
+            for index, outcome in enumerate(outcomes):
+                if on_outcome is not None:
+                    on_outcome(index, outcome)
+            return outcomes
         if len(requests) > 1 or not self.lone_request_direct:
-            self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries))
+            self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries, stop=self.stop,
+                                      on_outcome=on_outcome))
             return self.runs[-1].run(requests)
-        return [self._send_one(BatchRequest.of(requests[0]))]
+        outcome = self._send_one(BatchRequest.of(requests[0]))
+        if on_outcome is not None:
+            on_outcome(0, outcome)
+        return [outcome]
+
+    def stopped(self):
+        return self.stop is not None and self.stop.is_set()
 
     def _send_one(self, request):
         try:

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The per-user report file (JSON or CSV): written atomically with mode 0600, also when the task fails.
+"""The per-user report file (JSON or CSV): written atomically with mode 0600, also when the task fails; and the
+journal the same file holds while the run goes.
 
 Internal to this collection, may change without notice.
 
@@ -11,6 +12,12 @@ The JSON report holds the module's ``results`` exactly, beside the summary and t
 is one entry of ``results`` in the fixed columns of REPORT_COLUMNS (empty when an entry has no such key).
 A CSV cell that a spreadsheet would run as a formula (it begins with =, +, -, @, a tab or a carriage return) is
 written with a single quote in front, OWASP's rule against CSV injection: a group named =HYPERLINK(...) stays text.
+
+While the run goes, ``report_path`` holds its journal (JSON Lines, flushed line by line): first the plan, then
+each user's outcome as soon as it is known. The final report replaces it at the end (atomically), so a run that
+is killed outright still leaves the outcomes known by then, and ``tail -F`` on the file shows the progress of a
+long run. A journal that cannot be written does not stop the run: the module warns, and the final report (or,
+failing that, the task's result) still holds every outcome.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,6 +29,7 @@ import io
 import json
 import os
 import tempfile
+import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 
@@ -58,7 +66,8 @@ def csv_row(entry):
 def write_atomically(path, data):
     """Write ``data`` (bytes) to ``path`` through a 0600 temporary file in the same directory and a rename."""
     directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    # A short name of its own: the report's name may already be as long as the file system allows.
+    handle, temporary = tempfile.mkstemp(prefix=".o365-report-", suffix=".tmp", dir=directory)
     try:
         os.fchmod(handle, 0o600)
         with os.fdopen(handle, "wb") as stream:
@@ -115,3 +124,62 @@ class Report:
 
     def write(self, module_name, generated_at, results, summary, failure=None):
         write_atomically(self.path, self.render(module_name, generated_at, results, summary, failure))
+
+
+# Graph's documented write quota for identity and access (tests/contract/FACTS.md; Microsoft's "Microsoft Graph
+# service-specific throttling limits"): what a long run's plan is timed by.
+WRITE_QUOTA = 3000
+WRITE_QUOTA_WINDOW_S = 150
+JOURNAL_FORMAT = "o365.admin journal 1"
+
+
+def quota_time_s(writes):
+    """The least time ``writes`` take under Graph's write quota: the first window's worth goes at once."""
+    if writes <= WRITE_QUOTA:
+        return 0
+    return int(round(float(writes - WRITE_QUOTA) / WRITE_QUOTA * WRITE_QUOTA_WINDOW_S))
+
+
+class Journal:
+    """The run's journal at the report's path: a plan line, then one JSON line per outcome, each flushed.
+
+    Never raises: the first write that fails stops the journal and is kept in ``problem`` (for a warning)."""
+
+    def __init__(self, path, clock=time.time):
+        self.path = path
+        self.clock = clock
+        self.problem = None
+        self.lines = 0
+        self._stream = None
+
+    def start(self, module_name, plan):
+        """Replace whatever is at the path with a journal whose first line is ``plan``."""
+        head = dict(journal=JOURNAL_FORMAT, module=module_name, plan=plan)
+        try:
+            write_atomically(self.path, (json.dumps(head, sort_keys=False) + "\n").encode("utf-8"))
+            self._stream = open(self.path, "a")
+            self.lines = 1
+        except (IOError, OSError) as error:
+            self._failed(error)
+
+    def record(self, entry):
+        if self._stream is None:
+            return
+        try:
+            self._stream.write(json.dumps(entry, sort_keys=False, default=str) + "\n")
+            self._stream.flush()
+            self.lines += 1
+        except (IOError, OSError, ValueError) as error:
+            self._failed(error)
+
+    def close(self):
+        if self._stream is not None:
+            try:
+                self._stream.close()
+            except (IOError, OSError):
+                pass
+            self._stream = None
+
+    def _failed(self, error):
+        self.problem = self.problem or "%s: %s" % (type(error).__name__, error)
+        self.close()

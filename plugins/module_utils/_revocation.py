@@ -28,6 +28,8 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_requests import 
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, failure_message, judge, summarise, unreadable)
 from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
+from ansible_collections.o365.admin.plugins.module_utils._report import (
+    WRITE_QUOTA, WRITE_QUOTA_WINDOW_S, quota_time_s)
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
     VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, read_many, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
@@ -186,8 +188,12 @@ def verification_message(failed):
 class RevocationRun:
     """One task's revocation, one user or many: every distinct directory object decided and written once."""
 
-    def __init__(self, module, client, since):
+    def __init__(self, module, client, since, journal=None, stop=None):
+        """``journal``: a _report.Journal told the plan and each outcome as it is known; ``stop``: the run's
+        Interruption (anything with is_set()), after which nothing more is sent."""
         self.module = module
+        self.journal = journal
+        self.stop = stop
         self.check_mode = module.check_mode
         self.since = since
         params = module.params
@@ -195,7 +201,8 @@ class RevocationRun:
             params["batch_concurrency"]
         # One user goes straight to Graph; a bulk run keeps $batch, also for a lone remaining request.
         self.client = client
-        self.sender = Sender(client, concurrency, params["max_retries"], lone_request_direct=params.get("user") is not None)
+        self.sender = Sender(client, concurrency, params["max_retries"],
+                             lone_request_direct=params.get("user") is not None, stop=stop)
         self.target_set = resolve_targets(client, params, send=self.sender)
         self.entries = {}  # identity -> entry
         self.outcomes = {}  # identity -> the outcome of its request (its typed error, when sent alone)
@@ -229,14 +236,38 @@ class RevocationRun:
                 self.entries[self.identity(target)] = entry
             else:
                 to_send.append(target)
+        self._start_journal(distinct, to_send)
         self._send(to_send, readings)
-        if self.module.params["verify"] and not self.check_mode:
+        if self.module.params["verify"] and not self.check_mode and not self.stopped():
             self._verify(to_send)
         results = self._results()
         if self.check_mode and any(entry.get("user_confirmed") is False for entry in results):
             self.module.warn("Some users could not be confirmed: the app may not read users (needs %s). The revokes "
                              "would still be sent." % READ_PERMISSION)
         return results
+
+    def stopped(self):
+        return self.stop is not None and self.stop.is_set()
+
+    def _start_journal(self, distinct, to_send):
+        """The journal's first line, the plan; then the outcomes already known (refused, skipped, not readable)."""
+        if self.journal is None:
+            return
+        writes = 0 if self.check_mode else len(to_send)
+        self.journal.start(MODULE_NAME, dict(
+            started_at=format_time(utc_now()), users=len(distinct), writes=writes,
+            write_quota="%d writes per %d s (Graph's identity and access write limit, per app and tenant)"
+                        % (WRITE_QUOTA, WRITE_QUOTA_WINDOW_S),
+            least_time_s=quota_time_s(writes)))
+        for target in distinct:
+            if self.identity(target) in self.entries:
+                self._journal(target, self.entries[self.identity(target)])
+
+    def _journal(self, target, entry):
+        if self.journal is not None:
+            line = dict(entry, time=format_time(utc_now()))
+            line.setdefault("user_id", target.user_id)
+            self.journal.record(line)
 
     def _send(self, to_send, readings):
         self.before = readings
@@ -249,7 +280,11 @@ class RevocationRun:
             requests = []  # the read above confirmed each user
         else:
             requests = [("POST", t.reference.path("/revokeSignInSessions")) for t in to_send]
-        outcomes = self.sender(requests)
+
+        def known(index, outcome):  # as each answer comes: the journal's line for the user
+            self._journal(to_send[index], user_result(to_send[index].user, outcome, self.check_mode))
+
+        outcomes = self.sender(requests, on_outcome=known if self.journal is not None else None)
         for target, outcome in zip(to_send, outcomes):
             self.entries[self.identity(target)] = user_result(target.user, outcome, self.check_mode)
             self.outcomes[self.identity(target)] = outcome
@@ -274,6 +309,7 @@ class RevocationRun:
         for target in revoked:
             if not apply_verification(self.entries[self.identity(target)], verdicts[target.reference]):
                 self.phase_failed["verify"].append(self.identity(target))
+            self._journal(target, self.entries[self.identity(target)])
 
     def _results(self):
         """One entry per reference given (and per group member), in order; duplicates share their user's entry."""
@@ -325,9 +361,9 @@ class RevocationRun:
         return " ".join(messages)
 
 
-def run_many(module, client, since):
+def run_many(module, client, since, journal=None, stop=None):
     started = time.monotonic()
-    revocation = RevocationRun(module, client, since)
+    revocation = RevocationRun(module, client, since, journal, stop)
     results = revocation.run()
     check_mode = module.check_mode
     # The users in scope (not excluded): each revoked now, or already revoked since revoked_since.
@@ -351,9 +387,9 @@ def run_many(module, client, since):
     return result
 
 
-def run_one(module, client, since):
+def run_one(module, client, since, journal=None, stop=None):
     """One ``user``: a run over one target, whose entry becomes the result (no results list)."""
-    revocation = RevocationRun(module, client, since)
+    revocation = RevocationRun(module, client, since, journal, stop)
     results = revocation.run()
     entry = dict(results[0])
     entry.pop("time", None)
@@ -405,7 +441,8 @@ def single_entry(result):
 def summary_of(result):
     return dict((name, result[name]) for name in (
         "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_count",
-        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s")
+        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s",
+        "interrupted")
         if name in result)
 
 

@@ -66,6 +66,23 @@ options:
         C(signInSessionsValidFromDateTime) before and after, and the time."
       - Written atomically (a temporary file renamed into place) with mode 0600, also when the task fails, so a
         partial run leaves its record. The directory must exist. An existing file is replaced.
+      - "While the run goes, the file is its journal (JSON Lines, mode 0600, each line flushed), whatever
+        O(report_format): the first line is the plan, C({\"journal\": \"o365.admin journal 1\", \"plan\": {...}}) with
+        C(users) (distinct users), C(writes) (revokes to send), C(write_quota) and C(least_time_s), the least time
+        Graph's documented write quota (3,000 identity writes per 150 s per app and tenant) allows for them; then
+        one line per user as soon as its outcome is known, in the shape of RV(results) (a later line for the same
+        user, such as its O(verify) result, supersedes an earlier one). Follow a long run with C(tail -F <report_path>).
+        At the end the final report replaces the journal."
+      - If the report cannot be written at the end (directory removed, disk full, no permission), the task fails
+        with every user's outcome still in RV(results) and the reason in RV(report_error); the revokes already
+        done stand. A journal that cannot be written only warns; the run goes on.
+      - "Interrupted (SIGINT or SIGTERM, which ansible-playbook passes on to the module; or ansible-playbook killed,
+        as ansible-runner's cancel does): the module sends nothing more, waits up to 10 s for the answers in
+        flight, gives every user an outcome (those sent without an answer V(unknown), those never sent V(failed)
+        C(not sent: the run was interrupted)), writes the report and fails. Ansible has stopped by then, so the
+        task's result is not shown: the report is the record. Killed outright (SIGKILL, or an AWX job's container
+        removed after a cancel), the module leaves the journal written so far, where O(report_path) is on storage
+        that outlives the job."
       - The JSON report holds RV(results) exactly, with the summary and the failure message; the CSV report has one
         row per entry of RV(results).
       - In the CSV report a cell that begins with V(=), V(+), V(-), V(@), a tab or a carriage return is written with a
@@ -301,7 +318,8 @@ results:
           why).
         - V(unknown) when the revoke may have been carried out but its answer was lost or could not be read (a
           connection cut, a gateway timeout, a C($batch) answer of the wrong shape, a 2xx that is not Graph's
-          answer). It is not a failure to revoke, and running the task again is safe.
+          answer, or the run was interrupted before it came). It is not a failure to revoke, and running the task
+          again is safe.
         - In check mode, V(would_revoke) for a user that was read (or that the app may not read), else V(failed)
           or V(unknown).
         - V(skipped) for a user not acted on (see RV(results[].skipped)).
@@ -371,9 +389,25 @@ verified_count:
   sample: 2497
 report_path:
   description: The report file written, when O(report_path) is set.
-  returned: with O(report_path)
+  returned: with O(report_path), when the report was written
   type: str
   sample: /var/lib/awx/incidents/INC-4711-revocations.json
+report_error:
+  description:
+    - Why the report could not be written to O(report_path) (the task fails; every user's outcome is still in
+      RV(results)).
+  returned: when the report could not be written
+  type: str
+  sample: "The report could not be written to /srv/records/INC-4711.csv (FileNotFoundError: ...); every user's
+    outcome is in this task's result, and the file may still hold the run's journal."
+interrupted:
+  description:
+    - Why the run stopped before its end - V(interrupted by SIGINT), V(interrupted by SIGTERM), or ansible-playbook
+      gone. Nothing more was sent after it; the task fails. Found in the report, since Ansible no longer shows the
+      task's result by then.
+  returned: when the run was interrupted
+  type: str
+  sample: interrupted by SIGTERM
 revoked_count:
   description: With O(users), how many distinct users were revoked (outcome V(revoked)).
   returned: with O(users)
@@ -433,34 +467,78 @@ may_have_acted:
   sample: true
 """
 
+import os
+import sys
+
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError, TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import STOP_GRACE_S
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
-from ansible_collections.o365.admin.plugins.module_utils._report import Report
+from ansible_collections.o365.admin.plugins.module_utils._interruption import Interruption
+from ansible_collections.o365.admin.plugins.module_utils._report import Journal, Report
 from ansible_collections.o365.admin.plugins.module_utils._revocation import error_row, run_many, run_one, write_report
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import parse_since
+
+
+def save_report(report, result, failure):
+    """Write the report; None, or why it could not be written (the results stay in the task's result)."""
+    try:
+        write_report(report, result, failure)
+    except (IOError, OSError) as error:
+        return ("The report could not be written to %s (%s: %s); every user's outcome is in this task's result%s."
+                % (report.path, type(error).__name__, error,
+                   ", and the file may still hold the run's journal" if result.get("results") else ""))
+    return None
 
 
 def run(module, client):
     # Everything the user typed is checked before any network call.
     report = Report.from_params(module.params)
     since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
+    journal = Journal(report.path) if report else None
+    # SIGINT, SIGTERM or ansible-playbook gone: nothing more is sent, every user still gets an outcome.
+    module.interruption = interruption = Interruption().install()
+    try:
+        return _run(module, client, report, since, journal, interruption)
+    finally:
+        interruption.restore()
+        if journal is not None:
+            journal.close()
+
+
+def _run(module, client, report, since, journal, interruption):
+    failure = None
     try:
         if module.params["user"] is not None:
-            result = run_one(module, client, since)
+            result = run_one(module, client, since, journal, interruption)
         else:
-            result = run_many(module, client, since)
-    except TaskFailed as failure:
-        if report:
-            write_report(report, failure.result, failure.message)
-            failure.result["report_path"] = report.path
-        raise
+            result = run_many(module, client, since, journal, interruption)
+    except TaskFailed as error:
+        result, failure = error.result, error.message
     except O365AdminError as error:
         if report:
-            write_report(report, error_row(module.params["user"], error), error.message)
+            problem = save_report(report, error_row(module.params["user"], error), error.message)
+            if problem:
+                error.message = "%s %s" % (error.message, problem.replace(
+                    "every user's outcome is in this task's result", "nothing else was recorded"))
         raise
+    if journal is not None and journal.problem:
+        module.warn("The journal at %s stopped (%s): progress is no longer shown there; the final report is still "
+                    "written at the end." % (report.path, journal.problem))
+    if interruption.is_set():
+        result["interrupted"] = interruption.reason
+        failure = ("The run stopped (%s): no more requests were sent, answers in flight were waited for at most %d s, "
+                   "and every user has an outcome (unknown: sent, answer not seen; failed: not sent). %s"
+                   % (interruption.reason, STOP_GRACE_S, failure or "")).strip()
     if report:
-        write_report(report, result)
-        result["report_path"] = report.path
+        problem = save_report(report, result, failure)
+        if problem:
+            # The audit record asked for is missing: the task fails, with every outcome in its result.
+            result["report_error"] = problem
+            failure = "%s %s" % (failure, problem) if failure else problem
+        else:
+            result["report_path"] = report.path
+    if failure is not None:
+        raise TaskFailed(failure, result)
     if module.params["user"] is not None and "skipped" in result:
         # A top-level "skipped" is Ansible's own: it would mark the task skipped and callbacks would drop the reason.
         result["msg"] = "%s was not revoked: %s." % (result["user"], result.pop("skipped"))
@@ -468,12 +546,21 @@ def run(module, client):
 
 
 def main():
-    users_module(dict(
+    module = users_module(dict(
         verify=dict(type="bool", default=False),
         revoked_since=dict(type="str"),
         report_path=dict(type="path"),
         report_format=dict(type="str", choices=["json", "csv"]),
-    )).run_and_exit(run)
+    ))
+    try:
+        module.run_and_exit(run)
+    except SystemExit as exiting:
+        interruption = getattr(module, "interruption", None)
+        if interruption is None or not interruption.is_set():
+            raise
+        # Interrupted: the JSON is out; calls abandoned in flight must not hold the process until they time out.
+        sys.stdout.flush()
+        os._exit(exiting.code if isinstance(exiting.code, int) else 1)
 
 
 if __name__ == "__main__":

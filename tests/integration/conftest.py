@@ -143,6 +143,20 @@ class Scenario:
                 "AZURE_CLIENT_SECRET": self.emulator["client_secret"]}
 
     def run(self, playbook, extra_vars=None, env=None, check=False, inventory=None, forks=None):
+        command, environment, results_file = self.command(playbook, extra_vars, env, check, inventory, forks)
+        completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600,
+                                   cwd=self.work_dir, check=False)
+        return PlaybookRun(completed, results_file)
+
+    def start(self, playbook, extra_vars=None, env=None):
+        """ansible-playbook started, not awaited, leading a process group of its own (as a shell's foreground
+        job is, which Ctrl-C signals as a whole); returns the Popen and the results file."""
+        command, environment, results_file = self.command(playbook, extra_vars, env)
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=self.work_dir, start_new_session=True)
+        return process, results_file
+
+    def command(self, playbook, extra_vars=None, env=None, check=False, inventory=None, forks=None):
         variables = {"o365_graph_endpoint": self.route.endpoint,
                      "o365_authority_host": self.emulator["authority_host"],
                      "o365_ca_path": self.emulator["ca_path"],
@@ -167,9 +181,7 @@ class Scenario:
             command += ["-i", inventory]
         if forks:
             command += ["--forks", str(forks)]
-        completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600,
-                                   cwd=self.work_dir, check=False)
-        return PlaybookRun(completed, results_file)
+        return command, environment, results_file
 
     def new_contract_violations(self):
         if not self.route.proxy:

@@ -250,3 +250,20 @@ def test_an_app_that_may_only_write_still_contains_the_user(scenario):
     after = directory(scenario)[user]
     assert after["accountEnabled"] is False and after["revocations"] == before + 1
     assert len([w for w in run.warnings() if "User.Read.All" in w]) == 1
+
+
+def test_a_report_that_cannot_be_written_fails_the_role_at_the_end_with_the_artifact_kept(scenario):
+    """Issue 18, as far as the role goes: its report directory gone by the end of the run. The role used to stop at
+    the template task, before the artifact and its closing message."""
+    group = scenario.emulator.control("groups", {"display_name": "Role record %s" % scenario.route.name, "users": 1,
+                                                 "nested": 1})
+    users = [u["userPrincipalName"] for u in group["users"]]
+    enable(scenario, users)
+    report_path = os.path.join(scenario.work_dir, "removed", "report.json")
+    run = offboard(scenario, users, now(), report_path)
+    assert run.rc != 0
+    final = task(run, "Fail when a step did not succeed for every user")
+    assert "The report could not be written to %s" % report_path in final["msg"], final["msg"]
+    assert "contain_user_report artifact" in final["msg"]
+    assert [e["outcome"] for e in task(run, "Revoke sign-in sessions")["results"]] == ["revoked"]
+    assert "Publish the report as the job's artifact" in " ".join(run.tasks)

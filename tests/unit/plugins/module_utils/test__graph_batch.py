@@ -699,3 +699,71 @@ def test_every_request_gets_exactly_one_true_outcome_whatever_graph_answers(data
             assert outcome.status_code == last and not outcome.unknown
         else:  # Graph refused the call, or no token: failed
             assert not outcome.unknown and not outcome.ok
+
+
+class StopWhen:
+    """A stop asked once ``calls`` $batch calls were sent (as SIGTERM arriving mid-run would)."""
+
+    def __init__(self, graph, calls):
+        self.graph = graph
+        self.calls = calls
+
+    def is_set(self):
+        return len(self.graph.calls) >= self.calls
+
+
+def test_a_stop_sends_nothing_new_waits_a_bounded_time_and_gives_every_item_an_outcome():
+    """Issue 18: a run interrupted mid-way gave no outcome at all. After a stop: answers in flight within the grace
+    are kept, calls still in flight then are unknown (sent), the rest failed (never sent), each told at once."""
+    graph = FakeGraph(ok)
+    clock = FakeClock()
+    # Call 1 answers at once; call 2 hangs far beyond the grace.
+    calls = SimulatedCalls(clock, latency=lambda number, chunk: 0.05 if number == 1 else 1000.0)
+    told = []
+    run = BatchRun(graph, 2, 3, clock=clock, sleep=clock.sleep, dispatcher=calls, stop=StopWhen(graph, 2),
+                   on_outcome=lambda index, outcome: told.append(index), stop_grace_s=10.0)
+    started = clock.now
+    outcomes = run.run(revokes(100))
+    assert len(graph.calls) == 2 and run.stopped
+    assert clock.now - started <= 10.0 + 0.5  # the grace, not the hung call's 1000 s
+    assert all(o.ok for o in outcomes[:20])
+    assert all(o.unknown and o.status_code is None and "interrupted" in o.reason and "sent, not awaited" in o.reason
+               for o in outcomes[20:40])
+    assert all(not o.ok and not o.unknown and o.reason == "not sent: the run was interrupted" for o in outcomes[40:])
+    assert sorted(told) == list(range(100))  # every item told once, as it became known
+
+
+def test_a_stop_keeps_answers_that_come_within_the_grace():
+    graph = FakeGraph(ok)
+    clock = FakeClock()
+    calls = SimulatedCalls(clock, latency=lambda number, chunk: 3.0)
+    run = BatchRun(graph, 2, 3, clock=clock, sleep=clock.sleep, dispatcher=calls, stop=StopWhen(graph, 2),
+                   stop_grace_s=10.0)
+    outcomes = run.run(revokes(60))
+    assert [o.ok for o in outcomes] == [True] * 40 + [False] * 20
+    assert all(o.reason == "not sent: the run was interrupted" for o in outcomes[40:])
+
+
+def test_a_stop_on_the_thread_dispatcher_does_not_wait_for_a_hung_call():
+    release = threading.Event()
+
+    class Hanging(FakeGraph):
+        def request(self, method, path, params=None, json_body=None):
+            if len(self.calls) >= 1:
+                self.calls.append(json_body["requests"])
+                release.wait(30)
+                return GraphResponse(200, {"responses": []}, "late", None, 1)
+            return FakeGraph.request(self, method, path, params, json_body)
+
+    graph = Hanging(ok)
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    begun = datetime.datetime.now()
+    try:
+        outcomes = BatchRun(graph, 1, 3, stop=stop, stop_grace_s=1.0).run(revokes(40))
+    finally:
+        release.set()
+        timer.cancel()
+    assert (datetime.datetime.now() - begun).total_seconds() < 5
+    assert all(o.ok for o in outcomes[:20]) and all(o.unknown for o in outcomes[20:])

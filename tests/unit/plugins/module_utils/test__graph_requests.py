@@ -69,7 +69,7 @@ def test_several_requests_go_through_the_batch_runner_in_order(monkeypatch):
     seen = {}
 
     class FakeRun:
-        def __init__(self, client, concurrency, max_retries):
+        def __init__(self, client, concurrency, max_retries, stop=None, on_outcome=None):
             seen["args"] = (concurrency, max_retries)
 
         def run(self, requests):
@@ -92,7 +92,7 @@ def test_a_batch_outcome_marked_unknown_stays_unknown(monkeypatch):
     outcome.unknown = True
 
     class FakeRun:
-        def __init__(self, client, concurrency, max_retries):
+        def __init__(self, client, concurrency, max_retries, stop=None, on_outcome=None):
             pass
 
         def run(self, requests):

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._report import REPORT_COLUMNS, Report, csv_row
+from ansible_collections.o365.admin.plugins.module_utils import _report
 
 RESULTS = [
     {"user": "adele@contoso.com", "changed": True, "all_sessions_revoked": True, "status_code": 200,
@@ -124,3 +125,38 @@ def test_no_csv_cell_starts_with_a_formula_character(tmp_path, value, column):
     assert not cell.startswith(FORMULA_START)
     text = "" if value is None else ("true" if value is True else "false" if value is False else str(value))
     assert cell in (text, "'" + text)  # only the quote is added, and only before a trigger
+
+
+def test_a_report_name_as_long_as_the_file_system_allows_is_written(tmp_path):
+    """Issue 18: a legal 250-byte name made the temporary file's name too long (OSError)."""
+    path = tmp_path / ("r" * 245 + ".json")
+    assert len(path.name) == 250
+    report = _report.Report(str(path))
+    report.write("o365.admin.o365_revoke_sessions", "2026-11-24T09:00:00Z", [{"user": "a@b.com"}], {})
+    assert json.loads(path.read_text())["results"] == [{"user": "a@b.com"}]
+    assert os.listdir(str(tmp_path)) == [path.name]
+
+
+def test_the_journal_is_a_plan_line_then_one_flushed_line_per_outcome(tmp_path):
+    path = str(tmp_path / ("j" * 250))
+    journal = _report.Journal(path)
+    journal.start("o365.admin.o365_revoke_sessions", {"users": 2, "writes": 2})
+    journal.record({"user": "a@b.com", "outcome": "revoked"})
+    # Readable before the journal is closed: each line is flushed.
+    lines = [json.loads(line) for line in open(path)]
+    assert lines[0]["plan"] == {"users": 2, "writes": 2} and lines[0]["journal"] == _report.JOURNAL_FORMAT
+    assert lines[1] == {"user": "a@b.com", "outcome": "revoked"}
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    journal.close()
+
+
+def test_a_journal_that_cannot_be_written_never_raises(tmp_path):
+    journal = _report.Journal(str(tmp_path / "gone" / "report.json"))
+    journal.start("m", {})
+    journal.record({"user": "a"})
+    assert "FileNotFoundError" in journal.problem and journal.lines == 0
+
+
+def test_the_plan_is_timed_by_graphs_write_quota():
+    assert _report.quota_time_s(3000) == 0
+    assert _report.quota_time_s(100000) == 4850  # 97,000 writes after the first window, at 3,000 per 150 s

@@ -204,3 +204,54 @@ def test_every_user_excluded_fails_like_an_empty_list(run_module, check_mode):
                                                     exclude=["a@CONTOSO.com"]), check_mode=check_mode)
     assert failed and "Every user named (2) is excluded" in result["msg"] and "nothing was sent" in result["msg"]
     assert tenant.revoked == [] and len(responses.calls) == 0
+
+
+@responses.activate
+def test_a_full_disk_at_the_end_fails_the_task_with_every_result(run_module, tmp_path, monkeypatch):
+    """Issue 18: a report that could not be written (here ENOSPC) ended in "unexpected error (OSError ...)" with no
+    results, though the revokes were sent and answered."""
+    import errno
+    from ansible_collections.o365.admin.plugins.module_utils import _report
+
+    tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": OLD})
+    tenant.serve()
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_report, "write_atomically", full)
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com"],
+                                                    report_path=str(tmp_path / "report.json")))
+    assert failed and tenant.revoked == ["a@contoso.com", "b@contoso.com"]
+    assert "The report could not be written to %s" % (tmp_path / "report.json") in result["msg"]
+    assert "No space left on device" in result["report_error"] and "unexpected error" not in result["msg"]
+    assert [e["outcome"] for e in result["results"]] == ["revoked", "revoked"] and result["revoked_count"] == 2
+    assert "report_path" not in result
+
+
+@responses.activate
+def test_the_journal_holds_the_plan_then_each_outcome(run_module, tmp_path, monkeypatch):
+    from ansible_collections.o365.admin.plugins.module_utils import _report
+
+    tenant = FakeTenant({"a@contoso.com": OLD, "b@contoso.com": OLD}, revoke_status={"b@contoso.com": 404})
+    tenant.serve()
+    seen = []
+    real_write = _report.Report.write
+
+    def write(report, *args, **kwargs):  # what the journal holds just before the final report replaces it
+        with open(report.path) as handle:
+            seen.extend(json.loads(line) for line in handle)
+        real_write(report, *args, **kwargs)
+
+    monkeypatch.setattr(_report.Report, "write", write)
+    report = str(tmp_path / "report.csv")
+    failed, result = run_module(main, graph_options(users=["a@contoso.com", "b@contoso.com", "A@contoso.com"],
+                                                    report_path=report))
+    assert failed
+    plan = seen[0]["plan"]
+    assert (plan["users"], plan["writes"], plan["least_time_s"]) == (2, 2, 0) and "3000 writes per 150 s" in \
+        plan["write_quota"]
+    journaled = sorted((line["user"], line["outcome"]) for line in seen[1:])
+    assert journaled == [("a@contoso.com", "revoked"), ("b@contoso.com", "failed")]
+    with open(report) as handle:  # the final report (CSV) replaced the journal
+        assert handle.readline().startswith("user,user_id,")
