@@ -169,6 +169,8 @@ def test_a_revoke_403_names_the_permission_the_token_lacks(scenario):
 
 
 def test_a_sign_in_403_names_the_permission_the_token_lacks(scenario):
+    # Enabled first: another test may have left the user blocked, and then there would be nothing to change.
+    scenario.emulator.control("user_state", {"users": {"user0111@contoso.onmicrosoft.com": {"accountEnabled": True}}})
     run = scenario.run("sign_in.yml", {"o365_users": ["user0111@contoso.onmicrosoft.com"]},
                        env=app_environment(scenario, "reader-only"))
     message = run.result["msg"]
