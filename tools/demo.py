@@ -64,8 +64,9 @@ def main():
         environment.setdefault("ANSIBLE_COLLECTIONS_PATH", os.path.join(ROOT, "build", "collections"))
         endpoints = {"o365_graph_endpoint": emulator["graph_endpoint"],
                      "o365_authority_host": emulator["authority_host"], "o365_ca_path": emulator["ca_path"]}
-        # The incident began before anything ran: the containment runbook below must not revoke twice the users the
-        # first playbook has just revoked (revoked_since).
+        # The incident began before anything ran. revoked_since alone would skip the users the first playbook has just
+        # revoked, but the role revokes again, after the block, every user it blocked in this run: sessions issued
+        # between that revoke and the block must not survive.
         started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         revoke_rc = run_playbook("revoke_sessions.yml", dict(endpoints, o365_revoke_users=DEMO_USERS), environment)
 
