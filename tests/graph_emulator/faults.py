@@ -96,10 +96,28 @@ class Faults:
 
     def __init__(self):
         self._lock = threading.Lock()
+        # Bumped at each reset: a request still held by a latency fault when its scenario ends is dropped unanswered
+        # (never carried out later, in the middle of another test's faults).
+        self.generation = 0
+        self._reset_event = threading.Event()
         self.reset()
+
+    def hold(self, seconds):
+        """Wait ``seconds`` as a latency fault; False when a reset came meanwhile (the request is then dropped)."""
+        generation = self.generation
+        deadline = time.monotonic() + seconds
+        while self.generation == generation:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return True
+            self._reset_event.wait(min(left, 0.5))
+        return False
 
     def reset(self):
         with self._lock:
+            self.generation += 1
+            self._reset_event.set()
+            self._reset_event = threading.Event()
             self.latency_s = 0.0
             self.token_latency_s = 0.0
             self.graph_failures = collections.deque()   # (status, retry_after, as_number) for the next Graph operations
@@ -132,8 +150,9 @@ class Faults:
             if "token_latency_ms" in settings:
                 self.token_latency_s = float(settings["token_latency_ms"]) / 1000.0
             for failure in settings.get("fail_next", []):
+                # "path": only an operation under that path takes it (a request of another test or task cannot).
                 self.graph_failures.append((int(failure["status"]), failure.get("retry_after"),
-                                            bool(failure.get("retry_after_number"))))
+                                            bool(failure.get("retry_after_number")), failure.get("path")))
             self.token_failures.extend(int(status) for status in settings.get("token_fail_next", []))
             self.connection_resets += int(settings.get("reset_next", 0))
             if "public_origin" in settings:
@@ -184,9 +203,15 @@ class Faults:
             self.slow_count += 1
             return extra_s if self.slow_count % nth == 0 else 0.0
 
-    def take_graph_failure(self):
+    def take_graph_failure(self, path=None):
+        """(status, retry_after, as_number) for this operation, or None."""
         with self._lock:
-            return self.graph_failures.popleft() if self.graph_failures else None
+            if not self.graph_failures:
+                return None
+            only = self.graph_failures[0][3]
+            if only and not (path or "").startswith(only):
+                return None
+            return self.graph_failures.popleft()[:3]
 
     def take_token_failure(self):
         with self._lock:

@@ -98,7 +98,7 @@ class GraphService:
     def handle(self, method, target, headers, body, claims, request_id, client_request_id, origin=None):
         """A Reply for one authenticated request (never $batch itself)."""
         operation = Operation(method, target, headers, body, claims, request_id, client_request_id, origin)
-        failure = self.faults.take_graph_failure()
+        failure = self.faults.take_graph_failure(operation.path)
         if failure:
             status, retry_after, as_number = failure
             # A header is text; inside a $batch item's JSON headers a number can be asked for (retry_after_number).

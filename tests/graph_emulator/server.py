@@ -291,8 +291,10 @@ class Handler(BaseHTTPRequestHandler):
         emulator = self.emulator
         faults = emulator.faults
         extra_s = faults.extra_latency(urlsplit(self.path[len(GRAPH_PREFIX):]).path)
-        if faults.latency_s or extra_s:
-            time.sleep(faults.latency_s + extra_s)
+        if (faults.latency_s or extra_s) and not faults.hold(faults.latency_s + extra_s):
+            # The scenario that slowed it is over: drop it unanswered and never carry it out.
+            self.close_connection = True
+            return None, {"fault": "dropped_at_reset"}
         request_id = str(uuid.uuid4())
         client_request_id = self.headers.get("client-request-id")
         headers = {"request-id": request_id, "client-request-id": client_request_id or request_id}

@@ -122,7 +122,7 @@ def test_dismiss_only_what_is_open_and_never_an_excluded_user(scenario, risk):
 
 def test_a_429_without_retry_after_is_retried(scenario, risk):
     env = app_environment(scenario, "risk-responder")
-    risk.control("faults", {"fail_next": [{"status": 429}]})
+    risk.control("faults", {"fail_next": [{"status": 429, "path": "/identityProtection/"}]})
     run = scenario.run("risky_users.yml", {"o365_risk_levels": ["high"]}, env=env)
     assert run.rc == 0, run.stdout + run.stderr
     assert run.result["user_principal_names"] == [HIGH]
