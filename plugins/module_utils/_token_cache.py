@@ -222,6 +222,10 @@ def well_formed(serialized):
     if not isinstance(state, dict) or not all(isinstance(entries, dict) and all(
             isinstance(entry, dict) for entry in entries.values()) for entries in state.values()):
         return False
+    for credential_type in ("AccessToken", "RefreshToken", "IdToken"):
+        # msal asserts an entry's credential_type when it removes it (an expired access token, say).
+        if any(entry.get("credential_type") != credential_type for entry in state.get(credential_type, {}).values()):
+            return False
     for entry in state.get("AccessToken", {}).values():
         if not isinstance(entry.get("secret"), str) or not isinstance(entry.get("target"), str):
             return False
