@@ -68,14 +68,9 @@ def parse_retry_after(value, now=None):
         return None
     if _ASCII_DIGITS.match(value):
         return float("inf") if len(value.lstrip("0")) > _RETRY_AFTER_MAX_DIGITS else float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
+    when = parse_http_date(value)
     if when is None:
         return None
-    if when.tzinfo is None:  # "-0000" means UTC with no offset known (RFC 5322)
-        when = when.replace(tzinfo=timezone.utc)
     now = time.time() if now is None else now
     try:
         return max(0.0, when.timestamp() - now)
