@@ -24,7 +24,7 @@ description:
     a window raises the one alert of the window (RV(alert), and a line in C(containment_alerts.jsonl)). Otherwise
     the user takes a slot (RV(decision=contain)), recorded as started.
   - A containment recorded as started and never closed (the run was stopped) is resumed by the next event for that
-    user (RV(decision=resume)): it takes no new slot, and the idempotent modules finish it.
+    user (RV(decision=resume)) - it takes no new slot, and the idempotent modules finish it.
   - O(step=finish) closes the user's started containment with O(outcome). The event source
     (C(o365.admin.risky_users) with C(ledger_dir)) acknowledges an event only once its entry is closed.
   - The ledger is C(containment_ledger.json) in O(state_dir), read, decided and written under an exclusive
@@ -47,7 +47,7 @@ options:
     required: true
   event:
     description:
-      - The riskyUser event (C(o365_risky_user) of the C(o365.admin.risky_users) event source): C(id) (the object
+      - The riskyUser event (C(o365_risky_user) of the C(o365.admin.risky_users) event source) - C(id) (the object
         ID, required), C(userPrincipalName), C(riskLastUpdatedDateTime), C(isDeleted).
     type: dict
     required: true
