@@ -162,3 +162,43 @@ def ledger_outcome(state_dir, user_id):
     with open(path) as handle:
         entries = [e for e in json.load(handle)["entries"] if e["user_id"] == user_id.lower() and e["slot"]]
     return entries[-1]["outcome"] if entries else None
+
+
+def acknowledged(work_dir, users):
+    """Whether the source of the rulebook in ``work_dir`` emitted every one of ``users`` and acknowledged it."""
+    path = os.path.join(work_dir, "source_state.json")
+    if not os.path.exists(path):
+        return False
+    with open(path) as handle:
+        state = json.load(handle)
+    return len(state["emitted"]) >= len(users) and not state["pending"]
+
+
+def test_two_rulebook_instances_sharing_a_state_directory_share_one_brake(emulator, tmp_path):
+    """Two activations of the rulebook on one state directory, six users turning risky at once, a brake of 2:
+    whichever instance runs which playbook, two users are written, one alert is raised, every event is
+    acknowledged."""
+    state_dir = os.path.join(str(tmp_path), "shared-state")
+    emulator.control("risk", {"clear": True})
+    emulator.control("user_state", {"users": dict((user, {"accountEnabled": True}) for user in WAVE)})
+    before = directory(emulator)
+    emulator.control("risk", {"users": dict((user, {"riskLevel": "high"}) for user in WAVE)})
+    variables = dict(VARIABLES, o365_brake_max_users=2)
+    work_dirs = [os.path.join(str(tmp_path), name) for name in ("one", "two")]
+    instances = []
+    try:
+        for name, work_dir in zip(("one", "two"), work_dirs):
+            os.makedirs(work_dir)
+            instances.append(Rulebook(emulator, work_dir, name, state_dir, variables))
+        for instance, work_dir in zip(instances, work_dirs):
+            wait_for(lambda: acknowledged(work_dir, WAVE), instance, 300)
+    finally:
+        for instance in instances:
+            instance.stop()
+    after = directory(emulator)
+    written = [user for user in WAVE if (after[user]["account_enabled_writes"], after[user]["revocations"])
+               != (before[user]["account_enabled_writes"], before[user]["revocations"])]
+    assert len(written) == 2, written
+    with open(os.path.join(state_dir, "containment_alerts.jsonl")) as handle:
+        assert len(handle.read().splitlines()) == 1
+    assert sum(instance.log().count("O365 CONTAINMENT BRAKE") for instance in instances) == 1
