@@ -118,6 +118,12 @@ def risky_user_entry(item):
     return dict((key, item.get(name)) for name, key in RISKY_USER_PROPERTIES)
 
 
+def is_deleted(item):
+    """Identity Protection keeps the risk of users deleted from the directory (C(isDeleted) true): nobody to
+    contain. Anything but a plain ``true`` is a user that exists as far as this can tell."""
+    return item.get("isDeleted") is True
+
+
 def _explain(error):
     if getattr(error, "status_code", None) == 403:
         error.message = "%s %s" % (LICENCE_HINT % READ_PERMISSION, error.message)

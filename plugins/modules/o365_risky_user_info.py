@@ -19,6 +19,9 @@ description:
     when the risk last changed.
   - RV(user_ids) feeds the O(o365.admin.o365_user_sign_in#module:users) option of the other modules directly, for
     example to block and revoke every user at high risk.
+  - Identity Protection keeps the risk records of users deleted from the directory (C(isDeleted) true). They are
+    left out of RV(risky_users), RV(user_ids) and RV(user_principal_names) (there is nobody to act on) unless
+    O(include_deleted=true); RV(deleted_count) says how many were left out.
   - Never changes anything.
   - Identity Protection accepts one request per second per tenant for all apps together, and its 429 answers carry
     no C(Retry-After). The module sends at most one request per second (pages of 500 users) and backs off
@@ -43,6 +46,13 @@ options:
     elements: str
     choices: [none, confirmedSafe, remediated, dismissed, atRisk, confirmedCompromised]
     default: [atRisk]
+  include_deleted:
+    description:
+      - Also return the risky users deleted from the directory (C(isDeleted) true). Their object IDs name nobody, so
+        feeding them to the other modules fails for each of them.
+    type: bool
+    default: false
+    version_added: 0.2.0
 extends_documentation_fragment:
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -142,8 +152,13 @@ user_principal_names:
   returned: always
   type: list
   elements: str
+deleted_count:
+  description: How many risky users deleted from the directory matched and were left out (0 with O(include_deleted=true)).
+  returned: always
+  type: int
+  sample: 0
 count:
-  description: How many risky users matched.
+  description: How many risky users matched (and are returned).
   returned: always
   type: int
   sample: 1
@@ -156,23 +171,27 @@ filter:
 
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._risky_users import (
-    RISK_LEVELS, RISK_STATES, checked_values, list_risky_users, refuse_china, risk_filter, risky_user_entry)
+    RISK_LEVELS, RISK_STATES, checked_values, is_deleted, list_risky_users, refuse_china, risk_filter,
+    risky_user_entry)
 
 
 def run(module, client):
     levels = checked_values("risk_levels", module.params["risk_levels"], RISK_LEVELS)
     states = checked_values("risk_states", module.params["risk_states"], RISK_STATES)
     refuse_china(module.params)
-    users = [risky_user_entry(item) for item in list_risky_users(client, levels, states)]
+    items = list_risky_users(client, levels, states)
+    kept = [item for item in items if module.params["include_deleted"] or not is_deleted(item)]
+    users = [risky_user_entry(item) for item in kept]
     return dict(changed=False, risky_users=users, user_ids=[user["id"] for user in users],
                 user_principal_names=[user["user_principal_name"] for user in users], count=len(users),
-                filter=risk_filter(levels, states))
+                deleted_count=len(items) - len(kept), filter=risk_filter(levels, states))
 
 
 def main():
     GraphModule(argument_spec=dict(
         risk_levels=dict(type="list", elements="str", choices=list(RISK_LEVELS)),
         risk_states=dict(type="list", elements="str", choices=list(RISK_STATES), default=["atRisk"]),
+        include_deleted=dict(type="bool", default=False),
     ), supports_check_mode=True).run_and_exit(run)
 
 

@@ -18,6 +18,27 @@ COLLECTIONS = os.path.join(ROOT, "build", "collections")
 ANSIBLE_RULEBOOK = os.path.join(EDA_VENV, "bin", "ansible-rulebook")
 
 
+def descendants(pid):
+    """The process IDs below ``pid``, read from /proc."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as handle:
+                # The command name may hold spaces and parentheses: the fields after its last ')' are plain.
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class Rulebook:
     """One ansible-rulebook process running the rulebook, its output in a file."""
 
@@ -49,6 +70,21 @@ class Rulebook:
     def log(self):
         with open(self.output_path) as handle:
             return handle.read()
+
+    def kill(self):
+        """Stopped the hard way, as when EDA Controller deletes the activation's pod: every process of the run,
+        ansible-playbook included, at once, with no chance to write anything."""
+        if self.process.poll() is None:
+            # ansible-runner starts ansible-playbook in a session of its own (a pty): find every descendant first,
+            # then kill them all, so that none lives on as an orphan.
+            doomed = [self.process.pid] + descendants(self.process.pid)
+            for pid in doomed:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.process.wait()
+        self.output.close()
 
     def stop(self):
         if self.process.poll() is None:

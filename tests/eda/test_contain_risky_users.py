@@ -114,3 +114,91 @@ def test_contain_exclude_restart_and_brake(emulator, tmp_path):
         assert braked.log().count("O365 CONTAINMENT BRAKE") == 1
     finally:
         braked.stop()
+
+
+def test_a_containment_stopped_between_the_block_and_the_revoke_is_finished_after_a_restart(emulator, tmp_path):
+    """At least once: the activation dies after the block, before the revoke reaches Graph; restarted on the same
+    state, the source emits the user again and the run ends with the user revoked and verified."""
+    work_dir = str(tmp_path)
+    state_dir = os.path.join(work_dir, "eda-cut")
+    victim = "user%04d@%s" % (9, DOMAIN)
+    emulator.control("risk", {"clear": True})  # only this user at risk: nothing else in the way
+    emulator.control("user_state", {"users": {victim: {"accountEnabled": True}}})
+    user = directory(emulator)[victim]
+    revocations = user["revocations"]
+    # Hold the revoke in the emulator (the role sends it in $batch after the block's direct PATCH): its answer never
+    # comes before the kill, and the reset below drops it unsent.
+    emulator.control("faults", {"slow_every": {"nth": 1, "extra_ms": 600000, "path": "/$batch"}})
+    emulator.control("risk", {"users": {victim: {"riskLevel": "high"}}})
+    first = Rulebook(emulator, work_dir, "cut", state_dir, VARIABLES)
+    try:
+        wait_for(lambda: directory(emulator)[victim]["accountEnabled"] is False, first)
+        time.sleep(3)  # the revoke is on its way and held
+    finally:
+        first.kill()
+    emulator.control("reset")  # the held revoke is dropped: Graph never carried it out
+    cut = directory(emulator)[victim]
+    assert cut["accountEnabled"] is False and cut["revocations"] == revocations, "not cut between block and revoke"
+
+    restarted = Rulebook(emulator, work_dir, "resumed", state_dir, VARIABLES)
+    report_path = os.path.join(state_dir, "reports", "contain-%s.json" % user["id"])
+    try:
+        wait_for(lambda: directory(emulator)[victim]["revocations"] > revocations, restarted)
+        wait_for(lambda: os.path.exists(report_path) and ledger_outcome(state_dir, user["id"]) == "contained",
+                 restarted)
+    finally:
+        restarted.stop()
+    with open(report_path) as handle:
+        entry = json.load(handle)["users"][0]
+    assert entry["revoke_sessions"]["outcome"] == "revoked" and entry["revoke_sessions"]["verified"] is True
+    assert directory(emulator)[victim]["revocations"] == revocations + 1
+    assert "cut short by a stop are emitted again" in restarted.log()
+
+
+def ledger_outcome(state_dir, user_id):
+    path = os.path.join(state_dir, "containment_ledger.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        entries = [e for e in json.load(handle)["entries"] if e["user_id"] == user_id.lower() and e["slot"]]
+    return entries[-1]["outcome"] if entries else None
+
+
+def acknowledged(work_dir, users):
+    """Whether the source of the rulebook in ``work_dir`` emitted every one of ``users`` and acknowledged it."""
+    path = os.path.join(work_dir, "source_state.json")
+    if not os.path.exists(path):
+        return False
+    with open(path) as handle:
+        state = json.load(handle)
+    return len(state["emitted"]) >= len(users) and not state["pending"]
+
+
+def test_two_rulebook_instances_sharing_a_state_directory_share_one_brake(emulator, tmp_path):
+    """Two activations of the rulebook on one state directory, six users turning risky at once, a brake of 2:
+    whichever instance runs which playbook, two users are written, one alert is raised, every event is
+    acknowledged."""
+    state_dir = os.path.join(str(tmp_path), "shared-state")
+    emulator.control("risk", {"clear": True})
+    emulator.control("user_state", {"users": dict((user, {"accountEnabled": True}) for user in WAVE)})
+    before = directory(emulator)
+    emulator.control("risk", {"users": dict((user, {"riskLevel": "high"}) for user in WAVE)})
+    variables = dict(VARIABLES, o365_brake_max_users=2)
+    work_dirs = [os.path.join(str(tmp_path), name) for name in ("one", "two")]
+    instances = []
+    try:
+        for name, work_dir in zip(("one", "two"), work_dirs):
+            os.makedirs(work_dir)
+            instances.append(Rulebook(emulator, work_dir, name, state_dir, variables))
+        for instance, work_dir in zip(instances, work_dirs):
+            wait_for(lambda: acknowledged(work_dir, WAVE), instance, 300)
+    finally:
+        for instance in instances:
+            instance.stop()
+    after = directory(emulator)
+    written = [user for user in WAVE if (after[user]["account_enabled_writes"], after[user]["revocations"])
+               != (before[user]["account_enabled_writes"], before[user]["revocations"])]
+    assert len(written) == 2, written
+    with open(os.path.join(state_dir, "containment_alerts.jsonl")) as handle:
+        assert len(handle.read().splitlines()) == 1
+    assert sum(instance.log().count("O365 CONTAINMENT BRAKE") for instance in instances) == 1

@@ -18,7 +18,7 @@ import threading
 import time
 from urllib.parse import urlencode
 
-from .tenant import graph_time
+from .tenant import User, graph_time
 
 RISK_READ_PERMISSIONS = ("IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All")
 RISK_WRITE_PERMISSIONS = ("IdentityRiskyUser.ReadWrite.All",)
@@ -49,9 +49,11 @@ class RiskRecord:
         self.updated = graph_time()
         self.confirm_writes = 0
         self.dismiss_writes = 0
+        # Identity Protection keeps the risk of a user deleted from the directory, with isDeleted true.
+        self.deleted = False
 
     def properties(self):
-        return {"id": self.user.id, "isDeleted": False, "isProcessing": False, "riskDetail": self.risk_detail,
+        return {"id": self.user.id, "isDeleted": self.deleted, "isProcessing": False, "riskDetail": self.risk_detail,
                 "riskLastUpdatedDateTime": self.updated, "riskLevel": self.risk_level, "riskState": self.risk_state,
                 "userDisplayName": self.user.display_name, "userPrincipalName": self.user.user_principal_name}
 
@@ -124,8 +126,25 @@ class RiskService:
             record.updated = at or graph_time(datetime.datetime.now(datetime.timezone.utc))
         return record
 
+    def mark_deleted(self, user_principal_name, risk_level="high", risk_state="atRisk", at=None):
+        """The risk record of a user since deleted from the directory: listed with isDeleted true, while the
+        directory answers 404 for its object ID and its UPN (the user is not in the tenant)."""
+        if self.tenant.find_user(user_principal_name) is not None:
+            raise ValueError("%s is a user of the tenant; a deleted user's UPN names nobody" % user_principal_name)
+        if risk_level not in RISK_LEVELS or risk_state not in RISK_STATES:
+            raise ValueError("riskLevel or riskState not one of Graph's values")
+        record = RiskRecord(User(user_principal_name))
+        record.risk_level, record.risk_state, record.deleted = risk_level, risk_state, True
+        record.updated = at or graph_time(datetime.datetime.now(datetime.timezone.utc))
+        with self._lock:
+            self.records[record.user.id] = record
+        return record
+
     def configure(self, settings):
-        """POST /_emulator/risk: {"users": {key: {"riskLevel", "riskState", "at"}}, "licensed", "rate_limit"}."""
+        """POST /_emulator/risk: {"users": {key: {"riskLevel", "riskState", "at"}}, "deleted": {UPN: {...}},
+        "licensed", "rate_limit"}."""
+        for upn, state in (settings.get("deleted") or {}).items():
+            self.mark_deleted(upn, state.get("riskLevel", "high"), state.get("riskState", "atRisk"), state.get("at"))
         for key, state in (settings.get("users") or {}).items():
             self.mark(key, state.get("riskLevel", "high"), state.get("riskState", "atRisk"), state.get("at"),
                       state.get("riskDetail", "none"))

@@ -20,6 +20,14 @@ description:
   - A user is emitted once per C(riskLastUpdatedDateTime); the same user is emitted again when its risk changes
     again later (a new C(riskLastUpdatedDateTime)) and still matches. With O(state_file), what was emitted
     survives a restart, so a restart emits no duplicate.
+  - Users Identity Protection lists as deleted (C(isDeleted) true) are never emitted - there is nobody to contain,
+    and they must not count towards the blast-radius brake.
+  - With O(ledger_dir) (the containment ledger C(playbooks/contain_risky_user.yml) keeps through
+    M(o365.admin.o365_containment_ledger)), delivery is at least once - an event is acknowledged only when the
+    ledger says its containment ended (contained, refused, failed with a record, excluded, deleted, held by the
+    brake). After a restart, the events emitted and not acknowledged, and the containments the ledger holds as
+    started and not finished, are emitted again, and the idempotent modules finish them. Without O(ledger_dir), an
+    event is acknowledged once it is queued (at most once - a containment cut short is never finished).
   - Each event has one key, C(o365_risky_user), holding C(id) (the user's object ID), C(userPrincipalName),
     C(userDisplayName), C(riskLevel), C(riskState), C(riskDetail) and C(riskLastUpdatedDateTime), as Graph names
     them.
@@ -123,6 +131,11 @@ options:
         written atomically with mode 0600 after each poll's events are queued. Without it, a restart emits every
         user at risk again.
     type: path
+  ledger_dir:
+    description:
+      - The state directory of the containment ledger (the playbook's C(o365_eda_state_dir)); with it, delivery is at
+        least once (see above). It must persist across restarts (under EDA Controller, a persistent volume).
+    type: path
 """
 
 EXAMPLES = r"""
@@ -133,12 +146,15 @@ EXAMPLES = r"""
         interval: 60
         risk_levels: [high]
         state_file: /var/lib/eda/o365-risky-users.json
+        ledger_dir: /var/lib/eda/o365
   rules:
     - name: Contain a user at high risk
       condition: event.o365_risky_user.riskLevel == "high"
       action:
         run_playbook:
           name: o365.admin.contain_risky_user
+          extra_vars:
+            o365_eda_state_dir: /var/lib/eda/o365
 """
 
 import asyncio
@@ -159,20 +175,23 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (  # noq
     ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import (  # noqa: E402
     DEFAULT_TIMEOUT_S, GRAPH_COMMON_ARGUMENT_SPEC, build_graph_client)
+from ansible_collections.o365.admin.plugins.module_utils._ledger import Ledger  # noqa: E402
 from ansible_collections.o365.admin.plugins.module_utils._risky_users import (  # noqa: E402
-    RISK_LEVELS, RISK_STATES, IdentityPacer, checked_values, list_risky_users, refuse_china)
+    RISK_LEVELS, RISK_STATES, IdentityPacer, checked_values, is_deleted, list_risky_users, refuse_china)
 
 LOGGER = logging.getLogger("o365.admin.risky_users")
 CONNECTION_ARGUMENTS = ("tenant_id", "client_id", "client_secret", "client_certificate_path",
                         "client_certificate_password", "cloud", "authority_host", "graph_endpoint", "ca_path",
                         "validate_certs", "token_cache", "token_cache_path")
-ARGUMENTS = CONNECTION_ARGUMENTS + ("interval", "risk_levels", "risk_states", "state_file")
+ARGUMENTS = CONNECTION_ARGUMENTS + ("interval", "risk_levels", "risk_states", "state_file", "ledger_dir")
 DEFAULT_INTERVAL_S = 60
 MAX_BACKOFF_S = 600
 EVENT_KEY = "o365_risky_user"
 EVENT_PROPERTIES = ("id", "userPrincipalName", "userDisplayName", "riskLevel", "riskState", "riskDetail",
                     "riskLastUpdatedDateTime")
-STATE_VERSION = 1
+STATE_VERSION = 2
+# An event never acknowledged (its run never reached the ledger) is emitted again at each restart for this long.
+PENDING_RETAIN_S = 7 * 86400
 
 
 def connection_params(args, environ=None):
@@ -214,34 +233,39 @@ def checked_arguments(args):
     refuse_china(params)
     if not (params["client_id"] and params["tenant_id"]):
         raise ConfigurationError("tenant_id and client_id are required (or AZURE_TENANT_ID and AZURE_CLIENT_ID).")
-    return float(interval), levels, states, params, args.get("state_file")
+    ledger_dir = args.get("ledger_dir")
+    return float(interval), levels, states, params, args.get("state_file"), (
+        os.path.expanduser(ledger_dir) if ledger_dir else None)
 
 
 def load_state(path):
-    """{user object ID: riskLastUpdatedDateTime emitted}; empty for no file, and for an unreadable one (logged)."""
+    """({user object ID: riskLastUpdatedDateTime emitted}, {user object ID: {"event", "at"} not acknowledged});
+    empty for no file, and for an unreadable one (logged)."""
     if not path or not os.path.exists(path):
-        return {}
+        return {}, {}
     try:
         with open(path) as handle:
             document = json.load(handle)
-        emitted = document["emitted"]
-        if not isinstance(emitted, dict):
-            raise ValueError("emitted is not an object")
-        return dict((str(key), str(value)) for key, value in emitted.items())
+        emitted, pending = document["emitted"], document.get("pending") or {}
+        if not isinstance(emitted, dict) or not isinstance(pending, dict):
+            raise ValueError("emitted or pending is not an object")
+        return (dict((str(key), str(value)) for key, value in emitted.items()),
+                dict((str(key), value) for key, value in pending.items()
+                     if isinstance(value, dict) and isinstance(value.get("event"), dict)))
     except (OSError, ValueError, KeyError, TypeError) as error:
         LOGGER.error("o365.admin.risky_users: the state file %s could not be read (%s); starting without it, so "
                      "users at risk now are emitted again.", path, error)
-        return {}
+        return {}, {}
 
 
-def save_state(path, emitted):
+def save_state(path, emitted, pending=None):
     """Atomically (a temporary file renamed over it), private (0600)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=".risky_users.", dir=directory)
     try:
         with os.fdopen(handle, "w") as stream:
-            json.dump({"version": STATE_VERSION, "emitted": emitted}, stream, sort_keys=True)
+            json.dump({"version": STATE_VERSION, "emitted": emitted, "pending": pending or {}}, stream, sort_keys=True)
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
     except BaseException:
@@ -260,42 +284,95 @@ class RiskyUserPoller:
     """What the plugin does on each poll, without asyncio: list, pick the new risk, remember it, say how long to
     wait. ``fetch()`` returns the riskyUser objects matching the filter."""
 
-    def __init__(self, fetch, interval_s, state_file=None, clock=time.monotonic):
+    def __init__(self, fetch, interval_s, state_file=None, clock=time.monotonic, ledger=None, wall_clock=time.time):
         self.fetch = fetch
         self.interval_s = interval_s
         self.state_file = state_file
         self.clock = clock
-        self.emitted = load_state(state_file)
+        self.wall_clock = wall_clock
+        self.ledger = ledger
+        self.emitted, self.pending = load_state(state_file)
+        if ledger is None:
+            self.pending = {}
+        # Emitted once at the first poll: what a previous run of the source left unacknowledged.
+        self.replay = ledger is not None
         self.failures = 0
+
+    def acknowledge(self):
+        """Forget the pending events whose containment ended in the ledger; [events to emit again now] at start."""
+        if self.ledger is None:
+            return []
+        try:
+            document_ended = self.ledger.event_ended
+            unfinished = self.ledger.unfinished() if self.replay else []
+            done = [user_id for user_id, entry in self.pending.items()
+                    if document_ended(user_id, entry["event"].get("riskLastUpdatedDateTime"))]
+        except (OSError, O365AdminError) as error:
+            LOGGER.error("o365.admin.risky_users: the containment ledger could not be read (%s); no event is "
+                         "acknowledged until it can.", describe(error))
+            return []
+        now = self.wall_clock()
+        stale = [user_id for user_id, entry in self.pending.items()
+                 if user_id not in done and now - float(entry.get("at") or now) > PENDING_RETAIN_S]
+        for user_id in stale:
+            LOGGER.error("o365.admin.risky_users: the event for %s was never acknowledged in %d days; it is no "
+                         "longer emitted again.", user_id, PENDING_RETAIN_S // 86400)
+        for user_id in done + stale:
+            del self.pending[user_id]
+        again = []
+        if self.replay:
+            self.replay = False
+            # A containment cut short: emitted and never ended, or started in the ledger and never finished.
+            again = [entry["event"] for entry in self.pending.values()]
+            known = set(event.get("id", "").lower() for event in again)
+            again += [event for event in unfinished if str(event.get("id", "")).lower() not in known]
+            if again:
+                LOGGER.warning("o365.admin.risky_users: %d containment(s) cut short by a stop are emitted again.",
+                               len(again))
+        if done or stale:
+            self._save()
+        return [{EVENT_KEY: dict(event)} for event in again]
 
     def poll(self):
         """(events, seconds to wait before the next poll). Never raises for a transient error."""
+        events = self.acknowledge()
         try:
             items = self.fetch()
         except O365AdminError as error:
             if not is_transient(error):
                 raise
-            return [], self._back_off(error)
+            return events, self._back_off(error)
         except Exception as error:  # pylint: disable=broad-except
             # Whatever else goes wrong in one poll (a bug, a corrupt cache file), the source must not die.
-            return [], self._back_off(error)
+            return events, self._back_off(error)
         self.failures = 0
-        events = []
+        again = set(event[EVENT_KEY].get("id") for event in events)
         for item in items:
             user_id, updated = item.get("id"), item.get("riskLastUpdatedDateTime")
-            if not user_id or self.emitted.get(user_id) == (updated or ""):
+            if not user_id or is_deleted(item) or user_id in again or self.emitted.get(user_id) == (updated or ""):
                 continue
             events.append({EVENT_KEY: dict((name, item.get(name)) for name in EVENT_PROPERTIES)})
         return events, self.interval_s
 
     def commit(self, events):
-        """Remember ``events`` once they are on the queue (a crash before this re-emits; never loses one)."""
+        """Remember ``events`` once they are on the queue (a crash before this re-emits; never loses one). With a
+        ledger they stay pending until their containment ends there."""
         for event in events:
             user = event[EVENT_KEY]
             self.emitted[user["id"]] = user.get("riskLastUpdatedDateTime") or ""
-        if events and self.state_file:
+            if self.ledger is not None:
+                before = self.pending.get(user["id"]) or {}
+                # A replayed event keeps its first emission time, so that it is not retried for ever.
+                same = before.get("event", {}).get("riskLastUpdatedDateTime") == user.get("riskLastUpdatedDateTime")
+                self.pending[user["id"]] = {"event": dict(user),
+                                            "at": before.get("at") if same and before.get("at") else self.wall_clock()}
+        if events:
+            self._save()
+
+    def _save(self):
+        if self.state_file:
             try:
-                save_state(self.state_file, self.emitted)
+                save_state(self.state_file, self.emitted, self.pending)
             except OSError as error:
                 LOGGER.error("o365.admin.risky_users: the state file %s could not be written (%s); a restart may "
                              "emit these users again.", self.state_file, error)
@@ -331,10 +408,14 @@ def build_fetch(params, levels, states):
 
 async def main(queue, args):
     """ansible-rulebook's entry point: poll forever, putting one event per user newly at risk on ``queue``."""
-    interval, levels, states, params, state_file = checked_arguments(dict(args or {}))
+    interval, levels, states, params, state_file, ledger_dir = checked_arguments(dict(args or {}))
     if not state_file:
         LOGGER.warning("o365.admin.risky_users: no state_file; a restart emits every user at risk again.")
-    poller = RiskyUserPoller(build_fetch(params, levels, states), interval, state_file)
+    if not ledger_dir:
+        LOGGER.warning("o365.admin.risky_users: no ledger_dir; an event is acknowledged once queued, so a "
+                       "containment cut short by a stop is never finished.")
+    poller = RiskyUserPoller(build_fetch(params, levels, states), interval, state_file,
+                             ledger=Ledger(ledger_dir) if ledger_dir else None)
     loop = asyncio.get_running_loop()
     while True:
         events, delay = await loop.run_in_executor(None, poller.poll)

@@ -7,12 +7,15 @@ real ansible-playbook against the emulator, direct and through Prism. tests/eda 
 
 import json
 import os
+import subprocess
 
 from tests.graph_emulator.process import ROOT
 
 PLAYBOOK = os.path.join(ROOT, "playbooks", "contain_risky_user.yml")
 DOMAIN = "contoso.onmicrosoft.com"
 FIRST, SECOND, GLASS = ["user%04d@%s" % (n, DOMAIN) for n in (117, 118, 119)]
+RESERVE = "Decide (excluded, deleted, contained within the window, the brake) and reserve a slot of the brake"
+ALERT = "Raise the brake's alert back to the rulebook (one per window)"
 
 
 def environment(scenario):
@@ -63,10 +66,10 @@ def test_contain_confirm_once_per_window_exclusion_and_brake(scenario, tmp_path)
     again = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, FIRST)), env=environment(scenario))
     assert again.rc == 0 and len(writes(scenario)) == sent
 
-    # An excluded account (given in another case): no Graph call at all.
-    before = len(scenario.requests())
+    # An excluded account (given in another case and form): never written, and no slot of the brake.
     glass = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, GLASS)), env=environment(scenario))
-    assert glass.rc == 0 and len(scenario.requests()) == before
+    assert glass.rc == 0 and len(writes(scenario)) == sent, glass.stdout + glass.stderr
+    assert glass.tasks[RESERVE]["decision"] == "excluded"
 
     # A second user within the window with o365_brake_max_users 1: held back, one alert, nothing sent.
     for dummy in range(2):
@@ -76,4 +79,84 @@ def test_contain_confirm_once_per_window_exclusion_and_brake(scenario, tmp_path)
     with open(os.path.join(state_dir, "containment_alerts.jsonl")) as handle:
         alerts = [json.loads(line) for line in handle]
     assert len(alerts) == 1 and alerts[0]["held_back"] == user(scenario, SECOND)["id"]
-    assert "skip_reason" in held.tasks["Raise the alert back to the rulebook"]  # raised once per window
+    assert "skip_reason" in held.tasks[ALERT]  # raised once per window
+
+
+WAVE = ["user%04d@%s" % (n, DOMAIN) for n in range(101, 107)]
+GHOSTS = ["left.company%d@%s" % (n, DOMAIN) for n in (1, 2)]
+
+
+def counters(scenario):
+    """{UPN: (accountEnabled writes, revocations)}: what the emulator says was written to each user."""
+    return dict((u["userPrincipalName"], (u["account_enabled_writes"], u["revocations"]))
+                for u in scenario.emulator.control("users", method="GET")["users"])
+
+
+def written(before, after, users):
+    return [user for user in users if after[user] != before[user]]
+
+
+def start_parallel(scenario, runs, env):
+    """ansible-playbook runs started together, each with its own variables and results file."""
+    processes = []
+    for n, extra_vars in enumerate(runs):
+        command, environment, results = scenario.command(PLAYBOOK, extra_vars, env)
+        own_vars = os.path.join(scenario.work_dir, "vars-%d.json" % n)
+        os.replace(command[-1][1:], own_vars)
+        command[-1] = "@" + own_vars
+        environment.update(O365_TEST_RESULTS=results + ".%d" % n,
+                           ANSIBLE_LOCAL_TEMP=os.path.join(scenario.work_dir, "ansible-tmp-%d" % n))
+        processes.append(subprocess.Popen(command, env=environment, stdout=subprocess.PIPE,
+                                          stderr=subprocess.STDOUT, text=True, cwd=scenario.work_dir))
+    return [(process,) + process.communicate(timeout=600) for process in processes]
+
+
+def test_six_overlapping_runs_with_a_brake_of_two_write_at_most_two_users(scenario, tmp_path):
+    """Six runs at once (two rulebook instances, parallel jobs) sharing one state directory: the brake holds."""
+    emulator = scenario.emulator
+    emulator.control("risk", {"clear": True, "rate_limit": None})
+    emulator.control("risk", {"users": dict((u, {"riskLevel": "high"}) for u in WAVE)})
+    emulator.control("user_state", {"users": dict((u, {"accountEnabled": True}) for u in WAVE)})
+    state_dir = str(tmp_path / "eda")
+    common = {"o365_eda_state_dir": state_dir, "o365_brake_max_users": 2, "o365_brake_window": "10 minutes"}
+    before = counters(scenario)
+    finished = start_parallel(scenario, [dict(common, o365_risky_user=event(scenario, u)) for u in WAVE],
+                              environment(scenario))
+    assert all(process.returncode == 0 for process, output, dummy in finished), [o for p, o, d in finished]
+    after = counters(scenario)
+    assert len(written(before, after, WAVE)) == 2, written(before, after, WAVE)
+    with open(os.path.join(state_dir, "containment_ledger.json")) as handle:
+        entries = json.load(handle)["entries"]
+    # The ledger counts all six: two containments, four held back by the brake; one alert for the window.
+    assert sorted(entry["outcome"] for entry in entries) == ["contained"] * 2 + ["held_by_brake"] * 4
+    with open(os.path.join(state_dir, "containment_alerts.jsonl")) as handle:
+        assert len(handle.read().splitlines()) == 1
+
+
+def test_deleted_risky_users_and_an_excluded_survey_string_take_no_slot_of_the_brake(scenario, tmp_path):
+    emulator = scenario.emulator
+    emulator.control("risk", {"clear": True, "rate_limit": None})
+    emulator.control("risk", {"deleted": dict((u, {"riskLevel": "high"}) for u in GHOSTS),
+                              "users": {FIRST: {"riskLevel": "high"}, GLASS: {"riskLevel": "high"}}})
+    emulator.control("user_state", {"users": dict((u, {"accountEnabled": True}) for u in (FIRST, GLASS))})
+    ghosts = [u for u in emulator.control("risk", method="GET")["users"] if u["isDeleted"]]
+    assert sorted(u["userPrincipalName"] for u in ghosts) == GHOSTS
+    # The break-glass account as one string, as an AWX survey text field gives it; a brake of 2.
+    common = {"o365_eda_state_dir": str(tmp_path / "eda"), "o365_brake_max_users": 2,
+              "o365_exclude": GLASS.upper()}
+    before = counters(scenario)
+    runs = [dict(common, o365_risky_user=dict((k, g[k]) for k in ("id", "userPrincipalName", "riskLevel",
+                                                                   "riskLastUpdatedDateTime", "isDeleted")))
+            for g in ghosts]
+    runs += [dict(common, o365_risky_user=event(scenario, GLASS)), dict(common, o365_risky_user=event(scenario, GLASS)),
+             dict(common, o365_risky_user=event(scenario, FIRST))]
+    decisions = []
+    for extra_vars in runs:
+        run = scenario.run(PLAYBOOK, extra_vars, env=environment(scenario))
+        assert run.rc == 0, run.stdout + run.stderr
+        decisions.append(run.tasks[RESERVE]["decision"])
+    assert decisions == ["deleted", "deleted", "excluded", "excluded", "contain"]
+    after = counters(scenario)
+    assert after[GLASS] == before[GLASS]  # the excluded account is never written
+    assert after[FIRST][0] > before[FIRST][0] and after[FIRST][1] > before[FIRST][1]  # the real user is contained
+    assert user(scenario, FIRST)["accountEnabled"] is False

@@ -55,6 +55,20 @@ def test_info_lists_only_the_asked_levels_and_feeds_users_of_the_sign_in_module(
     assert directory[HIGH]["accountEnabled"] is False and directory[MEDIUM]["accountEnabled"] is True
 
 
+def test_info_leaves_deleted_users_out_so_its_user_ids_feed_the_block_unless_asked(scenario, risk):
+    scenario.emulator.control("risk", {"deleted": {"left.info1@" + DOMAIN: {"riskLevel": "high"}}})
+    run = scenario.run("risky_users.yml", {"o365_risk_levels": ["high"], "o365_block": True},
+                       env=app_environment(scenario, "risk-responder"))
+    assert run.rc == 0, run.stdout + run.stderr  # the deleted user's ID never reaches the block (it would be a 404)
+    listed = run.tasks["List risky users"]
+    assert (listed["user_principal_names"], listed["deleted_count"]) == ([HIGH], 1)
+    asked = scenario.run("risky_users.yml", {"o365_risk_levels": ["high"], "o365_include_deleted": True},
+                         env=app_environment(scenario, "risk-responder"))
+    everyone = asked.tasks["List risky users"]
+    assert sorted(everyone["user_principal_names"]) == sorted([HIGH, "left.info1@" + DOMAIN])
+    assert [u["is_deleted"] for u in everyone["risky_users"] if u["user_principal_name"] != HIGH] == [True]
+
+
 def test_info_with_read_only_permission_and_every_state(scenario, risk):
     run = scenario.run("risky_users.yml", {"o365_risk_states": []}, env=app_environment(scenario, "risk-reader"))
     assert run.rc == 0, run.stdout + run.stderr

@@ -87,3 +87,11 @@ def test_a_2xx_that_is_not_graphs_204_is_unknown_never_done(run_module, risk):
     assert failed and result["results"][0]["outcome"] == "unknown" and result["unknown_users"] == [ADELE_ID]
     assert result["changed"] is True  # it may have acted
     assert "may or may not have been made" in result["msg"]
+
+
+@pytest.mark.parametrize("include_deleted, expected", [(False, [ADELE_ID]), (True, [ADELE_ID, ALEX_ID])])
+def test_info_leaves_deleted_users_out_unless_asked(run_module, risk, include_deleted, expected):
+    risk.risky.append(dict(risk.risky[0], id=ALEX_ID, userPrincipalName="gone@contoso.com", isDeleted=True))
+    failed, result = run_module(o365_risky_user_info.main, graph_options(include_deleted=include_deleted))
+    assert not failed and result["user_ids"] == expected
+    assert result["deleted_count"] == (0 if include_deleted else 1) and result["count"] == len(expected)

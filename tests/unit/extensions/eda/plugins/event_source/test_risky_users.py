@@ -19,6 +19,7 @@ import yaml
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError)
+from ansible_collections.o365.admin.plugins.module_utils._ledger import Ledger
 
 PLUGIN = os.path.join(os.path.dirname(__file__), *[os.pardir] * 6, "extensions", "eda", "plugins", "event_source",
                       "risky_users.py")
@@ -97,11 +98,100 @@ def test_the_state_file_survives_a_restart_and_is_private(tmp_path):
     events, dummy = before.poll()
     before.commit(events)
     assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
-    assert json.load(open(state_file)) == {"version": 1, "emitted": {ADELE: "t1"}}
+    assert json.load(open(state_file)) == {"version": 2, "emitted": {ADELE: "t1"}, "pending": {}}
     after = risky_users.RiskyUserPoller(Script([risky(ADELE, "t1"), risky(ALEX, "t2")]), 60, state_file)
     events, dummy = after.poll()
     assert ids(events) == [ALEX]
     assert os.listdir(os.path.dirname(state_file)) == ["state.json"]  # no temporary left
+
+
+def test_a_deleted_risky_user_is_never_emitted():
+    deleted = dict(risky(ALEX, "t2"), isDeleted=True)
+    events, dummy = risky_users.RiskyUserPoller(Script([deleted, risky(ADELE, "t1")]), 60).poll()
+    assert ids(events) == [ADELE]
+
+
+def test_a_version_1_state_file_is_read(tmp_path):
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps({"version": 1, "emitted": {ADELE: "t1"}}))
+    assert risky_users.load_state(str(state_file)) == ({ADELE: "t1"}, {})
+
+
+def restartable(state_dir, answers):
+    """A poller with a state file and the containment ledger in ``state_dir``, as the rulebook starts it."""
+    return risky_users.RiskyUserPoller(Script(*answers), 60, os.path.join(state_dir, "source.json"),
+                                       ledger=Ledger(state_dir))
+
+
+@pytest.mark.parametrize("closed_with", ["contained", "failed", "refused", None])
+def test_with_a_ledger_an_event_is_acknowledged_only_when_its_containment_ended(tmp_path, closed_with):
+    state_dir = str(tmp_path)
+    poller = restartable(state_dir, [[risky(ADELE, "t1")]] * 3)
+    events, dummy = poller.poll()
+    poller.commit(events)
+    assert list(poller.pending) == [ADELE]
+    ledger = Ledger(state_dir)
+    assert ledger.reserve(ADELE, events[0]["o365_risky_user"], "run", 5, 600)["decision"] == "contain"
+    assert ids(poller.poll()[0]) == [] and list(poller.pending) == [ADELE]  # started: in flight, not emitted again
+    if closed_with:
+        ledger.finish(ADELE, "run", closed_with)
+    assert ids(poller.poll()[0]) == []
+    assert list(poller.pending) == ([] if closed_with else [ADELE])
+
+
+@pytest.mark.parametrize("outcome", ["excluded", "deleted", "refused"])
+def test_an_event_whose_user_is_not_written_is_acknowledged(tmp_path, outcome):
+    poller = restartable(str(tmp_path), [[risky(ADELE, "t1")]] * 2)
+    events, dummy = poller.poll()
+    poller.commit(events)
+    Ledger(str(tmp_path)).skip(ADELE, events[0]["o365_risky_user"], "run", outcome)
+    poller.poll()
+    assert poller.pending == {}
+
+
+def test_after_a_restart_a_containment_cut_short_is_emitted_again_once(tmp_path):
+    state_dir = str(tmp_path)
+    before = restartable(state_dir, [[risky(ADELE, "t1"), risky(ALEX, "t2")]])
+    events, dummy = before.poll()
+    before.commit(events)
+    ledger = Ledger(state_dir)
+    for event in events:  # both runs start; Alex's ends, Adele's is stopped between the block and the revoke
+        ledger.reserve(event["o365_risky_user"]["id"], event["o365_risky_user"], "run", 5, 600)
+    ledger.finish(ALEX, "run", "contained")
+    # Restarted, with the same state: Adele's event again (Graph lists her as before), Alex's not.
+    after = restartable(state_dir, [[risky(ADELE, "t1"), risky(ALEX, "t2")]] * 2)
+    again, dummy = after.poll()
+    after.commit(again)
+    assert again == [events[0]]
+    assert ids(after.poll()[0]) == []  # once per restart, not at every poll
+    # The resumed run takes no new slot and, once it finishes, the event is acknowledged.
+    assert ledger.reserve(ADELE, again[0]["o365_risky_user"], "run-2", 1, 600)["decision"] == "resume"
+    ledger.finish(ADELE, "run-2", "contained")
+    after.fetch = Script([])
+    after.poll()
+    assert after.pending == {}
+
+
+def test_a_containment_the_ledger_holds_as_started_is_emitted_again_without_the_source_state(tmp_path):
+    Ledger(str(tmp_path)).reserve(ADELE, risky(ADELE, "t1"), "run", 5, 600)
+    poller = restartable(str(tmp_path), [[]])
+    assert ids(poller.poll()[0]) == [ADELE]
+
+
+def test_without_a_ledger_an_event_is_acknowledged_once_queued(tmp_path):
+    poller = risky_users.RiskyUserPoller(Script([risky(ADELE, "t1")]), 60, str(tmp_path / "s.json"))
+    events, dummy = poller.poll()
+    poller.commit(events)
+    assert poller.pending == {} and risky_users.load_state(str(tmp_path / "s.json"))[1] == {}
+
+
+def test_an_unreadable_ledger_acknowledges_nothing(tmp_path, caplog):
+    poller = restartable(str(tmp_path), [[risky(ADELE, "t1")], [risky(ADELE, "t1")]])
+    events, dummy = poller.poll()
+    poller.commit(events)
+    (tmp_path / "containment_ledger.json").write_text("{broken")
+    assert ids(poller.poll()[0]) == [] and list(poller.pending) == [ADELE]
+    assert "containment ledger could not be read" in caplog.text
 
 
 def test_an_unreadable_state_file_is_logged_and_the_source_starts_without_it(tmp_path, caplog):
@@ -155,7 +245,8 @@ def test_arguments_take_the_modules_environment_variables(monkeypatch):
     monkeypatch.setenv("AZURE_CLIENT_ID", "app")
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "secret")
     monkeypatch.setenv("O365_GRAPH_ENDPOINT", "https://graph.example.test")
-    interval, levels, states, params, state_file = risky_users.checked_arguments({"token_cache_path": "~/c.json"})
+    interval, levels, states, params, state_file, ledger_dir = risky_users.checked_arguments(
+        {"token_cache_path": "~/c.json"})
     assert (interval, levels, states, state_file) == (60, ["high"], ["atRisk"], None)
     assert (params["tenant_id"], params["client_id"], params["client_secret"]) == (
         "contoso.onmicrosoft.com", "app", "secret")
