@@ -328,7 +328,8 @@ class ReportsService:
                                                           time_name, " and (beta) signInEventTypes/any(...)"
                                                           if collection == SIGN_INS else ""))
         values = operation.query.get("$top")
-        size = DEFAULT_PAGE_SIZE
+        # signin-list: "The maximum and default page size is 1,000"; directory audits default to 100 here.
+        size = SIGN_IN_PAGE_MAX if collection == SIGN_INS else DEFAULT_PAGE_SIZE
         if values:
             if not values[0].isdigit() or not 1 <= int(values[0]) <= page_max:
                 return operation.error(400, "BadRequest", "Invalid page size: $top must be between 1 and %d."

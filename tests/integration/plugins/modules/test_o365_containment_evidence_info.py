@@ -48,7 +48,7 @@ def reports(scenario, **settings):
 
 
 def prove(scenario, record, **extra):
-    variables = {"record": record, "non_interactive": scenario.route.proxy is None}
+    variables = {"record": record}
     variables.update(extra)
     run = scenario.run("prove_containment.yml", variables, env=app_environment(scenario, "evidence"))
     assert run.rc == 0, run.stdout + run.stderr
@@ -64,29 +64,29 @@ def test_verdicts_move_from_no_activity_yet_to_refused_as_the_logs_mature(scenar
     old_token = graph_now(-60)
     reports(scenario, latency_s=LATE)
     record = contain(scenario, users)
-    # The attacker's clients keep refreshing the tokens they held before; one also tries the password again.
+    # The attacker's clients keep refreshing the tokens they held before, and try the password again.
     attempts = [{"user": user, "token_issued_at": old_token} for user in users] + [
-        {"user": users[0], "interactive": True}]
+        {"user": user, "interactive": True} for user in users]
     outcomes = reports(scenario, sign_ins=attempts)["sign_ins"]
-    assert [o["errorCode"] for o in outcomes] == [50057] * 4  # blocked first, so Entra says: user disabled
+    assert [o["errorCode"] for o in outcomes] == [50057] * 6  # blocked first, so Entra says: user disabled
 
     run, young = prove(scenario, record)
     assert young["changed"] is False
     assert [u["verdict"] for u in young["users"]] == ["no_activity_yet"] * 3
     assert all(u["reason"] == "logs_not_mature" and u["ask_again_after"] for u in young["users"])
     assert all(u["audit"]["revoke_state"] == "not_yet" for u in young["users"])
-    assert young["calls"]["beta"] == (1 if scenario.route.proxy is None else 0)
+    assert young["calls"] == {"v1.0": 2, "beta": 1}
 
     reports(scenario, latency_s=MATURE)
     run, mature = prove(scenario, record)
     assert [u["verdict"] for u in mature["users"]] == ["refused"] * 3, mature["users"]
     first = by_user(mature)[users[0]]
-    assert first["reason"] == "AADSTS50057" and first["refused_count"] == (2 if scenario.route.proxy is None else 1)
+    assert first["reason"] == "AADSTS50057" and first["refused_count"] == 2
     revoke, block = first["audit"]["revoke"][0], first["audit"]["block"][0]
     assert revoke["activity"] == "Update StsRefreshTokenValidFrom Timestamp" and revoke["initiated_by"] == "containment"
     assert block["activity"] == "Disable account" and revoke["correlation_id"] and block["correlation_id"]
     apis = set(s["api"] for s in first["sign_ins"])
-    assert apis == ({"v1.0", "beta"} if scenario.route.proxy is None else {"v1.0"})
+    assert apis == {"v1.0", "beta"}
 
     with open(record[:-len(".json")] + ".proof.json") as handle:
         proof = json.load(handle)
@@ -95,7 +95,6 @@ def test_verdicts_move_from_no_activity_yet_to_refused_as_the_logs_mature(scenar
 
 
 def test_a_success_with_an_old_token_after_the_cut_off_is_flagged_suspect(scenario):
-    scenario.route.require_direct("non-interactive sign-ins are read through the beta, outside the v1.0 contract")
     stale, held = new_users(scenario, 2)
     old_token = graph_now(-60)
     record = contain(scenario, [stale, held])
@@ -130,15 +129,30 @@ def test_an_app_without_directory_read_is_unprovable_for_lack_of_permission(scen
     (user,) = new_users(scenario, 1)
     reports(scenario, latency_s=MATURE)
     run = scenario.run("containment_evidence.yml", {"o365_users": [user], "o365_cutoff": graph_now(-1),
-                                                    "o365_non_interactive": scenario.route.proxy is None},
+                                                    },
                        env=app_environment(scenario, "audit-only"))
     assert run.rc == 0, run.stdout + run.stderr
     assert run.result["users"][0]["verdict"] == "unprovable"
     assert run.result["users"][0]["reason"] == "no_permission" and run.result["reads"]["audit"]["read"] is True
 
 
+def test_v1_0_only_reads_no_beta_and_says_which_logs_a_verdict_rests_on(scenario):
+    (user,) = new_users(scenario, 1)
+    reports(scenario, latency_s=MATURE)
+    cutoff = graph_now(-1)
+    reports(scenario, sign_ins=[{"user": user, "token_issued_at": "2025-12-01T00:00:00.0000000Z"}])
+    run = scenario.run("containment_evidence.yml", {"o365_users": [user], "o365_cutoff": cutoff,
+                                                    "o365_non_interactive": False},
+                       env=app_environment(scenario, "evidence"))
+    assert run.rc == 0, run.stdout + run.stderr
+    entry = run.result["users"][0]
+    # The refused refresh is only in the non-interactive log, which was not read.
+    assert entry["verdict"] == "no_activity_yet" and entry["logs_read"] == ["interactive"]
+    assert run.result["calls"] == {"v1.0": 2, "beta": 0} and "non_interactive" not in run.result["reads"]
+    assert not [e for e in scenario.requests("graph") if e["path"].startswith("/beta/")]
+
+
 def test_many_users_are_proven_with_three_paged_queries_within_the_reports_limit(scenario):
-    scenario.route.require_direct("non-interactive sign-ins are read through the beta, outside the v1.0 contract")
     users = new_users(scenario, 200)
     cutoff = graph_now(-1)
     reports(scenario, latency_s=MATURE)
@@ -151,7 +165,10 @@ def test_many_users_are_proven_with_three_paged_queries_within_the_reports_limit
                        env=app_environment(scenario, "evidence"))
     assert run.rc == 0, run.stdout + run.stderr
     assert run.result["summary"]["refused"] == 200
-    assert run.result["reads"]["non_interactive"]["pages"] == 2 and run.result["reads"]["non_interactive"]["api"] == "beta"
+    # The window holds every sign-in of the tenant since the cut-off (other tests' too): pages of 1,000.
+    beta = run.result["reads"]["non_interactive"]
+    assert beta["api"] == "beta" and beta["entries"] >= 1200 and beta["pages"] == -(-beta["entries"] // 1000)
     log_calls = [e for e in scenario.requests("graph") if "/auditLogs/" in e["path"]]
-    assert len(log_calls) == sum(run.result["calls"].values()) <= 5
+    pages = sum(read["pages"] for read in run.result["reads"].values())
+    assert len(log_calls) == sum(run.result["calls"].values()) == pages <= 10
     assert scenario.emulator.control("reports", method="GET")["throttled"] == throttled_before
