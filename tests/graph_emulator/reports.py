@@ -52,6 +52,7 @@ ENABLE_ACTIVITY = "Enable account"
 TIME_CLAUSE = re.compile(r"^\s*(?P<name>createdDateTime|activityDateTime)\s+(?P<op>ge|gt|le|lt)\s+"
                          r"(?P<value>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z)\s*$")
 EVENT_TYPES = re.compile(r"^\s*\(?\s*signInEventTypes/any\(\s*(?P<var>\w+)\s*:\s*(?P<body>[^)]*)\)\s*\)?\s*$")
+USER_CLAUSE = re.compile(r"^\s*(?P<name>userId|userPrincipalName)\s+eq\s+'(?P<value>[^']*)'\s*$")
 EVENT_TYPE = re.compile(r"^\s*(?P<var>\w+)\s+eq\s+'(?P<value>\w+)'\s*$")
 KNOWN_EVENT_TYPES = ("interactiveUser", "nonInteractiveUser", "servicePrincipal", "managedIdentity")
 # What the v1.0 signIn has; beta entries carry these and the beta-only ones below.
@@ -303,8 +304,15 @@ class ReportsService:
             match = TIME_CLAUSE.match(clause)
             if match and match.group("name") == time_name:
                 bound, op = _parse_time(match.group("value")), match.group("op")
-                predicates.append(lambda value, bound=bound, op=op: {
-                    "ge": value >= bound, "gt": value > bound, "le": value <= bound, "lt": value < bound}[op])
+                predicates.append(("time", lambda value, bound=bound, op=op: {
+                    "ge": value >= bound, "gt": value > bound, "le": value <= bound, "lt": value < bound}[op]))
+                continue
+            match = USER_CLAUSE.match(clause)
+            if match and collection == SIGN_INS:
+                # signin-list: userId / userPrincipalName eq (what a per-user query sends; the benchmark's baseline)
+                name, wanted_value = match.group("name"), match.group("value").lower()
+                predicates.append(("entry", lambda entry, name=name, wanted_value=wanted_value:
+                                   str(entry.get(name) or "").lower() == wanted_value))
                 continue
             match = EVENT_TYPES.match(clause)
             if match and collection == SIGN_INS and operation.version == "beta" and types is None:
@@ -325,7 +333,8 @@ class ReportsService:
         if predicates is None:
             return operation.error(400, "BadRequest", "Invalid filter clause: the emulator takes %s ge/gt/le/lt "
                                                       "comparisons%s joined by and." % (
-                                                          time_name, " and (beta) signInEventTypes/any(...)"
+                                                          time_name, ", userId / userPrincipalName eq and (beta) "
+                                                                     "signInEventTypes/any(...)"
                                                           if collection == SIGN_INS else ""))
         values = operation.query.get("$top")
         # signin-list: "The maximum and default page size is 1,000"; directory audits default to 100 here.
@@ -348,7 +357,7 @@ class ReportsService:
             wanted = types or ["interactiveUser"]
             entries = [e for e in entries if e["signInEventTypes"][0] in wanted]
         entries = [e for e in entries if self._visible(collection, e, now)
-                   and all(p(_parse_time(e[time_name])) for p in predicates)]
+                   and all(test(_parse_time(e[time_name]) if kind == "time" else e) for kind, test in predicates)]
         entries.sort(key=lambda e: e[time_name], reverse=True)  # newest first
         page = entries[start:start + size]
         if collection == SIGN_INS and version != "beta":
