@@ -84,9 +84,9 @@ attributes:
     support: none
     description: The module changes nothing in the tenant, so there is nothing to compare.
 notes:
-  - Microsoft gives 2 minutes (95th percentile) and 5 minutes (99th) for audit and sign-in entries to appear;
+  - "Microsoft gives 2 minutes (95th percentile) and 5 minutes (99th) for audit and sign-in entries to appear;
     non-interactive sign-ins have been measured at 15 to 30 minutes. Run again later (RV(users[].ask_again_after)):
-    verdicts move from V(no_activity_yet) to V(refused) as the logs mature.
+    verdicts move from V(no_activity_yet) to V(refused) as the logs mature."
   - A revoke does not end access tokens already issued (about an hour; CAE-capable Exchange, SharePoint and Teams
     clients end them within minutes), nor guests' sessions (they sign in at their home tenant). The guide "Proving a
     containment" says what each verdict proves and what it does not.
