@@ -20,7 +20,7 @@ description:
   - "The sign-ins after the cut-off with their result codes: interactive ones from C(GET /v1.0/auditLogs/signIns),
     non-interactive ones (refresh tokens) from the B(beta) endpoint C(GET /beta/auditLogs/signIns) with the
     C(signInEventTypes) filter, the only place Graph lists them. Every sign-in in the result says which API listed it
-    (RV(users[].sign_ins[].api)). The beta may change without notice; O(non_interactive=false) reads v1.0 only."
+    (C(api) in RV(users[].sign_ins)). The beta may change without notice; O(non_interactive=false) reads v1.0 only."
   - "Verdicts: V(refused) (Entra turned away an attempt after the cut-off with 50173, grant revoked, or 50057, user
     disabled, and nothing succeeded: the proof); V(no_activity_yet) (nothing logged after the cut-off yet; see
     RV(users[].ask_again_after)); V(fresh_strong_sign_in) (an interactive sign-in succeeded after the cut-off: fresh
