@@ -135,11 +135,12 @@ class ReportsPacer:
 class Subject:
     """One user to prove: as given, its object ID and/or UPN, and its cut-off (Graph's time; None if unknown)."""
 
-    def __init__(self, user, user_id=None, user_principal_name=None, cutoff=None):
+    def __init__(self, user, user_id=None, user_principal_name=None, cutoff=None, tenant=None):
         self.user = user
         self.user_id = user_id
         self.user_principal_name = user_principal_name
         self.cutoff = cutoff
+        self.tenant = tenant  # as the record names it (a merged record of many tenants); None when not said
 
     def keys(self):
         return [key.lower() for key in (self.user_id, self.user_principal_name) if isinstance(key, str) and key]
@@ -175,9 +176,10 @@ def subjects_from_record(document, fallback_cutoff=None):
         revoke = entry.get("revoke_sessions") if isinstance(entry.get("revoke_sessions"), dict) else {}
         cutoff = parse_time(entry.get(key)) or parse_time(revoke.get("sessions_valid_from")) or fallback_cutoff
         subject = Subject(entry.get("user") or entry.get("user_principal_name") or entry.get("user_id"),
-                          entry.get("user_id"), entry.get("user_principal_name"), cutoff)
+                          entry.get("user_id"), entry.get("user_principal_name"), cutoff, entry.get("tenant"))
         if not subject.keys():
             subject = subject_for(subject.user, cutoff)
+            subject.tenant = entry.get("tenant")
         identity = tuple(subject.keys())
         if identity in seen:
             continue
@@ -233,12 +235,18 @@ def failure_reason(error):
     return "unexpected_answer"
 
 
-def read_log(client, stream, path, params, pacer):
-    """Every page of one log query into ``stream``; a failure is kept in it, never raised."""
+def read_log(client, stream, path, params, pacer, max_pages=None):
+    """Every page of one log query into ``stream`` (at most ``max_pages``: more is the failure
+    ``too_many_entries``, never a partial read taken for a whole one); a failure is kept in it, never raised."""
     link = None
     followed = set()
     try:
         while True:
+            if max_pages is not None and stream.pages >= max_pages:
+                stream.reason = "too_many_entries"
+                stream.message = ("More than %d pages of entries since the earliest cut-off; prove fewer or more "
+                                  "recent containments per run, or raise max_pages." % max_pages)
+                return stream
             pacer.wait()
             stream.calls += 1
             response = client.request("GET", link or path, params=None if link else params)
@@ -363,7 +371,7 @@ def _owner(by_key, *keys):
 
 
 def gather_evidence(client, subjects, non_interactive=True, audit_lookback=datetime.timedelta(hours=1),
-                    pacer=None, now=None):
+                    pacer=None, now=None, max_pages=None, tenant=None):
     """Read the logs once for all ``subjects`` and judge each; returns the module's result (without changed)."""
     pacer = pacer or ReportsPacer()
     cutoffs = [s.cutoff for s in subjects if s.cutoff is not None]
@@ -374,13 +382,14 @@ def gather_evidence(client, subjects, non_interactive=True, audit_lookback=datet
     if cutoffs:
         start = min(cutoffs)
         read_log(client, audit, AUDITS, {"$filter": "activityDateTime ge %s" % graph_literal(start - audit_lookback),
-                                         "$top": str(AUDIT_PAGE_SIZE)}, pacer)
+                                         "$top": str(AUDIT_PAGE_SIZE)}, pacer, max_pages)
         read_log(client, streams["interactive"], SIGN_INS,
-                 {"$filter": "createdDateTime ge %s" % graph_literal(start), "$top": str(SIGN_IN_PAGE_SIZE)}, pacer)
+                 {"$filter": "createdDateTime ge %s" % graph_literal(start), "$top": str(SIGN_IN_PAGE_SIZE)}, pacer,
+                 max_pages)
         if non_interactive:
             read_log(beta_client(client), streams["non_interactive"], SIGN_INS,
                      {"$filter": "createdDateTime ge %s and %s" % (graph_literal(start), NON_INTERACTIVE_FILTER),
-                      "$top": str(SIGN_IN_PAGE_SIZE)}, pacer)
+                      "$top": str(SIGN_IN_PAGE_SIZE)}, pacer, max_pages)
     clock = [s.graph_time for s in [audit] + list(streams.values()) if s.graph_time is not None]
     now = now or (max(clock) if clock else datetime.datetime.now(datetime.timezone.utc))
 
@@ -409,7 +418,11 @@ def gather_evidence(client, subjects, non_interactive=True, audit_lookback=datet
     for subject in subjects:
         mine = found[id(subject)]
         mine["sign_ins"].sort(key=lambda s: s["time"] or "")
-        verdict, reason, ask = judge(subject.cutoff, mine["sign_ins"], streams, now)
+        if tenant and subject.tenant and subject.tenant.lower() != tenant.lower():
+            # This tenant's logs say nothing of another tenant's user: never "no activity".
+            verdict, reason, ask = UNPROVABLE, "other_tenant", None
+        else:
+            verdict, reason, ask = judge(subject.cutoff, mine["sign_ins"], streams, now)
         summary[verdict] += 1
         lookback_start = subject.cutoff - audit_lookback if subject.cutoff else None
         revokes = [e for e in mine["revoke"] if lookback_start is None or

@@ -68,6 +68,13 @@ options:
         revoke).
     type: int
     default: 60
+  max_pages:
+    description:
+      - At most this many pages (of up to 1,000 entries) per log. A log with more is C(too_many_entries) and the
+        verdicts V(unprovable): a partial read is never taken for a whole one. Prove fewer or more recent
+        containments per run rather than raising it far (each page is one request of the reports limit).
+    type: int
+    default: 100
   proof_path:
     description:
       - Add this run's reading (verdicts, evidence, reads, calls) to the proof record at this path, made when
@@ -157,7 +164,8 @@ users:
       description:
         - Why. For V(refused) the codes seen (V(AADSTS50173), V(AADSTS50057)); for V(no_activity_yet)
           V(logs_not_mature) or V(no_attempt_seen); for V(unprovable) one or more of V(no_licence),
-          V(no_permission), V(throttled), V(unreachable), V(graph_error), V(unexpected_answer), V(no_cutoff).
+          V(no_permission), V(throttled), V(unreachable), V(graph_error), V(unexpected_answer), V(too_many_entries),
+          V(no_cutoff), V(other_tenant) (a merged record's user of another tenant than the one connected to).
       type: str
     proves:
       description: What the verdict shows, in a sentence.
@@ -240,6 +248,7 @@ run_id:
 import datetime
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
 from ansible_collections.o365.admin.plugins.module_utils._evidence import (
     SUSPECT, gather_evidence, parse_time, read_record, subject_for, subjects_from_record, write_proof)
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
@@ -261,8 +270,11 @@ def run(module, client):
         subjects = [subject_for(user, cutoff) for user in params["users"]]
     if params["audit_lookback_minutes"] < 0:
         raise ConfigurationError("audit_lookback_minutes must be 0 or more.")
+    if params["max_pages"] < 1:
+        raise ConfigurationError("max_pages must be 1 or more.")
     result = gather_evidence(client, subjects, params["non_interactive"],
-                             datetime.timedelta(minutes=params["audit_lookback_minutes"]))
+                             datetime.timedelta(minutes=params["audit_lookback_minutes"]),
+                             max_pages=params["max_pages"], tenant=ConnectionSettings(params).tenant_id)
     for user in result["users"]:
         if user["verdict"] == SUSPECT:
             module.warn("SUSPECT: %s signed in successfully after the cut-off %s without a fresh interactive sign-in "
@@ -282,6 +294,7 @@ def main():
         record_path=dict(type="path"),
         non_interactive=dict(type="bool", default=True),
         audit_lookback_minutes=dict(type="int", default=60),
+        max_pages=dict(type="int", default=100),
         proof_path=dict(type="path"),
     ), mutually_exclusive=[("users", "record_path")], required_one_of=[("users", "record_path")],
         supports_check_mode=True).run_and_exit(run)

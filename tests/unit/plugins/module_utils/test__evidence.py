@@ -267,3 +267,26 @@ def test_proof_record_keeps_every_reading_and_never_replaces_another_file(tmp_pa
     with pytest.raises(ConfigurationError):
         evidence.write_proof(str(other), record, result_for({}))
     assert json.loads(other.read_text()) == {"mine": True}
+
+
+def test_more_pages_than_allowed_is_a_failed_read_never_a_partial_one():
+    link = "https://graph.example/v1.0/auditLogs/signIns?$skiptoken=abc"
+    client = FakeClient({"/auditLogs/signIns": {"value": [{"id": "1"}], "@odata.nextLink": link},
+                         link: {"value": [{"id": "2"}]}})
+    fake = FakeClock()
+    stream = evidence.read_log(client, evidence.StreamRead("interactive", "v1.0"), "/auditLogs/signIns", {},
+                               evidence.ReportsPacer(clock=fake.clock, sleep=fake.sleep), max_pages=1)
+    assert stream.reason == "too_many_entries" and len(client.calls) == 1
+
+
+def test_a_merged_records_user_of_another_tenant_is_unprovable_here():
+    users = [evidence.Subject("a@x", "id-a", "a@x", CUT, tenant="tenant-one"),
+             evidence.Subject("b@y", "id-b", "b@y", CUT, tenant="TENANT-TWO"),
+             evidence.Subject("c@x", "id-c", "c@x", CUT)]
+    client = FakeClient({"/auditLogs/directoryAudits": {"value": []}, "/auditLogs/signIns": {"value": [
+        graph_sign_in("id-%s" % n, "%s@x" % n, 3, 50057, True) for n in "abc"]}})
+    fake = FakeClock()
+    result = evidence.gather_evidence(client, users, non_interactive=False, tenant="Tenant-Two",
+                                      pacer=evidence.ReportsPacer(clock=fake.clock, sleep=fake.sleep))
+    assert [(u["verdict"], u["reason"]) for u in result["users"]] == [
+        ("unprovable", "other_tenant"), ("refused", "AADSTS50057"), ("refused", "AADSTS50057")]
