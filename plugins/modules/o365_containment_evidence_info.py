@@ -71,7 +71,7 @@ options:
   max_pages:
     description:
       - At most this many pages (of up to 1,000 entries) per log. A log with more is C(too_many_entries) and the
-        verdicts V(unprovable): a partial read is never taken for a whole one. Prove fewer or more recent
+        verdicts V(unprovable); a partial read is never taken for a whole one. Prove fewer or more recent
         containments per run rather than raising it far (each page is one request of the reports limit).
     type: int
     default: 100
