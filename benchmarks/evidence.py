@@ -128,8 +128,8 @@ def main():
     rows = [window, sample, projected]
     print("%-62s %6s %7s %9s %6s" % ("way", "users", "calls", "wall s", "429s"))
     for row in rows:
-        print("%-62s %6d %7d %9.1f %6s" % (row["way"], row["users"], row["graph_calls"], row["wall_s"],
-                                          row.get("throttled_429", "-")))
+        cells = (row["way"], row["users"], row["graph_calls"], row["wall_s"], row.get("throttled_429", "-"))
+        print("%-62s %6d %7d %9.1f %6s" % cells)
     print("ratio (projected per-user wall / time-window wall): %.0fx; calls: %.0fx"
           % (projected["wall_s"] / max(window["wall_s"], 0.01), projected_calls / float(window["graph_calls"])))
     os.makedirs(os.path.dirname(args.output), exist_ok=True)

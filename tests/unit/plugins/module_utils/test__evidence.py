@@ -237,8 +237,8 @@ def test_records_of_the_role_and_of_the_module():
         {"user": "b@x", "user_id": None, "user_principal_name": None, "sessions_valid_from_after": None},
         {"user": "a@x", "user_id": "id-a", "user_principal_name": "a@x", "sessions_valid_from_after": at(0)}]}
     subjects = evidence.subjects_from_record(role)
-    assert [(s.user, s.user_id, s.cutoff) for s in subjects] == [("a@x", "id-a", CUT.replace(microsecond=123456)),
-                                                                ("b@x", None, None)]
+    expected = [("a@x", "id-a", CUT.replace(microsecond=123456)), ("b@x", None, None)]
+    assert [(s.user, s.user_id, s.cutoff) for s in subjects] == expected
     assert subjects[1].keys() == ["b@x"]
     report = {"report_format_version": 1, "results": [{"user": "id-c", "sessions_valid_from": "2026-12-06T10:00:00Z"}]}
     assert evidence.subjects_from_record(report)[0].keys() == ["id-c"]
