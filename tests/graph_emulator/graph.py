@@ -19,6 +19,7 @@ from .tenant import (ENABLE_DISABLE_PERMISSIONS, GROUP_READ_PERMISSIONS, HIDDEN_
                      READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
                      graph_time)
 from .risk import RiskService
+from .reports import DISABLE_ACTIVITY, ENABLE_ACTIVITY, REVOKE_ACTIVITY, ReportsService
 from .tokens import InvalidToken
 
 BATCH_LIMIT = 20
@@ -60,8 +61,11 @@ def error_reply(status, code, message, request_id, client_request_id=None, heade
 class Operation:
     """One Graph request, on its own or as a $batch item."""
 
-    def __init__(self, method, target, headers, body, claims, request_id, client_request_id, origin=None):
+    def __init__(self, method, target, headers, body, claims, request_id, client_request_id, origin=None,
+                 version="v1.0"):
         parts = urlsplit(target)
+        self.version = version  # "v1.0", or "beta" for the routes the emulator serves there (/auditLogs)
+        self.public_origin = None
         self.origin = origin  # scheme://host the client called, for @odata.nextLink (None inside $batch)
         self.method = method.upper()
         self.path = parts.path if parts.path.startswith("/") else "/" + parts.path
@@ -83,6 +87,7 @@ class GraphService:
         self.faults = faults
         self.audience_allowed = audience_allowed
         self.risk = RiskService(tenant, faults, Reply)
+        self.reports = ReportsService(tenant, Reply)
 
     def authenticate(self, authorization, request_id, client_request_id):
         """The token's claims, or a 401 Reply as Graph gives it."""
@@ -95,9 +100,11 @@ class GraphService:
         except InvalidToken as exc:
             return None, error_reply(401, "InvalidAuthenticationToken", str(exc), request_id, client_request_id)
 
-    def handle(self, method, target, headers, body, claims, request_id, client_request_id, origin=None):
+    def handle(self, method, target, headers, body, claims, request_id, client_request_id, origin=None,
+               version="v1.0"):
         """A Reply for one authenticated request (never $batch itself)."""
-        operation = Operation(method, target, headers, body, claims, request_id, client_request_id, origin)
+        operation = Operation(method, target, headers, body, claims, request_id, client_request_id, origin, version)
+        operation.public_origin = self.faults.public_origin
         failure = self.faults.take_graph_failure(operation.path)
         if failure:
             status, retry_after, as_number = failure
@@ -109,6 +116,10 @@ class GraphService:
 
     def _route(self, operation):
         path = operation.path
+        if path.startswith("/auditLogs/"):
+            return self.reports.route(operation, self._allowed, operation.version)
+        if operation.version != "v1.0":
+            return operation.error(400, "BadRequest", "The emulator serves only /auditLogs on the beta endpoint.")
         if path == "/groups" or path.startswith("/groups/"):
             return self._route_groups(operation)
         if path.startswith("/identityProtection/"):
@@ -327,6 +338,7 @@ class GraphService:
         before = user.properties()
         self.tenant.revoke_sessions(user, keep_timestamp=self.faults.keeps_timestamp(user))
         self.faults.wrote(user, before)
+        self.reports.record_write(operation.claims, user, REVOKE_ACTIVITY, operation.client_request_id)
         return Reply(200, {"@odata.context": CONTEXT + "#Edm.Boolean", "value": True}, {RESOURCE_UNIT_HEADER: "1"})
 
     def _update_user(self, operation, key):
@@ -369,6 +381,13 @@ class GraphService:
             before = user.properties()
             self.tenant.set_account_enabled(user, changes["accountEnabled"])
             self.faults.wrote(user, before)
+            if before["accountEnabled"] != changes["accountEnabled"]:
+                # Entra logs the change of state (a PATCH that changes nothing leaves no audit entry here).
+                self.reports.record_write(
+                    operation.claims, user, ENABLE_ACTIVITY if changes["accountEnabled"] else DISABLE_ACTIVITY,
+                    operation.client_request_id,
+                    [{"displayName": "AccountEnabled", "oldValue": "[%s]" % str(before["accountEnabled"]).lower(),
+                      "newValue": "[%s]" % str(changes["accountEnabled"]).lower()}])
         return Reply(204, None, {RESOURCE_UNIT_HEADER: "1"})
 
     def batch(self, payload, claims, request_id, client_request_id):

@@ -30,6 +30,7 @@ from .tokens import ASSERTION_TYPE, EntraError
 
 CONTROL_PREFIX = "/_emulator"
 GRAPH_PREFIX = "/v1.0"
+BETA_PREFIX = "/beta"  # only /auditLogs is served there (tests/graph_emulator/reports.py)
 PUBLIC_GRAPH = "https://graph.microsoft.com"
 
 
@@ -166,7 +167,7 @@ class Handler(BaseHTTPRequestHandler):
     def _kind(path):
         if path.startswith(CONTROL_PREFIX + "/"):
             return "control"
-        if path.startswith(GRAPH_PREFIX + "/"):
+        if path.startswith(GRAPH_PREFIX + "/") or path.startswith(BETA_PREFIX + "/"):
             return "graph"
         if path.endswith("/v2.0/.well-known/openid-configuration"):
             return "openid"
@@ -290,7 +291,8 @@ class Handler(BaseHTTPRequestHandler):
     def _graph(self, target, body):
         emulator = self.emulator
         faults = emulator.faults
-        extra_s = faults.extra_latency(urlsplit(self.path[len(GRAPH_PREFIX):]).path)
+        prefix = BETA_PREFIX if self.path.startswith(BETA_PREFIX + "/") else GRAPH_PREFIX
+        extra_s = faults.extra_latency(urlsplit(self.path[len(prefix):]).path)
         if (faults.latency_s or extra_s) and not faults.hold(faults.latency_s + extra_s):
             # The scenario that slowed it is over: drop it unanswered and never carry it out.
             self.close_connection = True
@@ -307,8 +309,8 @@ class Handler(BaseHTTPRequestHandler):
             return answer.status, dict(extra, fault="scripted_answer")
         claims, refusal = emulator.graph.authenticate(self.headers.get("Authorization"), request_id,
                                                       client_request_id)
-        relative = self.path[len(GRAPH_PREFIX):]
-        is_batch = urlsplit(relative).path == "/$batch" and self.command == "POST"
+        relative = self.path[len(prefix):]
+        is_batch = urlsplit(relative).path == "/$batch" and self.command == "POST" and prefix == GRAPH_PREFIX
         if refusal is not None:
             reply = refusal
         elif is_batch:
@@ -319,7 +321,8 @@ class Handler(BaseHTTPRequestHandler):
                                            path=url, status=status)
         else:
             reply = emulator.graph.handle(self.command, relative, dict(self.headers.items()), body or None, claims,
-                                          request_id, client_request_id, origin=self._origin())
+                                          request_id, client_request_id, origin=self._origin(),
+                                          version=prefix.strip("/"))
         headers.update(reply.headers)
         # The faults below come after Graph did the work: the request was carried out, its answer is lost or wrong.
         if faults.take_reset_after_acting():
@@ -356,6 +359,7 @@ class Handler(BaseHTTPRequestHandler):
             return 204, None
         if action == "/reset" and self.command == "POST":
             emulator.faults.reset()
+            emulator.graph.reports.reset_settings()
             self._send(204, None)
             return 204, None
         if action == "/users" and self.command == "GET":
@@ -400,6 +404,18 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(204, None)
                 return 204, None
             self._send(200, emulator.graph.risk.snapshot())
+            return 200, None
+        if action == "/reports":
+            # Activity logs: latencies, the P1 licence, the reports limit, sign-in events, simulated clients.
+            if self.command == "POST":
+                try:
+                    answer = emulator.graph.reports.configure(json.loads(body or b"{}"))
+                except (ValueError, KeyError, TypeError) as exc:
+                    self._send(400, {"error": {"code": "BadReports", "message": str(exc)}})
+                    return 400, None
+                self._send(200, answer)
+                return 200, None
+            self._send(200, emulator.graph.reports.snapshot())
             return 200, None
         if action == "/certificate" and self.command == "POST":
             # A certificate chain for an app, in the order some vaults export it: {"client_id"?, "format": "pem" |

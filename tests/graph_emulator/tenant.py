@@ -409,6 +409,12 @@ def demo_tenant(state_dir, extra_users=0):
             client_secret="risk~" + secrets.token_urlsafe(24)),
         App("risk-reader", "9d0e1f2a-3b4c-4d5e-8f6a-8b9c0d1e2f3a", ["IdentityRiskyUser.Read.All", "User.Read.All"],
             client_secret="riskread~" + secrets.token_urlsafe(24)),
+        # Proving a containment (issue 27): audit and sign-in logs need AuditLog.Read.All (sign-ins also
+        # Directory.Read.All); audit-only lacks Directory.Read.All, so its sign-in reads are refused.
+        App("evidence", "7b8c9d0e-1f2a-4b3c-8d4e-6f7a8b9c0d1e", ["AuditLog.Read.All", "Directory.Read.All"],
+            client_secret="evidence~" + secrets.token_urlsafe(24)),
+        App("audit-only", "0e1f2a3b-4c5d-4e6f-9a7b-9c0d1e2f3a4b", ["AuditLog.Read.All"],
+            client_secret="auditonly~" + secrets.token_urlsafe(24)),
     ]
     tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps, groups)
     tenant.certificate_files = {"pem": pem_path, "pfx": pfx_path, "pfx_password": DEMO_PFX_PASSWORD}

@@ -15,6 +15,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__
 PRISM = os.path.join(ROOT, ".prism", "node_modules", ".bin", "prism")
 # The repository's own excerpt of Microsoft's Graph v1.0 OpenAPI description (tests/contract/README.md).
 CONTRACT = os.path.join(ROOT, "tests", "contract", "graph-v1.0-subset.yaml")
+# The separate beta excerpt (non-interactive sign-ins); merged under /beta so one Prism validates both.
+BETA_CONTRACT = os.path.join(ROOT, "tests", "contract", "graph-beta-subset.yaml")
+
+
+def _beta_refs(node):
+    """``node`` with every local $ref pointing at the "beta."-prefixed component of the same name."""
+    if isinstance(node, dict):
+        return dict((key, "#/components/%s/beta.%s" % tuple(value.split("/", 3)[2:]) if key == "$ref" else
+                     _beta_refs(value)) for key, value in node.items())
+    if isinstance(node, list):
+        return [_beta_refs(item) for item in node]
+    return node
+
+
+def merge_beta(spec, beta):
+    """Add the beta excerpt's paths under /beta and its components as "beta.<name>" (no clash with v1.0's)."""
+    beta = _beta_refs(beta)
+    spec["paths"].update(("/beta" + path, operation) for path, operation in beta["paths"].items())
+    for kind in ("schemas", "parameters", "responses"):
+        spec["components"].setdefault(kind, {}).update(
+            ("beta." + name, value) for name, value in beta["components"].get(kind, {}).items())
+    return spec
 
 
 def contract_with_version_prefix(destination):
@@ -22,6 +44,9 @@ def contract_with_version_prefix(destination):
     with open(CONTRACT) as handle:
         spec = yaml.safe_load(handle)
     spec["paths"] = {"/v1.0" + path: operation for path, operation in spec["paths"].items()}
+    if os.path.exists(BETA_CONTRACT):
+        with open(BETA_CONTRACT) as handle:
+            merge_beta(spec, yaml.safe_load(handle))
     with open(destination, "w") as handle:
         yaml.safe_dump(spec, handle, sort_keys=False)
     return destination
