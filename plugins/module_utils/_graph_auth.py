@@ -23,6 +23,9 @@ from urllib.parse import urlsplit
 
 try:
     import msal
+    # msal 1.29.0 to 1.32.0 do not import their exceptions submodule themselves: name it, or msal.exceptions
+    # is an AttributeError at import time on the oldest msal that requirements.txt admits.
+    import msal.exceptions
 except ImportError:  # the module base reports it with missing_required_lib
     msal = None
 else:
@@ -289,12 +292,33 @@ def _chain_for_key(path, key, certificates):
     return [leaf] + [c for c in certificates if c is not leaf]
 
 
+def msal_version(version=None):
+    """msal's version as a tuple of ints, (1, 29, 0); () when msal is missing or the version is unreadable."""
+    if version is None:
+        version = getattr(msal, "__version__", "") if msal is not None else ""
+    parts = []
+    for part in version.split("."):
+        match = re.match(r"^\d+", part)
+        if not match:
+            break
+        parts.append(int(match.group(0)))
+    return tuple(parts)
+
+
+# msal computes the certificate's thumbprint from public_certificate (and signs with x5t#S256) from 1.35.0;
+# before that it refuses a credential without one ("client_credential needs to follow this format").
+MSAL_COMPUTES_THUMBPRINT = (1, 35)
+
+
 def _credential(key_pem, chain, password):
-    """msal's client_credential for a key and a chain (leaf first): msal takes the thumbprint from the first
-    certificate of public_certificate and sends it as x5c (subject name/issuer authentication)."""
+    """msal's client_credential for a key and a chain (leaf first): msal sends the chain as x5c (subject
+    name/issuer authentication) and takes the thumbprint from the first certificate of public_certificate; an
+    msal older than 1.35 is given the leaf's SHA-1 thumbprint (x5t), the only one it can send."""
     credential = {"private_key": key_pem,
                   "public_certificate": "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in chain),
                   "fingerprint": _fingerprint(chain[0])}
+    if msal_version() < MSAL_COMPUTES_THUMBPRINT:
+        credential["thumbprint"] = chain[0].fingerprint(hashes.SHA1()).hex()
     if password:
         credential["passphrase"] = password
     return credential
