@@ -148,11 +148,14 @@ $(DEMO_VENV)/.installed: requirements-dev.txt
 demo: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
 	$(DEMO_VENV)/bin/python tools/demo.py
 
-# The emulator in the foreground, for your own playbooks: prints the export lines (or a module_defaults block) and
-# the demo tenant's users; Ctrl-C stops it. EMULATOR_ARGS="--port 8443", "--app o365-admin-demo", "--latency-ms 50".
+# The emulator in the foreground, for your own playbooks: prints the export lines (or a module_defaults block) for
+# an app holding every permission the guides use, the demo tenant's users, how to make a user risky and the
+# ansible-rulebook line with its inventory and variables (written to build/emulator); Ctrl-C stops it.
+# TENANTS=3 starts three emulator tenants instead and writes build/emulator/tenants.yml for contain_tenants.yml.
+# EMULATOR_ARGS="--port 8443", "--app o365-admin-demo", "--latency-ms 50".
 .PHONY: emulator
 emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
-	$(DEMO_VENV)/bin/python tools/emulator.py $(EMULATOR_ARGS)
+	$(DEMO_VENV)/bin/python tools/emulator.py $(if $(TENANTS),--tenants $(TENANTS)) $(EMULATOR_ARGS)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
