@@ -115,6 +115,9 @@ AADSTS_HINTS = {
     # The app registration and its service principal.
     700016: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
     700011: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
+    7000229: "the app has no service principal in this tenant: a multi-tenant app must be consented in each tenant "
+             "it acts in; an administrator of this tenant grants admin consent to this client_id (the tenant's "
+             "adminconsent URL, or Enterprise applications), which creates it",
     70001: "the application is disabled in this tenant: an administrator must enable it",
     7000112: "the application is disabled in this tenant: an administrator must enable it (Enterprise "
              "applications, Properties, Enabled for users to sign in)",
@@ -634,6 +637,10 @@ def _json_or_none(response):
         return None
 
 
+# Authority aliases that stand for many tenants: fine for a user's sign-in, never for client credentials.
+MULTI_TENANT_AUTHORITIES = ("common", "organizations", "consumers")
+
+
 def build_token_source(params, settings, transport):
     """Choose the credential: access_token, then certificate, then client secret."""
     if params.get("access_token"):
@@ -643,6 +650,11 @@ def build_token_source(params, settings, transport):
         raise ConfigurationError(
             "Missing %s: give them as options, through module_defaults (group/o365.admin.graph), or as "
             "AZURE_TENANT_ID / AZURE_CLIENT_ID in the environment; or give access_token." % " and ".join(missing))
+    if str(params["tenant_id"]).strip().lower() in MULTI_TENANT_AUTHORITIES:
+        # Entra answers these with an AADSTS error after the discovery and the token request; say it first.
+        raise ConfigurationError(
+            "tenant_id %r names no tenant: an app's own (client credentials) token is issued by one tenant, so give "
+            "its directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com." % params["tenant_id"])
     if params.get("client_certificate_path"):
         credential = load_certificate_credential(params["client_certificate_path"],
                                                  params.get("client_certificate_password"))

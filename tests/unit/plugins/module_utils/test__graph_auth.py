@@ -248,6 +248,21 @@ def test_missing_credentials_are_named(overrides, message):
         build_token_source(params(**overrides), ConnectionSettings(params(), environ={}), None)
 
 
+@pytest.mark.parametrize("tenant", ["common", "organizations", "consumers", " Common "])
+def test_a_tenant_alias_for_many_tenants_is_refused_before_any_request(tenant):
+    transport = HttpTransport(requests.Session(), timeout=5, max_retries=0, sleep=lambda s: None)
+    options = params(tenant_id=tenant, client_secret=SECRET)
+    with responses.RequestsMock():  # any request at all would fail this test: none is registered
+        with pytest.raises(ConfigurationError, match="names no tenant") as error:
+            build_token_source(options, ConnectionSettings(options, environ={}), transport).get_token()
+    assert "contoso.onmicrosoft.com" in error.value.message
+
+
+def test_a_tenant_domain_starting_like_an_alias_is_a_tenant():
+    options = params(tenant_id="common.onmicrosoft.com", client_secret=SECRET)
+    assert build_token_source(options, ConnectionSettings(options, environ={}), None).token_requests == 0
+
+
 class FakeMsalApp:
     def __init__(self, result):
         self.result = result
@@ -523,7 +538,7 @@ def test_a_file_whose_certificates_do_not_match_its_key_is_a_clear_error(tmp_pat
     (7000215, "Secret ID"), (7000222, "expired"), (7000218, "no credential"), (700027, "client_certificate_path"),
     (700016, "set cloud"), (7000112, "disabled"), (53003, "Conditional Access"), (90002, "set cloud"),
     (90038, "another national cloud"), (900382, "across clouds"), (900432, "across clouds"), (50049, "authority_host"),
-    (9001023, "not common"), (500011, "one cloud"), (70011, "graph_endpoint"),
+    (9001023, "not common"), (500011, "one cloud"), (70011, "graph_endpoint"), (7000229, "admin consent"),
 ])
 def test_each_setup_error_gets_its_hint(code, words):
     source = token_source_answering({"error": "invalid_request", "error_description": "AADSTS%d: Entra's words." % code,
