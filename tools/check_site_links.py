@@ -10,10 +10,11 @@ Usage: check_site_links.py SITE_DIR [EXTRA_DOCS_YML [README]]
 Every href and src of every HTML page under SITE_DIR that is not an external URL must name a file of the site, and
 its #fragment an id (or a name) in that file. With EXTRA_DOCS_YML (docs/docsite/extra-docs.yml), every guide it
 lists must also be a page of its own and be in the navigation menu of the site's front page, and every guide page
-in that menu (or in the guides' directory) must be listed: a guide reachable only one way fails. With README (README.md, the front page), every relative link of it must name
-a file of the repository, and its #fragment a section or target of that file when it is reStructuredText, and
-every guide must be linked from it. External links (http, https, mailto) are counted, not fetched: the build
-machines are offline, and Sphinx's own linkcheck builder fetches only.
+in that menu (or in the guides' directory) must be listed: a guide reachable only one way fails. With README
+(README.md, the front page), every relative link of it must name a file of the repository, and its #fragment a
+section or target of that file when it is reStructuredText, and every guide must be linked from it. External links
+(http, https, mailto) are counted, not fetched: the build machines are offline, and Sphinx's own linkcheck builder
+fetches only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -131,8 +132,9 @@ def navigation_problems(site_dir, refs):
         if os.path.isdir(guides_dir) else set()
     problems = [(ref, "listed in extra-docs.yml but not in the site's navigation (index.html)")
                 for ref in refs if ref not in in_menu]
-    problems += [(ref, "in the site's navigation but not listed in extra-docs.yml") for ref in sorted(in_menu - set(refs))]
-    problems += [(ref, "a guide page that extra-docs.yml does not list") for ref in sorted(on_disk - in_menu - set(refs))]
+    listed = set(refs)
+    problems += [(ref, "in the site's navigation but not listed in extra-docs.yml") for ref in sorted(in_menu - listed)]
+    problems += [(ref, "a guide page that extra-docs.yml does not list") for ref in sorted(on_disk - in_menu - listed)]
     return problems
 
 

@@ -245,7 +245,8 @@ def main(argv):
                         help="the demo tenant's app whose credentials to print (%s is granted every permission the "
                              "guides use)" % DEFAULT_APP)
     parser.add_argument("--tenants", type=int, default=1,
-                        help="start this many emulator tenants (at most %d) and write their inventory" % len(TENANT_NAMES))
+                        help="start this many emulator tenants (at most %d) and write their inventory"
+                             % len(TENANT_NAMES))
     parser.add_argument("--out", default=os.path.join(ROOT, "build", "emulator"),
                         help="where the rulebook's inventory and variables, or the tenants inventory, are written")
     args, emulator_args = parser.parse_known_args(argv)

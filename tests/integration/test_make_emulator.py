@@ -114,8 +114,9 @@ def test_the_printed_app_reads_a_user_the_printed_curl_line_made_risky(tmp_path)
                  "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                  "tasks": [{"name": "List", "o365.admin.o365_risky_user_info": {"risk_levels": ["high"]},
                             "register": "risky"},
-                           {"name": "Show", "ansible.builtin.debug": {
-                               "msg": "at risk: {{ risky.risky_users | map(attribute='user_principal_name') | list }}"}}]}]
+                           {"name": "Show", "ansible.builtin.debug": {"msg": "at risk: {{ risky.risky_users "
+                                                                             "| map(attribute='user_principal_name') "
+                                                                             "| list }}"}}]}]
         (tmp_path / "risky.yml").write_text(yaml.safe_dump(play))
         listed = subprocess.run(["ansible-playbook", str(tmp_path / "risky.yml")],
                                 env=pasted_shell(environment, tmp_path), cwd=str(tmp_path), stdout=subprocess.PIPE,
