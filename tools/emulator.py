@@ -122,8 +122,8 @@ def rulebook_files(out_dir):
         "o365_brake_max_users: 5\n"
         "o365_brake_window: 10 minutes\n"
         "o365_state_file: %s\n"
-        "o365_eda_state_dir: %s\n") % (json.dumps(os.path.join(out_dir, "risky_users_state.json")),
-                                        json.dumps(os.path.join(out_dir, "eda"))))
+        "o365_eda_state_dir: %s\n") % (
+            json.dumps(os.path.join(out_dir, "risky_users_state.json")), json.dumps(os.path.join(out_dir, "eda"))))
     return inventory, variables
 
 
@@ -194,8 +194,8 @@ def describe_tenants(out_dir, running):
     lines = ["%d emulator tenants are listening (Ctrl-C stops them all; secrets and CAs are new at every start):"
              % len(running), ""]
     for name, tenant, emulator in running:
-        lines.append("  %-10s %s  %s  users: %s" % (name, tenant["tenant_id"], emulator["graph_endpoint"],
-                                                   ", ".join(u["userPrincipalName"] for u in tenant["users"])))
+        upns = ", ".join(user["userPrincipalName"] for user in tenant["users"])
+        lines.append("  %-10s %s  %s  users: %s" % (name, tenant["tenant_id"], emulator["graph_endpoint"], upns))
     lines += ["", "The tenants inventory (one host per tenant, its credential as host variables): %s" % inventory, "",
               "In another shell, contain two users in every tenant at once, one merged record:", "",
               "export PATH=%s:\"$PATH\"" % shlex.quote(os.path.dirname(sys.executable)),
