@@ -74,13 +74,14 @@ changelog: setup
 	cd $(COLLECTION_LINK) && PATH=$(BIN):$$PATH $(BIN)/antsibull-changelog release --update-existing \
 	  --version $$($(BIN)/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')
 
-# The HTML documentation site in build/docs/html: the guides (docs/docsite/rst, listed in docs/docsite/extra-docs.yml)
-# and antsibull-docs' pages for every module, role and plugin, one page each. Offline; warnings are errors.
+# The HTML documentation site in build/docs/html: the guides (docs/docsite/rst, listed in docs/docsite/extra-docs.yml,
+# the one list: tools/site_pages.py writes the site's guide toctree from it), antsibull-docs' pages for every module,
+# role and plugin, and the event source's page (written by tools/site_pages.py). Offline; warnings are errors.
 DOCS := $(ROOT)/build/docs
 docs: setup
 	rm -rf $(DOCS) && mkdir -p $(DOCS)/rst && chmod 755 $(DOCS) $(DOCS)/rst
-	cp docs/rst/*.rst $(DOCS)/rst/
 	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS)/rst --fail-on-error o365.admin
+	$(BIN)/python tools/site_pages.py $(DOCS)/rst
 	$(BIN)/sphinx-build -q -b html -c docs -W --keep-going $(DOCS)/rst $(DOCS)/html
 	@echo "Documentation site: $(DOCS)/html/index.html"
 
@@ -147,11 +148,14 @@ $(DEMO_VENV)/.installed: requirements-dev.txt
 demo: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
 	$(DEMO_VENV)/bin/python tools/demo.py
 
-# The emulator in the foreground, for your own playbooks: prints the export lines (or a module_defaults block) and
-# the demo tenant's users; Ctrl-C stops it. EMULATOR_ARGS="--port 8443", "--app o365-admin-demo", "--latency-ms 50".
+# The emulator in the foreground, for your own playbooks: prints the export lines (or a module_defaults block) for
+# an app holding every permission the guides use, the demo tenant's users, how to make a user risky and the
+# ansible-rulebook line with its inventory and variables (written to build/emulator); Ctrl-C stops it.
+# TENANTS=3 starts three emulator tenants instead and writes build/emulator/tenants.yml for contain_tenants.yml.
+# EMULATOR_ARGS="--port 8443", "--app o365-admin-demo", "--latency-ms 50".
 .PHONY: emulator
 emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
-	$(DEMO_VENV)/bin/python tools/emulator.py $(EMULATOR_ARGS)
+	$(DEMO_VENV)/bin/python tools/emulator.py $(if $(TENANTS),--tenants $(TENANTS)) $(EMULATOR_ARGS)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
@@ -171,12 +175,14 @@ bench-groups: setup
 matrix: setup
 	$(BIN)/python tools/matrix.py $(MATRIX_ARGS)
 
-# Part of `make test`: the unit tests on the oldest ansible-core that meta/runtime.yml admits, with $(PYTHON)
-# (about a minute), so a change that needs a newer ansible-core is caught before `make matrix` runs. That
-# ansible-core takes Python 3.10 to 3.12: with PYTHON=python3.13, give FLOOR_PYTHON=python3.12.
+# Part of `make test` (about a minute): the unit tests and an end-to-end revoke on the lowest versions the collection
+# claims, read from meta/runtime.yml and requirements.txt (ansible-core 2.16.0, msal 1.29, requests 2.25), each
+# installed at exactly that version in a virtualenv of its own under build/floor (tools/floor.py), with $(PYTHON).
+# ansible-core 2.16 takes Python 3.10 to 3.12: with PYTHON=python3.13, give FLOOR_PYTHON=python3.12.
+# FLOOR_ARGS="--set msal==1.28.1" runs the same job below a claim.
 floor: setup
 	@test -n "$(FLOOR_CORE)" || { echo "make floor: no requires_ansible \">=X.Y\" in meta/runtime.yml" >&2; exit 1; }
-	$(BIN)/python tools/matrix.py --only $(FLOOR_CORE) --python $(FLOOR_PYTHON) --suites unit --dir build/floor
+	$(BIN)/python tools/floor.py --python $$(command -v $(FLOOR_PYTHON)) $(FLOOR_ARGS)
 
 # The Execution Environment image, built for real with podman (runc, execution-environment/containers.conf) on a
 # Debian bookworm base made with mmdebstrap, from execution-environment/execution-environment-local.yml; then a job

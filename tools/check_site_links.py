@@ -9,10 +9,12 @@ Usage: check_site_links.py SITE_DIR [EXTRA_DOCS_YML [README]]
 
 Every href and src of every HTML page under SITE_DIR that is not an external URL must name a file of the site, and
 its #fragment an id (or a name) in that file. With EXTRA_DOCS_YML (docs/docsite/extra-docs.yml), every guide it
-lists must also be a page of its own. With README (README.md, the front page), every relative link of it must name
-a file of the repository, and its #fragment a section or target of that file when it is reStructuredText, and
-every guide must be linked from it. External links (http, https, mailto) are counted, not fetched: the build
-machines are offline, and Sphinx's own linkcheck builder fetches only.
+lists must also be a page of its own and be in the navigation menu of the site's front page, and every guide page
+in that menu (or in the guides' directory) must be listed: a guide reachable only one way fails. With README
+(README.md, the front page), every relative link of it must name a file of the repository, and its #fragment a
+section or target of that file when it is reStructuredText, and every guide must be linked from it. External links
+(http, https, mailto) are counted, not fetched: the build machines are offline, and Sphinx's own linkcheck builder
+fetches only.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -38,15 +40,25 @@ class _Page(HTMLParser):
         HTMLParser.__init__(self, convert_charrefs=True)
         self.anchors = set()
         self.links = []
+        self.nav_links = []  # the hrefs inside the theme's navigation menu (div.wy-menu), the site's left column
+        self._nav_depth = 0
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        if tag == "div" and (self._nav_depth or "wy-menu" in (attributes.get("class") or "").split()):
+            self._nav_depth += 1
+        if self._nav_depth and tag == "a" and attributes.get("href"):
+            self.nav_links.append(attributes["href"])
         for key in ("id", "name") if tag == "a" else ("id",):
             if attributes.get(key):
                 self.anchors.add(attributes[key])
         for key in ("href", "src"):
             if attributes.get(key) is not None:
                 self.links.append((tag, key, attributes[key], self.getpos()[0]))
+
+    def handle_endtag(self, tag):
+        if tag == "div" and self._nav_depth:
+            self._nav_depth -= 1
 
 
 def read_site(site_dir):
@@ -100,6 +112,32 @@ def missing_guides(site_dir, extra_docs_path):
     return refs, missing
 
 
+def navigation_problems(site_dir, refs):
+    """(guide, why) for every guide reachable only one way: listed in extra-docs.yml (antsibull-docs' list) but not in
+    the navigation menu of the site's front page, or a guide page in that menu or on disk that the list leaves out."""
+    front = os.path.join(site_dir, "index.html")
+    if not os.path.isfile(front):
+        return [("index.html", "the site has no front page")]
+    page = _Page()
+    with open(front, encoding="utf-8") as handle:
+        page.feed(handle.read())
+    prefix = GUIDES_DIR + "/"
+    in_menu = set()
+    for link in page.nav_links:
+        path = posixpath.normpath(unquote(urlsplit(link).path or "index.html"))
+        if path.startswith(prefix) and path.endswith(".html"):
+            in_menu.add(path[len(prefix):-len(".html")])
+    guides_dir = os.path.join(site_dir, GUIDES_DIR)
+    on_disk = {name[:-len(".html")] for name in os.listdir(guides_dir) if name.endswith(".html")} \
+        if os.path.isdir(guides_dir) else set()
+    problems = [(ref, "listed in extra-docs.yml but not in the site's navigation (index.html)")
+                for ref in refs if ref not in in_menu]
+    listed = set(refs)
+    problems += [(ref, "in the site's navigation but not listed in extra-docs.yml") for ref in sorted(in_menu - listed)]
+    problems += [(ref, "a guide page that extra-docs.yml does not list") for ref in sorted(on_disk - in_menu - listed)]
+    return problems
+
+
 def _rst_ids(path):
     """Every id docutils gives an element of the reStructuredText file (sections, targets), as a forge renders it."""
     import docutils.core
@@ -151,8 +189,12 @@ def main(argv):
         refs, missing = missing_guides(site_dir, argv[1])
         for ref in missing:
             print("guide %s (%s) has no page %s/%s.html" % (ref, argv[1], GUIDES_DIR, ref))
-        failed = failed or bool(missing) or not refs
-        guides = ", %d guide page(s)" % (len(refs) - len(missing))
+        navigation = navigation_problems(site_dir, refs)
+        for ref, why in navigation:
+            print("guide %s: %s" % (ref, why))
+        failed = failed or bool(missing) or bool(navigation) or not refs
+        guides = ", %d guide page(s), %d in the navigation" % (len(refs) - len(missing), len(refs) - len(
+            [ref for ref, why in navigation if why.startswith("listed")]))
     print("%s: %d page(s)%s, %d internal link(s) checked, %d broken; %d external link(s) not fetched"
           % (site_dir, page_count, guides, internal, len(broken), external))
     if len(argv) == 3:

@@ -7,11 +7,11 @@
 
 One virtualenv per (ansible-core minor, Python) under build/matrix/ (or --dir), each ansible-core on the oldest
 and the newest of pyenv's Pythons that it supports as a controller (or on --python). Prints a Markdown table and
-writes it, with the logs, to that directory. Exit status 1 if any cell failed. `make floor` runs it too.
+writes it, with the logs, to that directory. Exit status 1 if any cell failed. (`make floor`, the lowest claimed
+versions of everything, is tools/floor.py.)
 
     tools/matrix.py                         # every cell
     tools/matrix.py --only 2.16,2.21        # some ansible-core minors
-    tools/matrix.py --only 2.16 --python python3 --suites unit --dir build/floor   # `make floor`
 """
 
 from __future__ import absolute_import, division, print_function
@@ -159,7 +159,7 @@ def main():
     if args.python and not only:
         parser.error("--python needs --only: the ansible-core versions that interpreter is to run")
     if not os.path.isdir(os.path.join(COLLECTIONS, "ansible_collections", "o365", "admin")):
-        sys.exit("Run through `make matrix` or `make floor`: the collection link under build/collections is missing.")
+        sys.exit("Run through `make matrix`: the collection link under build/collections is missing.")
     cell_dir = os.path.join(ROOT, args.dir)
     os.makedirs(cell_dir, exist_ok=True)
     requirements = pins()

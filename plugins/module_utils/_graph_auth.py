@@ -23,6 +23,9 @@ from urllib.parse import urlsplit
 
 try:
     import msal
+    # msal 1.29.0 to 1.32.0 do not import their exceptions submodule themselves: name it, or msal.exceptions
+    # is an AttributeError at import time on the oldest msal that requirements.txt admits.
+    import msal.exceptions
 except ImportError:  # the module base reports it with missing_required_lib
     msal = None
 else:
@@ -112,6 +115,9 @@ AADSTS_HINTS = {
     # The app registration and its service principal.
     700016: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
     700011: "no app with this client_id exists in the tenant: check client_id and tenant_id; " + _OTHER_CLOUD,
+    7000229: "the app has no service principal in this tenant: a multi-tenant app must be consented in each tenant "
+             "it acts in; an administrator of this tenant grants admin consent to this client_id (the tenant's "
+             "adminconsent URL, or Enterprise applications), which creates it",
     70001: "the application is disabled in this tenant: an administrator must enable it",
     7000112: "the application is disabled in this tenant: an administrator must enable it (Enterprise "
              "applications, Properties, Enabled for users to sign in)",
@@ -289,12 +295,33 @@ def _chain_for_key(path, key, certificates):
     return [leaf] + [c for c in certificates if c is not leaf]
 
 
+def msal_version(version=None):
+    """msal's version as a tuple of ints, (1, 29, 0); () when msal is missing or the version is unreadable."""
+    if version is None:
+        version = getattr(msal, "__version__", "") if msal is not None else ""
+    parts = []
+    for part in version.split("."):
+        match = re.match(r"^\d+", part)
+        if not match:
+            break
+        parts.append(int(match.group(0)))
+    return tuple(parts)
+
+
+# msal computes the certificate's thumbprint from public_certificate (and signs with x5t#S256) from 1.35.0;
+# before that it refuses a credential without one ("client_credential needs to follow this format").
+MSAL_COMPUTES_THUMBPRINT = (1, 35)
+
+
 def _credential(key_pem, chain, password):
-    """msal's client_credential for a key and a chain (leaf first): msal takes the thumbprint from the first
-    certificate of public_certificate and sends it as x5c (subject name/issuer authentication)."""
+    """msal's client_credential for a key and a chain (leaf first): msal sends the chain as x5c (subject
+    name/issuer authentication) and takes the thumbprint from the first certificate of public_certificate; an
+    msal older than 1.35 is given the leaf's SHA-1 thumbprint (x5t), the only one it can send."""
     credential = {"private_key": key_pem,
                   "public_certificate": "".join(c.public_bytes(Encoding.PEM).decode("ascii") for c in chain),
                   "fingerprint": _fingerprint(chain[0])}
+    if msal_version() < MSAL_COMPUTES_THUMBPRINT:
+        credential["thumbprint"] = chain[0].fingerprint(hashes.SHA1()).hex()
     if password:
         credential["passphrase"] = password
     return credential
@@ -610,6 +637,10 @@ def _json_or_none(response):
         return None
 
 
+# Authority aliases that stand for many tenants: fine for a user's sign-in, never for client credentials.
+MULTI_TENANT_AUTHORITIES = ("common", "organizations", "consumers")
+
+
 def build_token_source(params, settings, transport):
     """Choose the credential: access_token, then certificate, then client secret."""
     if params.get("access_token"):
@@ -619,6 +650,11 @@ def build_token_source(params, settings, transport):
         raise ConfigurationError(
             "Missing %s: give them as options, through module_defaults (group/o365.admin.graph), or as "
             "AZURE_TENANT_ID / AZURE_CLIENT_ID in the environment; or give access_token." % " and ".join(missing))
+    if str(params["tenant_id"]).strip().lower() in MULTI_TENANT_AUTHORITIES:
+        # Entra answers these with an AADSTS error after the discovery and the token request; say it first.
+        raise ConfigurationError(
+            "tenant_id %r names no tenant: an app's own (client credentials) token is issued by one tenant, so give "
+            "its directory (tenant) ID or a verified domain such as contoso.onmicrosoft.com." % params["tenant_id"])
     if params.get("client_certificate_path"):
         credential = load_certificate_credential(params["client_certificate_path"],
                                                  params.get("client_certificate_password"))

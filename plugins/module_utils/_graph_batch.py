@@ -438,6 +438,15 @@ class BatchRun:
         accepted, throttled_retry_after, throttled, quota_shown = 0, None, 0, False
         for item in chunk:
             response = responses.get(str(item.index))
+            if response is None and problem is None and self._halt_reason is None and \
+                    item.attempts <= self.max_retries:
+                # A readable answer that leaves this request out: its answer was lost, and the operations sent
+                # here are safe to repeat, so it goes again (max_retries' documented promise); unknown only once
+                # the retries are spent.
+                self.item_retries += 1
+                item.last_answer = None
+                heapq.heappush(retries, (now + self._item_delay(None, item.attempts), item))
+                continue
             if response is None or isinstance(response, str):
                 why = response or problem or "it holds no answer for this request"
                 self._final(item, BatchOutcome(None, None, answer.request_id, item.attempts, unknown=True,
@@ -549,6 +558,10 @@ class BatchRun:
             self._final(item, BatchOutcome(None, None, None, item.attempts, reason=reason))
         while retries:
             item = heapq.heappop(retries)[1]
+            if item.last_answer is None:  # left out of an answer, waiting to go again: it may have acted
+                self._final(item, BatchOutcome(None, None, None, max(1, item.attempts), unknown=True, reason=(
+                    "%s: it holds no answer for this request; %s." % (UNREADABLE, LOST_HINT))))
+                continue
             status, body, request_id = item.last_answer
             self._final(item, BatchOutcome(status, body, request_id if isinstance(request_id, str) else None,
                                            max(1, item.attempts)))

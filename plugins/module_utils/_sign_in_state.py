@@ -181,6 +181,46 @@ def explain_failure(change, permission_proven):
     return explain_change_failure(change, permission_proven)
 
 
+def missing_permission(change):
+    """(what was refused, Graph's code, the permission sentence) when the app's token shows it lacks the permission
+    this user's failure needed: a cause every such user shares, to be said once. None otherwise."""
+    if change.refused:
+        return None
+    answer = change.answer
+    if answer is not None and (change.blind or change.read.found):
+        granted = getattr(answer, "granted_roles", None)
+        if answer.status_code == 403 and not answer.unknown and lacks(WRITE_PERMISSION, granted):
+            return ("Graph refused to change sign-in", answer.error["code"] or "",
+                    "%s." % permission_sentence(WRITE_PERMISSION, granted))
+        return None
+    read = change.read.answer
+    granted = getattr(read, "granted_roles", None)
+    if not change.read.found and read.status_code == 403 and lacks(READ_PERMISSION, granted):
+        return ("Graph refused to read the sign-in state", read.error["code"] or "",
+                "%s. Check mode's preview needs to read the state (%s beside %s); a real run writes without it."
+                % (permission_sentence(READ_PERMISSION, granted), READ_PERMISSION, WRITE_PERMISSION))
+    return None
+
+
+def failure_explanations(troubled, permission_proven, shown=5):
+    """Why these users failed: a missing permission once, with the users it stopped counted and named (it read
+    the same for every user), then each other user's own explanation (the first ``shown``)."""
+    shared, own = {}, []
+    for change in troubled:
+        cause = missing_permission(change)
+        if cause is None:
+            own.append(change)
+        else:
+            shared.setdefault(cause, []).append(change.target.user)
+    parts = []
+    for (refused, code, sentence), users in shared.items():
+        listed = ", ".join(users[:shown]) + (" and %d more" % (len(users) - shown) if len(users) > shown else "")
+        parts.append("%s for %d user%s (HTTP 403 %s): %s. %s" % (
+            refused, len(users), "" if len(users) == 1 else "s", code, listed, sentence))
+    parts += [explain_failure(change, permission_proven) for change in own[:shown]]
+    return " ".join(parts)
+
+
 def blind_write_warning(changes):
     """Said once: the app could not read the state, so the change was written without comparing."""
     users = [change.target.user for change in changes]
@@ -258,6 +298,6 @@ def set_sign_in_state(module, client):
     if troubled:
         raise TaskFailed("%d of %d users could not be %s: %s Every user's outcome is in results."
                          % (len(troubled), len(changes), "read" if module.check_mode else params["state"],
-                            " ".join(explain_failure(change, permission_proven) for change in troubled[:5])),
+                            failure_explanations(troubled, permission_proven)),
                          result)
     return result

@@ -14,11 +14,16 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 from tests.artifact.helpers import ROOT, tool
+
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from matrix import CONTROLLER_PYTHONS  # noqa: E402  pylint: disable=wrong-import-position
 
 EE_DIR = os.path.join(ROOT, "execution-environment")
 
@@ -97,7 +102,15 @@ def test_the_local_base_variant_differs_only_where_debian_needs_it(tarball, tmp_
         centos = yaml.safe_load(handle)
     with open(os.path.join(EE_DIR, "execution-environment-local.yml")) as handle:
         local = yaml.safe_load(handle)
+    # The same dependencies, except ansible-core's upper bound: Debian bookworm's Python 3.11 takes ansible-core up
+    # to the newest minor that supports 3.11 as a controller (tools/matrix.py's table), and the definition says so.
+    local_core = local["dependencies"].pop("ansible_core")["package_pip"]
+    centos_core = centos["dependencies"].pop("ansible_core")["package_pip"]
     assert local["dependencies"] == centos["dependencies"]
+    newest_for_311 = max((core for core, pythons in CONTROLLER_PYTHONS.items() if "3.11" in pythons),
+                         key=lambda core: [int(part) for part in core.split(".")])
+    major, minor = newest_for_311.split(".")
+    assert local_core == centos_core.split(",<")[0] + ",<%s.%d" % (major, int(minor) + 1) == "ansible-core>=2.16,<2.20"
     assert local["additional_build_files"] == centos["additional_build_files"]
     assert local["options"] == {"package_manager_path": "/usr/bin/apt-get", "skip_pip_install": True}
     repo = tmp_path / "repo"

@@ -46,6 +46,29 @@ def test_tarball_holds_the_collection_and_nothing_left_behind(tarball):
                     assert os.path.relpath(os.path.join(directory, name), ROOT) in names
 
 
+def test_what_the_readme_says_is_in_the_collection_is_in_the_tarball(tarball):
+    """Issue 28: the README's table listed execution-environment/, which build_ignore leaves out. A path in the
+    table's first column is in the tarball unless its row says it is in the repository only."""
+    with open(os.path.join(ROOT, "README.md")) as handle:
+        text = handle.read()
+    table = text.split("## What is in the collection", 1)[1].split("\n## ", 1)[0]
+    names = members(tarball)
+    checked = []
+    for row in table.splitlines():
+        cells = row.split(" | ")
+        if not row.startswith("| `") or "not in the Galaxy tarball" in cells[0]:
+            continue
+        for path in re.findall(r"`([A-Za-z0-9_./*-]+/[A-Za-z0-9_./*-]*)`", cells[0]):
+            checked.append(path)
+            if path.endswith("/"):
+                assert any(name.startswith(path) for name in names), path
+            elif "*" in path:
+                assert any(re.match(re.escape(path).replace(r"\*", "[^/]*") + "$", name) for name in names), path
+            else:
+                assert path in names, path
+    assert "playbooks/contain_tenants.yml" in checked and "inventory/tenants.example.yml" in checked
+
+
 def test_build_ignore_keeps_out_caches_and_output_anywhere(tmp_path):
     """Build from a copy of the working tree into which everything tests and tools leave behind is planted."""
     source = tmp_path / "ansible_collections" / "o365" / "admin"

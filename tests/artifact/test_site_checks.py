@@ -24,10 +24,18 @@ def write(path, text):
         handle.write(text)
 
 
-def site(tmp_path, guide_body):
-    """A two-page site: the index links to a guide page, which holds guide_body."""
+MENU = '<div class="wy-menu wy-menu-vertical"><ul>%s</ul></div>'
+
+
+def menu_entry(ref):
+    return '<li><a class="reference internal" href="collections/o365/admin/docsite/%s.html">%s</a></li>' % (ref, ref)
+
+
+def site(tmp_path, guide_body, menu=("start",)):
+    """A two-page site: the index links to a guide page, which holds guide_body; the menu lists the given guides."""
     root = tmp_path / "html"
-    index = ('<html><body><a href="collections/o365/admin/docsite/start.html#first">start</a>'
+    index = ('<html><body><div><div>' + MENU % "".join(menu_entry(ref) for ref in menu) + '</div></div>'
+             '<a href="collections/o365/admin/docsite/start.html#first">start</a>'
              ' <a href="https://docs.ansible.com/">out</a> <img src="_static/logo.png"></body></html>')
     write(str(root / "index.html"), index)
     write(str(root / "_static" / "logo.png"), "")
@@ -47,7 +55,8 @@ def test_a_site_whose_links_all_lead_somewhere_passes(tmp_path):
     result = check_links(*site(tmp_path, '<a href="#first">top</a> <a href="../../../../index.html">home</a>'
                                          ' <a href="mailto:x@example.com">mail</a>'))
     assert result.returncode == 0, result.stdout
-    assert "1 guide page(s), 4 internal link(s) checked, 0 broken; 2 external link(s) not fetched" in result.stdout
+    assert ("1 guide page(s), 1 in the navigation, 5 internal link(s) checked, 0 broken; 2 external link(s) not fetched"
+            in result.stdout)
 
 
 @pytest.mark.parametrize("link, why", [
@@ -69,6 +78,25 @@ def test_a_guide_without_a_page_fails(tmp_path):
     result = check_links(root, extra_docs)
     assert result.returncode == 1
     assert "guide troubleshooting" in result.stdout
+
+
+def test_a_guide_listed_but_missing_from_the_navigation_fails(tmp_path):
+    """What happened to "Contain automatically" and "Many tenants": pages of their own, in extra-docs.yml, and not in
+    the site's left menu (index.rst's toctree named eight guides of ten)."""
+    root, extra_docs = site(tmp_path, "", menu=())
+    result = check_links(root, extra_docs)
+    assert result.returncode == 1
+    assert "guide start: listed in extra-docs.yml but not in the site's navigation (index.html)" in result.stdout
+
+
+def test_a_guide_in_the_navigation_or_on_disk_but_not_listed_fails(tmp_path):
+    root, extra_docs = site(tmp_path, "", menu=("start", "other"))
+    write(os.path.join(root, "collections/o365/admin/docsite/other.html"), "<html><body>other</body></html>")
+    write(os.path.join(root, "collections/o365/admin/docsite/stray.html"), "<html><body>stray</body></html>")
+    result = check_links(root, extra_docs)
+    assert result.returncode == 1
+    assert "guide other: in the site's navigation but not listed in extra-docs.yml" in result.stdout
+    assert "guide stray: a guide page that extra-docs.yml does not list" in result.stdout
 
 
 def fake_importer(tmp_path, output, exit_code=0):

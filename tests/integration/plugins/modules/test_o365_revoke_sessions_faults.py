@@ -371,6 +371,19 @@ def test_bulk_2xx_that_is_not_graph_s_answer_revokes_nobody(scenario, answer):
     assert "revoked" not in fault.outcomes()
 
 
+def test_bulk_users_left_out_of_a_batch_answer_are_sent_again_and_revoked(scenario):
+    """Issue 28: max_retries' docs promise a lost answer is sent again; half the users missing from a $batch answer
+    (the emulator acted on them) go again and end revoked, each revoked twice by the emulator, none unknown."""
+    scenario.route.require_direct("a wrong shape breaks the contract on purpose")
+    users = USERS[:6]
+    scenario.faults(batch_answer_next=["missing_items"])
+    fault = FaultRun(scenario, users, {"o365_max_retries": 2})
+    fault.assert_bulk_invariant(2)
+    assert fault.run.rc == 0, fault.result
+    assert fault.outcomes() == ["revoked"] * 6
+    assert sorted(fault.revoked_by_emulator.values()) == [1, 1, 1, 2, 2, 2]
+
+
 @pytest.mark.parametrize("shape", ["html", "empty", "no_responses", "list", "responses_null", "non_object_item",
                                    "string_status", "duplicate_ids", "missing_items"])
 def test_bulk_batch_answer_of_the_wrong_shape_is_unknown_never_a_crash(scenario, shape):

@@ -27,7 +27,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, ConfigurationError, GraphTransportError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import (
     ConnectionSettings, MsalTokenSource, StaticTokenSource, build_token_source, is_loopback_host,
-    load_certificate_credential)
+    MSAL_COMPUTES_THUMBPRINT, load_certificate_credential, msal_version)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import HttpTransport
 from tests.graph_emulator.tenant import App, write_certificate_chain
 
@@ -139,7 +139,21 @@ def test_pem_with_key_and_certificate_becomes_an_msal_credential(certificate_fil
     credential = load_certificate_credential(certificate_files["plain.pem"])
     assert "PRIVATE KEY" in credential["private_key"]
     assert "BEGIN CERTIFICATE" in credential["public_certificate"]
-    assert "thumbprint" not in credential  # msal computes the thumbprints from the certificate
+    if msal_version() >= MSAL_COMPUTES_THUMBPRINT:
+        assert "thumbprint" not in credential  # msal computes the thumbprints from the certificate
+    else:  # an older msal refuses a certificate credential without its SHA-1 thumbprint
+        cert = x509.load_pem_x509_certificate(credential["public_certificate"].encode("ascii"))
+        assert credential["thumbprint"] == cert.fingerprint(hashes.SHA1()).hex()
+
+
+@pytest.mark.parametrize("version, expected", [
+    ("1.29.0", (1, 29, 0)), ("1.35.0b1", (1, 35, 0)), ("1.40", (1, 40)), ("", ()), ("dev", ())])
+def test_msal_version_reads_the_leading_numbers(version, expected):
+    assert msal_version(version) == expected
+
+
+def test_the_installed_msal_is_a_version_the_thumbprint_rule_can_compare():
+    assert msal_version() >= (1, 29)
 
 
 def test_encrypted_pem_needs_its_password(certificate_files):
@@ -232,6 +246,21 @@ def test_tenants_of_one_multi_tenant_app_get_cache_partitions_of_their_own(tmp_p
 def test_missing_credentials_are_named(overrides, message):
     with pytest.raises(ConfigurationError, match=message):
         build_token_source(params(**overrides), ConnectionSettings(params(), environ={}), None)
+
+
+@pytest.mark.parametrize("tenant", ["common", "organizations", "consumers", " Common "])
+def test_a_tenant_alias_for_many_tenants_is_refused_before_any_request(tenant):
+    transport = HttpTransport(requests.Session(), timeout=5, max_retries=0, sleep=lambda s: None)
+    options = params(tenant_id=tenant, client_secret=SECRET)
+    with responses.RequestsMock():  # any request at all would fail this test: none is registered
+        with pytest.raises(ConfigurationError, match="names no tenant") as error:
+            build_token_source(options, ConnectionSettings(options, environ={}), transport).get_token()
+    assert "contoso.onmicrosoft.com" in error.value.message
+
+
+def test_a_tenant_domain_starting_like_an_alias_is_a_tenant():
+    options = params(tenant_id="common.onmicrosoft.com", client_secret=SECRET)
+    assert build_token_source(options, ConnectionSettings(options, environ={}), None).token_requests == 0
 
 
 class FakeMsalApp:
@@ -460,8 +489,15 @@ def assertion_header(credential):
     return jwt.get_unverified_header(seen[0]["client_assertion"])
 
 
-def x5t_s256(certificate):
-    return base64.urlsafe_b64encode(certificate.fingerprint(hashes.SHA256())).rstrip(b"=").decode()
+def x5t_of(certificate):
+    """The thumbprint the installed msal sends: x5t#S256 from 1.35, the SHA-1 x5t we give an older one."""
+    algorithm = hashes.SHA256() if msal_version() >= MSAL_COMPUTES_THUMBPRINT else hashes.SHA1()
+    return base64.urlsafe_b64encode(certificate.fingerprint(algorithm)).rstrip(b"=").decode()
+
+
+def signed_thumbprint(header):
+    name = "x5t#S256" if msal_version() >= MSAL_COMPUTES_THUMBPRINT else "x5t"
+    return header[name].rstrip("=")
 
 
 @pytest.mark.parametrize("file_format, order", [
@@ -480,7 +516,7 @@ def test_the_certificate_matching_the_key_signs_whatever_the_order(tmp_path, fil
     assert chain[0] == leaf and len(chain) == len([part for part in order if part != "key"])
     header = assertion_header(credential)
     # What Entra ID looks the app's certificate up by: the leaf's thumbprint, and the leaf first in x5c.
-    assert header["x5t#S256"].rstrip("=") == x5t_s256(leaf)
+    assert signed_thumbprint(header) == x5t_of(leaf)
     assert base64.b64decode(header["x5c"][0]) == leaf.public_bytes(serialization.Encoding.DER)
 
 
@@ -502,7 +538,7 @@ def test_a_file_whose_certificates_do_not_match_its_key_is_a_clear_error(tmp_pat
     (7000215, "Secret ID"), (7000222, "expired"), (7000218, "no credential"), (700027, "client_certificate_path"),
     (700016, "set cloud"), (7000112, "disabled"), (53003, "Conditional Access"), (90002, "set cloud"),
     (90038, "another national cloud"), (900382, "across clouds"), (900432, "across clouds"), (50049, "authority_host"),
-    (9001023, "not common"), (500011, "one cloud"), (70011, "graph_endpoint"),
+    (9001023, "not common"), (500011, "one cloud"), (70011, "graph_endpoint"), (7000229, "admin consent"),
 ])
 def test_each_setup_error_gets_its_hint(code, words):
     source = token_source_answering({"error": "invalid_request", "error_description": "AADSTS%d: Entra's words." % code,
@@ -529,4 +565,4 @@ def test_a_chain_without_a_password_signs_with_the_leaf(tmp_path, file_format):
     path, leaf = chain_file(tmp_path, file_format, ["key", "root", "intermediate", "leaf"])
     credential = load_certificate_credential(path)
     assert "passphrase" not in credential and "ENCRYPTED" not in credential["private_key"]
-    assert assertion_header(credential)["x5t#S256"].rstrip("=") == x5t_s256(leaf)
+    assert signed_thumbprint(assertion_header(credential)) == x5t_of(leaf)

@@ -11,14 +11,14 @@ import pytest
 
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
 from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
-    SignInChange, diff_entry, explain_failure, synced_warning)
+    SignInChange, diff_entry, explain_failure, failure_explanations, synced_warning)
 from ansible_collections.o365.admin.plugins.module_utils._targets import Target
 from ansible_collections.o365.admin.plugins.module_utils._user_read import UserRead
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
 
 
-def change(enabled=True, state="blocked", read_status=200, synced=None):
-    target = Target("adele@contoso.com", UserReference.parse("adele@contoso.com"))
+def change(enabled=True, state="blocked", read_status=200, synced=None, user="adele@contoso.com"):
+    target = Target(user, UserReference.parse(user))
     properties = {"account_enabled": enabled, "on_premises_sync_enabled": synced} if read_status == 200 else {}
     body = {} if read_status == 200 else {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}
     return SignInChange(target, UserRead(BatchOutcome(read_status, body, "rid-read"), properties), state)
@@ -68,3 +68,42 @@ def test_diff_and_synced_warning():
     assert diff_entry(item)["before"] == "account_enabled: true\n" and diff_entry(item)["after"] == "account_enabled: false\n"
     assert "Disable the on-premises accounts too" in synced_warning(["a", "b"], "blocked")
     assert "Enable the on-premises account too" in synced_warning(["a"], "allowed")
+
+
+def refused_for_want_of_the_permission(user, request_id):
+    item = change(user=user)
+    item.answer = BatchOutcome(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, request_id)
+    item.answer.granted_roles = ("User.Read.All",)
+    return item
+
+
+def test_a_missing_permission_is_said_once_with_the_users_counted():
+    """Issue 28: the explanation repeated in full once per user in msg."""
+    users = ["user%d@contoso.com" % n for n in range(7)]
+    troubled = [refused_for_want_of_the_permission(user, "rid-%d" % n) for n, user in enumerate(users)]
+    lost = change(user="lost@contoso.com")
+    lost.answer = BatchOutcome(None, None, None, unknown=True)
+    message = failure_explanations(troubled + [lost], False)
+    assert message.count("The app's token does not hold User.EnableDisableAccount.All") == 1
+    assert "Graph refused to change sign-in for 7 users (HTTP 403 Authorization_RequestDenied): " in message
+    assert "user0@contoso.com, user1@contoso.com, user2@contoso.com, user3@contoso.com, user4@contoso.com and 2 more" \
+        in message
+    assert "may or may not have been made" in message and "lost@contoso.com" in message
+
+
+def test_a_403_the_token_cannot_explain_stays_per_user():
+    item = change()
+    item.answer = BatchOutcome(403, {"error": {"code": "Authorization_RequestDenied", "message": "no"}}, "rid-9")
+    assert failure_explanations([item], True) == explain_failure(item, True)
+
+
+def test_a_refused_read_in_check_mode_is_said_once_with_the_preview_hint():
+    troubled = []
+    for user in ("a@contoso.com", "b@contoso.com"):
+        item = change(read_status=403, user=user)
+        item.read.answer.granted_roles = ("User.EnableDisableAccount.All",)
+        troubled.append(item)
+    message = failure_explanations(troubled, False)
+    assert message.count("does not hold User.Read.All") == 1 and "preview" in message
+    assert "Graph refused to read the sign-in state for 2 users" in message
+    assert "a@contoso.com, b@contoso.com" in message
