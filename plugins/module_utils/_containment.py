@@ -40,10 +40,11 @@ from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, judge, unreadable, write_answer)
 from ansible_collections.o365.admin.plugins.module_utils._report import (
     WRITE_QUOTA, WRITE_QUOTA_WINDOW_S, Report, quota_time_s, write_atomically)
-from ansible_collections.o365.admin.plugins.module_utils._revocation import REVOKED, revoke_answer
+from ansible_collections.o365.admin.plugins.module_utils._revocation import REVOKED, explain_refusal, revoke_answer
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
     Reading, format_time, read_many, utc_now, verify_revoked)
-from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import STATE_PROPERTIES
+from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
+    STATE_PROPERTIES, SignInChange, explain_change_failure)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import explain_read_failure, read_users_through
 
@@ -254,7 +255,7 @@ class ContainmentRun:
         if user.target.refusal is not None:
             return FAILED, dict(user.target.refusal["error"])
         if user.read_failure is not None:
-            return FAILED, dict(user.reading.error or {}, message=user.read_failure)
+            return FAILED, dict(user.reading.error or {}, step="read", explanation=user.read_failure)
         if user.skip:
             return ALREADY_CONTAINED, None
         if self.check_mode:
@@ -264,9 +265,7 @@ class ContainmentRun:
             troubled = [(step, error) for step, word, error in words if word == wanted]
             if troubled:
                 step, error = troubled[0]
-                error = dict(error or {})
-                error["step"] = "block sign-in" if step == BLOCK else "revoke sessions"
-                return wanted, error
+                return wanted, self._explained(user, step, wanted, error)
         if user.verdict is not None and not user.verdict.verified:
             reading = user.verdict.reading
             if not reading.ok:
@@ -277,6 +276,25 @@ class ContainmentRun:
                             "signInSessionsValidFromDateTime read back is %s, %s, after %d read(s)."
                             % (reading.text, user.verdict.reason, user.verdict.reads)}
         return CONTAINED, None
+
+    def _explained(self, user, step, word, error):
+        """The step's error with what it means and what to do, in the words of the module that owns the step."""
+        error = dict(error or {})
+        answer = user.last_answer(step)
+        if step == BLOCK:
+            change = SignInChange(user.target, user.read, "blocked")
+            change.answer = answer
+            error.update(step="block sign-in", explanation=explain_change_failure(change, self.block_proven))
+        else:
+            error.update(step="revoke sessions", explanation=explain_refusal(dict(
+                user=user.target.user, error=error, status_code=answer.status_code, request_id=answer.request_id,
+                outcome=word), False, granted=getattr(answer, "granted_roles", None)))
+        return error
+
+    @property
+    def block_proven(self):
+        """Graph accepted a block in this run: a 403 for another user is that user's (a sensitive action)."""
+        return any(answer.ok for user in self.users for step, answer in user.answers if step == BLOCK)
 
     def entry(self, target, user):
         """One entry of results and of the record: what a release needs, for one target."""
@@ -460,30 +478,31 @@ def summary_line(result, record_path=None):
 
 # --- the record ------------------------------------------------------------------------------------------------
 
-class ContainmentRecord(Report):
-    """The containment record at ``report_path``: JSON (schema 1, kind containment) that a release reads.
+def record_document(result, failure=None):
+    """The containment record (schema 1, kind containment): what release_user reads, one entry per user."""
+    return {
+        "schema_version": RECORD_SCHEMA_VERSION, "kind": RECORD_KIND, "module": MODULE_NAME,
+        "run_id": result.get("run_id"), "incident": result.get("incident"),
+        "tenants": [{"tenant": result.get("tenant"), "failed": failure is not None, "msg": failure}],
+        "generated_at": format_time(utc_now().replace(microsecond=0)),
+        "check_mode": bool(result.get("check_mode")), "order": result.get("order"),
+        "steps": result.get("steps"), "revoked_since": result.get("revoked_since"),
+        "failed": failure is not None, "msg": failure,
+        "summary": dict((name, result[name]) for name in result if name.endswith("_count") or name in (
+            "batches", "retries", "elapsed_s", "failed_users", "unknown_users", "interrupted")),
+        "users": result.get("results", []),
+    }
 
-    Path checks and the atomic 0600 write are _report's; the document is the record's own shape."""
+
+class ContainmentRecord(Report):
+    """The containment record at ``report_path``. Path checks and the atomic 0600 write are _report's; the
+    document is the record's own shape (record_document)."""
 
     def __init__(self, path):
         super(ContainmentRecord, self).__init__(path, "json")
 
-    def document(self, result, failure=None):
-        return {
-            "schema_version": RECORD_SCHEMA_VERSION, "kind": RECORD_KIND, "module": MODULE_NAME,
-            "run_id": result.get("run_id"), "incident": result.get("incident"),
-            "tenants": [{"tenant": result.get("tenant"), "failed": failure is not None, "msg": failure}],
-            "generated_at": format_time(utc_now().replace(microsecond=0)),
-            "check_mode": bool(result.get("check_mode")), "order": result.get("order"),
-            "steps": result.get("steps"), "revoked_since": result.get("revoked_since"),
-            "failed": failure is not None, "msg": failure,
-            "summary": dict((name, result[name]) for name in result if name.endswith("_count") or name in (
-                "batches", "retries", "elapsed_s", "failed_users", "unknown_users", "interrupted")),
-            "users": result.get("results", []),
-        }
-
-    def write_record(self, result, failure=None):
-        write_atomically(self.path, (json.dumps(self.document(result, failure), indent=2) + "\n").encode("utf-8"))
+    def write_record(self, document):
+        write_atomically(self.path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
 def record_from_params(params):
@@ -492,25 +511,29 @@ def record_from_params(params):
 
 def contain(module, client, since=None, journal=None, stop=None, record=None):
     """state=contained: the whole pipeline, the record, and the one-line msg. Raises TaskFailed when any user is
-    failed or unknown (every user's outcome is still in the result and the record)."""
+    failed or unknown, or the run was interrupted (every user's outcome is still in the result and the record)."""
     result = ContainmentRun(module, client, since, journal, stop).run()
-    troubled = result["failed_count"] + result["unknown_count"]
-    failure = None
-    if troubled:
-        failure = summary_line(result)
+    failed = bool(result["failed_count"] or result["unknown_count"])
+    prefix = ""
     if stop is not None and stop.is_set():
         result["interrupted"] = stop.reason
-        failure = "The run stopped (%s): nothing more was sent. %s" % (stop.reason, failure or summary_line(result))
+        prefix = "The run stopped (%s): nothing more was sent. " % stop.reason
+        failed = True
+    message = prefix + summary_line(result, record.path if record is not None else None)
+    document = record_document(result, message if failed else None)
+    # The role hands the record on (fact, artifact) from here: no join in YAML.
+    result["record"] = document
     if record is not None:
         try:
-            record.write_record(result, failure)
+            record.write_record(document)
             result["record_path"] = record.path
         except (IOError, OSError) as error:
-            result["record_error"] = "The record could not be written to %s (%s: %s); every user's outcome is in " \
-                                     "this task's result." % (record.path, type(error).__name__, error)
-            failure = "%s %s" % (failure or summary_line(result), result["record_error"])
-    result["msg"] = summary_line(result, result.get("record_path"))
-    if failure is not None:
-        raise TaskFailed("%s%s" % (result["msg"], (" " + result["record_error"]) if "record_error" in result
-                                   else ""), result)
+            result["record_error"] = ("The record could not be written to %s (%s: %s); every user's outcome is in "
+                                      "this task's result." % (record.path, type(error).__name__, error))
+            message = "%s%s %s" % (prefix, summary_line(result), result["record_error"])
+            failed = True
+    if failed:
+        # The message goes as the failure's msg; a msg key in the result would override a run-wide cause (no token).
+        raise TaskFailed(message, result)
+    result["msg"] = message
     return result

@@ -329,6 +329,13 @@ elapsed_s:
   description: Seconds the run took.
   returned: always
   type: float
+record:
+  description:
+    - The containment record, as written to O(report_path) (also without it) - C(schema_version), C(kind),
+      C(run_id), C(incident), C(tenants), C(check_mode), C(order), C(steps), C(summary) and C(users) (RV(results)).
+      The role P(o365.admin.contain_user#role) publishes it as its fact and artifact.
+  returned: always
+  type: dict
 record_path:
   description: The record written (O(report_path)).
   returned: with O(report_path), when written
