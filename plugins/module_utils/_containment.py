@@ -304,7 +304,10 @@ class ContainmentRun:
         if user is None:  # excluded: never read, never written
             base.update(outcome=EXCLUDED, changed=False, account_enabled_before=None, account_enabled_after=None,
                         account_enabled_changed=False, sign_in_outcome=EXCLUDED, revoke_outcome=None,
-                        sessions_valid_from_before=None, sessions_valid_from_after=None, revokes=0)
+                        sessions_valid_from_before=None, sessions_valid_from_after=None, revokes=0,
+                        block_sign_in=dict(outcome=EXCLUDED, changed=False) if BLOCK in self.steps else None,
+                        revoke_sessions=dict(outcome="skipped", skipped="excluded", changed=False)
+                        if REVOKE in self.steps else None)
             return base
         word, error = self.outcome(user)
         properties = user.properties
@@ -312,6 +315,10 @@ class ContainmentRun:
         base["user_principal_name"] = properties.get("user_principal_name") or target.user_principal_name
         block = user.step_outcome(BLOCK)
         revoke = user.step_outcome(REVOKE)
+        if word == FAILED:
+            # Never sent (unreadable, refused at resolution): each step asked for failed for this user.
+            block = block or (FAILED if BLOCK in self.steps else None)
+            revoke = revoke or (FAILED if REVOKE in self.steps else None)
         sessions_after = None
         if user.verdict is not None and user.verdict.reading.ok:
             sessions_after = user.verdict.reading.text
@@ -334,8 +341,9 @@ class ContainmentRun:
                 answer.ok for answer in written)),
             account_enabled_before=user.before,
             account_enabled_after=enabled_after,
-            # This run turned an enabled account off: the one fact a release acts on.
-            account_enabled_changed=(not self.check_mode and block == BLOCKED and user.before is True),
+            # This run turned an enabled account off: the one fact a release acts on (null: the answer was lost).
+            account_enabled_changed=None if block == UNKNOWN and not self.check_mode else (
+                not self.check_mode and block == BLOCKED and user.before is True),
             sign_in_outcome=("would_block" if self.check_mode and word == WOULD_CONTAIN and BLOCK in self.steps
                              else ("unchanged" if word == ALREADY_CONTAINED and BLOCK in self.steps else block)),
             revoke_outcome=("would_revoke" if self.check_mode and word == WOULD_CONTAIN and REVOKE in self.steps
@@ -355,7 +363,30 @@ class ContainmentRun:
             base.update(status_code=user.target.refusal["status_code"], request_id=user.target.refusal["request_id"])
         if error is not None:
             base["error"] = error
+        # Each step's own entry, as in schema 1 records written by the role before (readers look them up there).
+        base["block_sign_in"] = self._step_entry(user, BLOCK, base["sign_in_outcome"]) if BLOCK in self.steps \
+            else None
+        base["revoke_sessions"] = self._step_entry(user, REVOKE, base["revoke_outcome"]) if REVOKE in self.steps \
+            else None
+        if base["revoke_sessions"] is not None:
+            base["revoke_sessions"]["sessions_valid_from_before"] = base["sessions_valid_from_before"]
+            base["revoke_sessions"]["sessions_valid_from"] = base["sessions_valid_from_after"]
+            if user.verdict is not None:
+                base["revoke_sessions"].update(verified=user.verdict.verified, verify_reads=user.verdict.reads)
+        if base["block_sign_in"] is not None:
+            base["block_sign_in"].update(account_enabled_before=user.before, account_enabled=base["account_enabled_after"])
         return base
+
+    def _step_entry(self, user, step, word):
+        answer = user.last_answer(step)
+        entry = dict(outcome=word, changed=None if word == UNKNOWN else word in (BLOCKED, REVOKED, "would_block",
+                                                                                  "would_revoke"),
+                     status_code=answer.status_code if answer is not None else None,
+                     request_id=answer.request_id if answer is not None else None)
+        if word in (FAILED, UNKNOWN):
+            entry["error"] = self._explained(user, step, word, user.step_error(step)) if answer is not None else \
+                self.outcome(user)[1]
+        return entry
 
     @property
     def tenant(self):
@@ -378,7 +409,7 @@ class ContainmentRun:
         result = dict(
             state="contained", changed=any(e["changed"] is not False for e in distinct if e["outcome"] != EXCLUDED),
             run_id=self.run_id, incident=self.params.get("incident"), tenant=self.tenant,
-            order=self.params["order"], steps=list(self.steps), check_mode=self.check_mode,
+            order=self.params["order"], write_order=list(self.steps), check_mode=self.check_mode,
             revoked_since=self.since.text if self.since is not None else None,
             results=results, verified_count=sum(1 for e in distinct if e.get("verified") is True),
             failed_users=list(dict.fromkeys(e["user"] for e in results if e["outcome"] == FAILED)),
@@ -486,12 +517,35 @@ def record_document(result, failure=None):
         "tenants": [{"tenant": result.get("tenant"), "failed": failure is not None, "msg": failure}],
         "generated_at": format_time(utc_now().replace(microsecond=0)),
         "check_mode": bool(result.get("check_mode")), "order": result.get("order"),
-        "steps": result.get("steps"), "revoked_since": result.get("revoked_since"),
+        "write_order": result.get("write_order"), "steps": schema1_steps(result, failure),
+        "revoked_since": result.get("revoked_since"),
         "failed": failure is not None, "msg": failure,
         "summary": dict((name, result[name]) for name in result if name.endswith("_count") or name in (
             "batches", "retries", "elapsed_s", "failed_users", "unknown_users", "interrupted")),
         "users": result.get("results", []),
     }
+
+
+def schema1_steps(result, failure):
+    """The record's ``steps``: each step's summary, in the shape schema 1 gives it."""
+    order = result.get("write_order") or []
+    users = dict((e.get("user_id") or e["user"], e) for e in result.get("results", []))
+    entries = list(users.values())
+
+    def failed(key):
+        return any((e.get(key) or {}).get("outcome") in (FAILED, UNKNOWN) for e in entries)
+
+    return {
+        "block_sign_in": {
+            "run": BLOCK in order, "failed": failed("block_sign_in"),
+            "msg": failure if failed("block_sign_in") else None,
+            "changed_count": sum(1 for e in entries if (e.get("block_sign_in") or {}).get("changed") is True)},
+        "revoke_sessions": {
+            "run": REVOKE in order, "failed": failed("revoke_sessions"),
+            "msg": failure if failed("revoke_sessions") else None,
+            "revoked_count": sum(1 for e in entries if e.get("revoke_outcome") == REVOKED),
+            "skipped_count": sum(1 for e in entries if e.get("revoke_outcome") == "skipped"),
+            "verified_count": sum(1 for e in entries if e.get("verified") is True)}}
 
 
 class ContainmentRecord(Report):
@@ -509,6 +563,14 @@ def record_from_params(params):
     return ContainmentRecord(params["report_path"]) if params.get("report_path") else None
 
 
+def run_wide_cause(client):
+    """The message of a failure common to every request of the run (the token, the proxy), or None."""
+    transport = getattr(client, "transport", None)
+    cause = getattr(transport, "proxy_failure", None) or getattr(getattr(client, "token_source", None), "failure",
+                                                                   None)
+    return getattr(cause, "message", None) if cause is not None else None
+
+
 def contain(module, client, since=None, journal=None, stop=None, record=None):
     """state=contained: the whole pipeline, the record, and the one-line msg. Raises TaskFailed when any user is
     failed or unknown, or the run was interrupted (every user's outcome is still in the result and the record)."""
@@ -520,6 +582,10 @@ def contain(module, client, since=None, journal=None, stop=None, record=None):
         prefix = "The run stopped (%s): nothing more was sent. " % stop.reason
         failed = True
     message = prefix + summary_line(result, record.path if record is not None else None)
+    cause = run_wide_cause(client)
+    if cause is not None:
+        # No token, or the proxy wants credentials: that one cause leads (the module says it alone in the end).
+        message = "%s %s" % (cause, message)
     document = record_document(result, message if failed else None)
     # The role hands the record on (fact, artifact) from here: no join in YAML.
     result["record"] = document

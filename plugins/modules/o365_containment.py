@@ -85,7 +85,8 @@ options:
       - "While the run goes, the file is its journal (JSON Lines: a plan line, then a line per user and write as
         each answer comes), so that a run killed outright leaves what was sent."
       - "The record: C(schema_version) 1, C(kind) V(containment), C(run_id), C(incident), C(tenants),
-        C(check_mode), C(order), C(steps), C(revoked_since), C(summary) and C(users), one entry per user as in
+        C(check_mode), C(order), C(write_order), C(steps) (each step's summary), C(revoked_since), C(summary) and
+        C(users), one entry per user as in
         RV(results): object ID, UPN, tenant, incident, run ID, outcome, C(account_enabled_before),
         C(account_enabled_after), C(account_enabled_changed) (this run turned an enabled account off: what a
         release undoes), C(sessions_valid_from_before) and C(sessions_valid_from_after), the status, request-id and
@@ -189,7 +190,7 @@ tenant:
   description: The tenant named in the record.
   returned: always
   type: str
-steps:
+write_order:
   description: The writes each user got, in order (V(block), V(revoke)).
   returned: always
   type: list
@@ -276,6 +277,15 @@ results:
     error:
       description: For V(failed) and V(unknown), Graph's C(code) and C(message) (or what happened instead) and the C(step).
       type: dict
+    block_sign_in:
+      description: The block's own entry - C(outcome), C(changed), C(status_code), C(request_id), C(error),
+        C(account_enabled_before), C(account_enabled); V(null) when blocking is off.
+      type: dict
+    revoke_sessions:
+      description: The last revoke's own entry - C(outcome), C(changed), C(status_code), C(request_id), C(error),
+        C(sessions_valid_from_before), C(sessions_valid_from), C(verified), C(verify_reads); V(null) when revoking
+        is off.
+      type: dict
     time:
       description: When the outcome was recorded (UTC).
       type: str
@@ -332,7 +342,8 @@ elapsed_s:
 record:
   description:
     - The containment record, as written to O(report_path) (also without it) - C(schema_version), C(kind),
-      C(run_id), C(incident), C(tenants), C(check_mode), C(order), C(steps), C(summary) and C(users) (RV(results)).
+      C(run_id), C(incident), C(tenants), C(check_mode), C(order), C(write_order), C(steps), C(summary) and C(users)
+      (RV(results)).
       The role P(o365.admin.contain_user#role) publishes it as its fact and artifact.
   returned: always
   type: dict

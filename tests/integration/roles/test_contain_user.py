@@ -180,7 +180,8 @@ def test_a_step_switched_off_is_not_run(scenario):
     assert directory(scenario)[USERS[7]]["accountEnabled"] is True
     with open(report_path) as handle:
         report = json.load(handle)
-    assert report["steps"] == ["revoke"] and report["users"][0]["sign_in_outcome"] is None
+    assert report["write_order"] == ["revoke"] and report["steps"]["block_sign_in"]["run"] is False
+    assert report["users"][0]["block_sign_in"] is None and report["users"][0]["sign_in_outcome"] is None
 
 
 # --- One identity, revoke after the block, act without reads (issue 17) -------------------------------------------
