@@ -273,3 +273,16 @@ def test_a_record_that_cannot_be_written_fails_the_role_before_any_write_with_th
     assert "does not exist" in final["msg"], final["msg"]
     assert writes(scenario) == []
     assert "Publish the record as the job's artifact" in " ".join(run.tasks)
+
+
+def test_without_verify_each_user_is_revoked_once_as_the_emulator_counts(scenario):
+    """The old role joined its steps' results in Jinja and, with contain_user_verify false, revoked every user twice."""
+    users = USERS[:4]
+    enable(scenario, users)
+    before = directory(scenario)
+    run = offboard(scenario, users, "", "", contain_user_verify=False)
+    assert run.rc == 0, run.stdout + run.stderr
+    after = directory(scenario)
+    assert [after[u]["revocations"] - before[u]["revocations"] for u in users] == [1, 1, 1, 1]
+    assert [e["outcome"] for e in contained(run)["results"]] == ["contained"] * 4
+    assert "Containment: contained 4." in task(run, "Say what was done (counts per outcome and the record's path)")["msg"]
