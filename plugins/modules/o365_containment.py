@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: o365_containment
 short_description: Contain Microsoft 365 users - block sign-in, revoke sessions, verify, record - in one task
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - "O(state=contained) contains users in Microsoft's emergency order, in one process with one access token:
     block sign-in (C(PATCH /users/{id}) with C(accountEnabled) V(false)), then revoke every sign-in session
@@ -105,9 +105,9 @@ attributes:
   check_mode:
     support: full
     description:
-      - Reads only (every user, batched, and the second read of O(revoked_since)); nothing is written but the
+      - "Reads only (every user, batched, and the second read of O(revoked_since)); nothing is written but the
         record, which says C(check_mode) V(true). Each user is V(would_contain), V(already_contained) or V(failed)
-        (could not be read), and RV(msg) gives the would-be counts.
+        (could not be read), and RV(msg) gives the would-be counts."
   diff_mode:
     support: full
     description: C(accountEnabled) and C(signInSessionsValidFromDateTime) before and after, per user contained (or
@@ -115,8 +115,8 @@ attributes:
 notes:
   - Users synced from on-premises Active Directory are blocked in the cloud, but the next Entra Connect sync writes
     the on-premises state back; the module warns.
-  - A write counts only on Graph's own answer (C(204) to the block, C({"value": true}) or an empty 2xx to the
-    revoke). A lost answer, or a 2xx that is not Graph's (a proxy's HTML page), is V(unknown), never success.
+  - "A write counts only on Graph's own answer (C(204) to the block, C({\"value\": true}) or an empty 2xx to the
+    revoke). A lost answer, or a 2xx that is not Graph's (a proxy's HTML page), is V(unknown), never success."
 seealso:
   - module: o365.admin.o365_user_sign_in
   - module: o365.admin.o365_revoke_sessions
