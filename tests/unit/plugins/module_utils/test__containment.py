@@ -204,3 +204,28 @@ def test_the_record_carries_what_a_release_needs(tmp_path):
     assert (first["account_enabled_changed"], second["account_enabled_changed"]) == (True, False)
     assert first["sessions_valid_from_after"] == tenant.users["u0@contoso.com"]["signInSessionsValidFromDateTime"]
     assert first["run_id"] == record["run_id"] == result["run_id"]
+
+
+class StopAfterBlocks:
+    """An interruption that comes once the block wave has been answered."""
+
+    reason = "interrupted by SIGTERM"
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+
+    def is_set(self):
+        return any(item.startswith("PATCH") for call in self.tenant.calls for item in call)
+
+
+def test_an_interrupted_run_sends_nothing_more_and_every_user_has_an_outcome():
+    tenant = StubTenant(3)
+    stop = StopAfterBlocks(tenant)
+    with pytest.raises(TaskFailed) as failure:
+        contain(Module(users=upns(3)), tenant, stop=stop)
+    result = failure.value.result
+    assert result["interrupted"] == "interrupted by SIGTERM"
+    assert not any(item.endswith("revokeSignInSessions") for call in tenant.calls for item in call)
+    assert [(e["outcome"], e["sign_in_outcome"], e["revoke_outcome"]) for e in result["results"]] == [
+        ("failed", "blocked", "failed")] * 3
+    assert failure.value.message.startswith("The run stopped (interrupted by SIGTERM)")
