@@ -5,7 +5,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Figures for issue 26: N users (default 1,000) contained - block sign-in, revoke, verify, record - by the module
 o365_containment (one task), by the contain_user role now (a thin wrapper of it), and by the role as it was before
-(benchmarks/playbooks/roles/old_contain_user, the baseline), in the same run against one emulator with a fixed
+(benchmarks/playbooks/roles/contain_user, the baseline), in the same run against one emulator with a fixed
 latency per Graph request (default 50 ms). Then, unless --no-quota, a quota-bound run: the emulator enforcing a
 scaled-down identity write quota (default 100 writes per 5 s, Graph's 3,000 per 150 s at a 30th of the window) and
 the module containing --quota-users users (default 10x the quota): the achieved write rate as a share of the quota's,
