@@ -209,9 +209,13 @@ class ContainmentRun:
             user.read = read
             user.reading = reading_of(read)
             if not read.found and not user.blind:
-                user.read_failure = explain_read_failure(read, user.target.user) if not read.not_found else (
-                    "User %s was not found in the tenant: check the object ID or UPN (a guest's UPN carries #EXT#)."
-                    % user.target.user)
+                if read.not_found:
+                    user.read_failure = ("User %s was not found in the tenant: check the object ID or UPN (a guest's "
+                                         "UPN carries #EXT#)." % user.target.user)
+                elif read.answer.status_code is None and not read.answer.unknown:
+                    user.read_failure = "Nothing was sent for %s: %s" % (user.target.user, read.answer.error["message"])
+                else:
+                    user.read_failure = explain_read_failure(read, user.target.user)
             elif user.blind and self.check_mode:
                 # Check mode only reads: a user it cannot read cannot be previewed, and says so.
                 user.read_failure = explain_read_failure(read, user.target.user)
@@ -521,7 +525,7 @@ def record_document(result, failure=None):
         "tenants": [{"tenant": result.get("tenant"), "failed": failure is not None, "msg": failure}],
         "generated_at": format_time(utc_now().replace(microsecond=0)),
         "check_mode": bool(result.get("check_mode")), "order": result.get("order"),
-        "write_order": result.get("write_order"), "steps": schema1_steps(result, failure),
+        "write_order": result.get("write_order"), "steps": schema1_steps(result),
         "revoked_since": result.get("revoked_since"),
         "failed": failure is not None, "msg": failure,
         "summary": dict((name, result[name]) for name in result if name.endswith("_count") or name in (
@@ -530,7 +534,7 @@ def record_document(result, failure=None):
     }
 
 
-def schema1_steps(result, failure):
+def schema1_steps(result):
     """The record's ``steps``: each step's summary, in the shape schema 1 gives it."""
     order = result.get("write_order") or []
     users = dict((e.get("user_id") or e["user"], e) for e in result.get("results", []))
@@ -542,11 +546,11 @@ def schema1_steps(result, failure):
     return {
         "block_sign_in": {
             "run": BLOCK in order, "failed": failed("block_sign_in"),
-            "msg": failure if failed("block_sign_in") else None,
+            "msg": None,  # the record's msg says why, once
             "changed_count": sum(1 for e in entries if (e.get("block_sign_in") or {}).get("changed") is True)},
         "revoke_sessions": {
             "run": REVOKE in order, "failed": failed("revoke_sessions"),
-            "msg": failure if failed("revoke_sessions") else None,
+            "msg": None,
             "revoked_count": sum(1 for e in entries if e.get("revoke_outcome") == REVOKED),
             "skipped_count": sum(1 for e in entries if e.get("revoke_outcome") == "skipped"),
             "verified_count": sum(1 for e in entries if e.get("verified") is True)}}
