@@ -135,23 +135,23 @@ class UserContainment:
     def before(self):
         return self.properties.get("account_enabled")
 
-    def step_outcome(self, step):
-        """The word for the last write of ``step``: blocked | revoked | failed | unknown | None (not sent)."""
-        sent = [answer for name, answer in self.answers if name == step]
-        if not sent:
-            return None
-        answer = sent[-1]
-        return judge(answer, write_answer(BLOCKED) if step == BLOCK else revoke_answer)[0]
-
-    def step_error(self, step):
-        sent = [answer for name, answer in self.answers if name == step]
-        if not sent:
-            return None
-        return judge(sent[-1], write_answer(BLOCKED) if step == BLOCK else revoke_answer)[1]
-
     def last_answer(self, step):
         sent = [answer for name, answer in self.answers if name == step]
         return sent[-1] if sent else None
+
+    def judged(self, step):
+        """(word, error) for the last write of ``step``: blocked | revoked | failed | unknown; (None, None) when
+        nothing was sent for it."""
+        answer = self.last_answer(step)
+        if answer is None:
+            return None, None
+        return judge(answer, write_answer(BLOCKED) if step == BLOCK else revoke_answer)
+
+    def step_outcome(self, step):
+        return self.judged(step)[0]
+
+    def step_error(self, step):
+        return self.judged(step)[1]
 
 
 def already_contained(read, steps, since):
