@@ -72,7 +72,8 @@ def run(tenant, work_dir, playbook, users, label, extra=None):
     items = [e for e in entries if e["kind"] == "batch_item"]
     writes = [e for e in items + graph if e["method"] == "PATCH" or e["path"].endswith("/revokeSignInSessions")]
     accepted = sorted(e["time"] for e in writes if 200 <= e["status"] < 300)
-    return {"write_span_s": round(accepted[-1] - accepted[0], 2) if len(accepted) > 1 else 0.0,"label": label, "users": len(users), "wall_s": round(wall, 2),
+    return {"write_span_s": round(accepted[-1] - accepted[0], 2) if len(accepted) > 1 else 0.0,
+            "label": label, "users": len(users), "wall_s": round(wall, 2),
             "graph_calls": len(graph), "batch_calls": len([e for e in graph if e["path"].endswith("$batch")]),
             "token_calls": len([e for e in entries if e["kind"] == "token"]),
             "requests": len(items) + len([e for e in graph if not e["path"].endswith("$batch")]),
@@ -131,8 +132,8 @@ def main(argv=None):
     baseline = rows[-1] if rows else None
     print("cores usable: %d; load average before %.2f, after %.2f; %d users, %g ms per Graph request"
           % (cores, load_before[0], load_after[0], args.users, args.latency_ms))
-    print("%-24s %8s %8s %12s %9s %8s %9s %14s %10s" % ("path", "wall s", "x base", "Graph calls", "$batch",
-                                                         "tokens", "writes", "revokes/user", "blocked"))
+    print("%-24s %8s %8s %12s %9s %8s %9s %14s %10s" % (
+        "path", "wall s", "x base", "Graph calls", "$batch", "tokens", "writes", "revokes/user", "blocked"))
     for row in rows:
         print("%-24s %8.2f %8.2f %12d %9d %8d %9d %14s %10d" % (
             row["label"], row["wall_s"], baseline["wall_s"] / row["wall_s"], row["graph_calls"], row["batch_calls"],

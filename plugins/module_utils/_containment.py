@@ -387,8 +387,8 @@ class ContainmentRun:
 
     def _step_entry(self, user, step, word):
         answer = user.last_answer(step)
-        entry = dict(outcome=word, changed=None if word == UNKNOWN else word in (BLOCKED, REVOKED, "would_block",
-                                                                                  "would_revoke"),
+        done = (BLOCKED, REVOKED, "would_block", "would_revoke")
+        entry = dict(outcome=word, changed=None if word == UNKNOWN else word in done,
                      status_code=answer.status_code if answer is not None else None,
                      request_id=answer.request_id if answer is not None else None)
         if word in (FAILED, UNKNOWN):
@@ -574,8 +574,8 @@ def record_from_params(params):
 def run_wide_cause(client):
     """The message of a failure common to every request of the run (the token, the proxy), or None."""
     transport = getattr(client, "transport", None)
-    cause = getattr(transport, "proxy_failure", None) or getattr(getattr(client, "token_source", None), "failure",
-                                                                   None)
+    token_source = getattr(client, "token_source", None)
+    cause = getattr(transport, "proxy_failure", None) or getattr(token_source, "failure", None)
     return getattr(cause, "message", None) if cause is not None else None
 
 

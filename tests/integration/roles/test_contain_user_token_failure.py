@@ -5,7 +5,6 @@
 """A token that cannot be had is one failure of contain_user, said once, not once per user (issue 18)."""
 
 import datetime
-import json
 import os
 
 from tests.integration.roles.test_contain_user import USERS, containment_environment, contained, writes
