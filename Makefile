@@ -159,7 +159,7 @@ emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
-bench: setup bench-groups bench-identity bench-tenants bench-eda bench-evidence
+bench: setup bench-groups bench-identity bench-tenants bench-eda bench-evidence bench-containment
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
 
 # What comparing users as directory objects costs: 1,000 users named in one form, and in mixed forms.
@@ -221,6 +221,13 @@ eda: setup eda-venv
 # Seconds from the emulator marking a user risky to Graph seeing the revoke, 10 s poll interval, 5 runs.
 bench-eda: setup eda-venv
 	JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV) $(BIN)/python benchmarks/eda_latency.py $(BENCH_EDA_ARGS)
+
+# Figures for issue 26: 1,000 users contained by o365_containment, by the contain_user role and by the role as it was
+# before (the baseline), in one run, then the module under a scaled-down write quota (benchmarks/containment.py;
+# BENCH_CONTAINMENT_ARGS="--users 100 --no-quota" is quicker).
+.PHONY: bench-containment
+bench-containment: setup
+	$(BIN)/python benchmarks/containment.py $(BENCH_CONTAINMENT_ARGS)
 
 # Figures for issue 20: playbooks/contain_tenants.yml over 3 tenants x 1,000 users (forks 3) against 1 tenant x 1,000
 # users, 50 ms per Graph request, in one run (benchmarks/tenants.py; BENCH_TENANTS_ARGS="--users 100" is quicker).

@@ -41,6 +41,14 @@ def task(run, name):
     return matches[0]
 
 
+CONTAIN = "Block sign-in, revoke sessions, verify, record"
+
+
+def contained(run):
+    """The result of the role's one module task."""
+    return task(run, CONTAIN)
+
+
 def writes(scenario):
     """Every PATCH and revoke Graph received, alone or inside $batch."""
     return [e for e in scenario.requests() if e["kind"] in ("graph", "batch_item")
@@ -62,10 +70,11 @@ def test_first_run_blocks_revokes_and_verifies_a_second_run_changes_nothing(scen
 
     run = offboard(scenario, users, started, report_path)
     assert run.rc == 0, run.stdout + run.stderr
-    blocked, revoked = task(run, "Block sign-in"), task(run, "Revoke sign-in sessions")
-    assert [e["outcome"] for e in blocked["results"]] == ["blocked"] * 4
-    assert [e["user"] for e in revoked["results"]] == users
-    assert all(e["verified"] is True and e["changed"] for e in revoked["results"])
+    result = contained(run)
+    assert [e["outcome"] for e in result["results"]] == ["contained"] * 4
+    assert [e["sign_in_outcome"] for e in result["results"]] == ["blocked"] * 4
+    assert [e["user"] for e in result["results"]] == users
+    assert all(e["verified"] is True and e["changed"] for e in result["results"])
     after = directory(scenario)
     assert all(after[u]["accountEnabled"] is False and after[u]["revocations"] == before[u]["revocations"] + 1
                for u in users)
@@ -79,15 +88,15 @@ def test_first_run_blocks_revokes_and_verifies_a_second_run_changes_nothing(scen
     with open(report_path) as handle:
         report = json.load(handle)
     assert [entry["user"] for entry in report["users"]] == users
-    assert all(entry["block_sign_in"]["outcome"] == "blocked" and entry["revoke_sessions"]["verified"] is True
-               for entry in report["users"])
+    assert all(entry["sign_in_outcome"] == "blocked" and entry["verified"] is True for entry in report["users"])
     assert report["revoked_since"] == started and report["order"] == "block_then_revoke"
+    assert report["schema_version"] == 1 and report["kind"] == "containment"
 
     sent_so_far = len(sent)
     again = offboard(scenario, users, started, report_path)
     assert again.rc == 0, again.stdout + again.stderr
-    assert task(again, "Block sign-in")["changed"] is False and task(again, "Revoke sign-in sessions")["changed"] is False
-    assert [e["outcome"] for e in task(again, "Block sign-in")["results"]] == ["unchanged"] * 4
+    assert contained(again)["changed"] is False
+    assert [e["outcome"] for e in contained(again)["results"]] == ["already_contained"] * 4
     assert len(writes(scenario)) == sent_so_far
     assert "changed=0" in again.stdout
 
@@ -98,10 +107,10 @@ def test_check_mode_with_diff_shows_each_user_and_writes_nothing(scenario):
     report_path = os.path.join(scenario.work_dir, "dry-run.json")
     run = offboard(scenario, users, now(), report_path, check=True)
     assert run.rc == 0, run.stdout + run.stderr
-    blocked = task(run, "Block sign-in")
-    assert [e["outcome"] for e in blocked["results"]] == ["would_block"] * 3
-    assert [(d["before_header"], d["before"], d["after"]) for d in blocked["diff"]] == [
-        (user + " (before)", "account_enabled: true\n", "account_enabled: false\n") for user in users]
+    result = contained(run)
+    assert [e["outcome"] for e in result["results"]] == ["would_contain"] * 3
+    assert [(d["before_header"], d["before"].splitlines()[0], d["after"].splitlines()[0]) for d in result["diff"]] == [
+        (user + " (before)", "account_enabled: true", "account_enabled: false") for user in users]
     for user in users:
         assert user + " (before)" in run.stdout  # --diff prints each user's before/after
     assert writes(scenario) == []
@@ -116,17 +125,18 @@ def test_privileged_target_fails_with_the_role_specific_message_and_the_others_a
     report_path = os.path.join(scenario.work_dir, "report.json")
     run = offboard(scenario, users, now(), report_path)
     assert run.rc != 0
-    final = task(run, "Fail when a step did not succeed for every user")
-    assert "holds an Entra admin role" in final["msg"] and "Privileged Authentication Administrator" in final["msg"]
+    final = contained(run)
+    assert "Authorization_RequestDenied" in final["msg"] and "1 user(s): %s" % ADMIN in final["msg"]
+    assert "Privileged Authentication Administrator" in final["results"][1]["error"]["explanation"]
     assert directory(scenario)[USERS[6]]["accountEnabled"] is False
     assert directory(scenario)[ADMIN]["accountEnabled"] is True
-    # The revoke still ran for both, and the report has both users with both steps.
-    assert [e["user"] for e in task(run, "Revoke sign-in sessions")["results"]] == users
+    # The revoke still ran for both, and the record has both users with both steps.
+    assert [e["revoke_outcome"] for e in final["results"]] == ["revoked", "revoked"]
     with open(report_path) as handle:
         report = json.load(handle)
     admin = report["users"][1]
-    assert admin["block_sign_in"]["outcome"] == "failed" and admin["block_sign_in"]["status_code"] == 403
-    assert report["steps"]["block_sign_in"]["failed"] is True
+    assert admin["sign_in_outcome"] == "failed" and admin["outcome"] == "failed"
+    assert admin["error"]["step"] == "block sign-in" and report["failed"] is True
 
 
 def test_revoke_then_block_order(scenario):
@@ -147,9 +157,8 @@ def test_a_nested_group_with_an_exclusion(scenario):
     try:
         run = offboard(scenario, [], now(), "", entra_groups="Finance - Payables", exclude=[excluded])
         assert run.rc == 0, run.stdout + run.stderr
-        blocked = task(run, "Block sign-in")
-        by_user = dict((e["user"], e) for e in blocked["results"])
-        assert all(by_user[user]["outcome"] == "blocked" and by_user[user]["group"] == "Finance - Payables"
+        by_user = dict((e["user"], e) for e in contained(run)["results"])
+        assert all(by_user[user]["outcome"] == "contained" and by_user[user]["group"] == "Finance - Payables"
                    for user in members)
         assert by_user[excluded]["outcome"] == "excluded"
         after = directory(scenario)
@@ -171,7 +180,8 @@ def test_a_step_switched_off_is_not_run(scenario):
     assert directory(scenario)[USERS[7]]["accountEnabled"] is True
     with open(report_path) as handle:
         report = json.load(handle)
-    assert report["steps"]["block_sign_in"]["run"] is False and report["users"][0]["block_sign_in"] is None
+    assert report["write_order"] == ["revoke"] and report["steps"]["block_sign_in"]["run"] is False
+    assert report["users"][0]["block_sign_in"] is None and report["users"][0]["sign_in_outcome"] is None
 
 
 # --- One identity, revoke after the block, act without reads (issue 17) -------------------------------------------
@@ -194,8 +204,7 @@ def test_an_exclude_by_object_id_holds_against_the_same_user_by_upn_and_through_
         with open(report_path) as handle:
             report = json.load(handle)
         adele = [u for u in report["users"] if u["user"] == ADELE]
-        assert len(adele) == 1 and adele[0]["block_sign_in"]["outcome"] == "excluded"
-        assert adele[0]["revoke_sessions"]["outcome"] == "skipped"
+        assert len(adele) == 1 and adele[0]["outcome"] == "excluded"
     finally:
         enable(scenario, FINANCE_MEMBERS)
 
@@ -231,7 +240,7 @@ def test_a_privileged_user_blocked_on_a_re_run_is_revoked_after_the_block(scenar
         assert directory(scenario)[ADMIN]["revocations"] == before + 2
         kinds = ["PATCH" if e["method"] == "PATCH" else "revoke" for e in writes(scenario)]
         assert kinds[-2:] == ["PATCH", "revoke"]
-        assert task(second, "Revoke sign-in sessions again, after the block, for the users it blocked")["revoked_count"] == 1
+        assert contained(second)["results"][0]["revokes"] == 1
     finally:
         scenario.emulator.control("apps", {"client_id": app, "directory_roles": []})
         enable(scenario, [ADMIN])
@@ -252,18 +261,28 @@ def test_an_app_that_may_only_write_still_contains_the_user(scenario):
     assert len([w for w in run.warnings() if "User.Read.All" in w]) == 1
 
 
-def test_a_report_that_cannot_be_written_fails_the_role_at_the_end_with_the_artifact_kept(scenario):
-    """Issue 18, as far as the role goes: its report directory gone by the end of the run. The role used to stop at
-    the template task, before the artifact and its closing message."""
-    group = scenario.emulator.control("groups", {"display_name": "Role record %s" % scenario.route.name, "users": 1,
-                                                 "nested": 1})
-    users = [u["userPrincipalName"] for u in group["users"]]
+def test_a_record_that_cannot_be_written_fails_the_role_before_any_write_with_the_artifact_task_run(scenario):
+    """Issue 18, as far as the role goes: the record's directory is missing. The module checks the path before any
+    network call, so nothing is written that the record could not hold; the artifact task still runs."""
+    users = [USERS[0]]
     enable(scenario, users)
     report_path = os.path.join(scenario.work_dir, "removed", "report.json")
     run = offboard(scenario, users, now(), report_path)
     assert run.rc != 0
-    final = task(run, "Fail when a step did not succeed for every user")
-    assert "The report could not be written to %s" % report_path in final["msg"], final["msg"]
-    assert "contain_user_report artifact" in final["msg"]
-    assert [e["outcome"] for e in task(run, "Revoke sign-in sessions")["results"]] == ["revoked"]
-    assert "Publish the report as the job's artifact" in " ".join(run.tasks)
+    final = contained(run)
+    assert "does not exist" in final["msg"], final["msg"]
+    assert writes(scenario) == []
+    assert "Publish the record as the job's artifact" in " ".join(run.tasks)
+
+
+def test_without_verify_each_user_is_revoked_once_as_the_emulator_counts(scenario):
+    """The old role joined its steps' results in Jinja and, with contain_user_verify false, revoked every user twice."""
+    users = USERS[:4]
+    enable(scenario, users)
+    before = directory(scenario)
+    run = offboard(scenario, users, "", "", contain_user_verify=False)
+    assert run.rc == 0, run.stdout + run.stderr
+    after = directory(scenario)
+    assert [after[u]["revocations"] - before[u]["revocations"] for u in users] == [1, 1, 1, 1]
+    assert [e["outcome"] for e in contained(run)["results"]] == ["contained"] * 4
+    assert "Containment: contained 4." in task(run, "Say what was done (counts per outcome and the record's path)")["msg"]

@@ -1,0 +1,415 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: o365_containment
+short_description: Contain Microsoft 365 users - block sign-in, revoke sessions, verify, record - in one task
+version_added: 0.1.0
+description:
+  - "O(state=contained) contains users in Microsoft's emergency order, in one process with one access token:
+    block sign-in (C(PATCH /users/{id}) with C(accountEnabled) V(false)), then revoke every sign-in session
+    (C(POST /users/{id}/revokeSignInSessions)), then read back C(signInSessionsValidFromDateTime) and judge it by
+    Graph's clock, then write the containment record that a release reads."
+  - Each stage is one wave of Microsoft Graph JSON batching (20 requests per C($batch) call) over every user, so
+    1,000 users cost about 200 Graph calls (read, block, revoke, verify), not one task per step and user.
+  - The users are O(user), O(users) and the members of O(groups) (nested groups included) minus O(exclude), at most
+    O(max_users), compared by identity (an object ID and a UPN of the same person are one user).
+  - Each user is read once first (C(accountEnabled), C(signInSessionsValidFromDateTime)); the block is written even
+    when that read says the user is already blocked (writing it again is harmless, and one read of an eventually
+    consistent directory is not proof). The revoke goes out after the block has been answered, also for a user
+    whose block failed.
+  - "Re-runs: with O(revoked_since) (the moment the incident started), a user whose read shows sign-in blocked and
+    sessions revoked at or after that moment is read a second time; when both reads agree, the user is
+    V(already_contained) and nothing is written for it. A second identical run then writes nothing. Without
+    O(revoked_since) every run blocks and revokes again (safe, but not changeless)."
+  - The task fails if any user is V(failed) or V(unknown), and still returns every user's outcome in RV(results) and
+    in the record.
+  - "Permissions (application, admin consent): C(User.EnableDisableAccount.All), C(User.RevokeSessions.All) and
+    C(User.Read.All); O(groups) also needs C(GroupMember.Read.All). Blocking a user who holds an Entra admin role
+    also needs an Entra role for the app (Microsoft's 'Who can perform sensitive actions')."
+options:
+  state:
+    description:
+      - V(contained) blocks sign-in, revokes the sessions, verifies and records.
+      # The release (state=released, from the records) plugs in here: its options come from
+      # plugins/module_utils/_release.py (RELEASE_OPTIONS) and the o365.admin.release doc fragment.
+    type: str
+    choices: [contained]
+    required: true
+  incident:
+    description:
+      - The incident reference (a ticket number such as V(INC-4711)) kept in the record for every user, so that a
+        release can be traced to it.
+    type: str
+  order:
+    description:
+      - V(block_then_revoke) is Microsoft's emergency order - a revoked user cannot sign straight back in.
+      - V(revoke_then_block) revokes first, then blocks, then revokes again after the block, so that sessions
+        issued between the first revoke and the block do not survive.
+    type: str
+    choices: [block_then_revoke, revoke_then_block]
+    default: block_then_revoke
+  block_sign_in:
+    description: Whether to block sign-in (C(accountEnabled) V(false)).
+    type: bool
+    default: true
+  revoke_sessions:
+    description: Whether to revoke the sign-in sessions.
+    type: bool
+    default: true
+  revoked_since:
+    description:
+      - When the incident started; makes re-runs write nothing for users already contained since then (see the
+        description). An ISO 8601 date-time with an offset, such as V(2026-11-24T09:30:00Z), or a time ago, such as
+        V(-2h), counted back from Graph's clock - the same forms as M(o365.admin.o365_revoke_sessions)'s.
+    type: str
+  verify:
+    description:
+      - Read each revoked user's C(signInSessionsValidFromDateTime) back (batched) and require it to show the revoke,
+        judged by Graph's clock (no earlier than Graph's time before the revoke, and past the value read before).
+        A read that does not show it yet is read again after 1, 2, 4, 8 and 15 seconds; then the user fails.
+      - The value read is the record's C(sessions_valid_from_after), the timestamp the revoke wrote.
+    type: bool
+    default: true
+  report_path:
+    description:
+      - The containment record, JSON, written atomically with mode 0600 on the host that runs the module, also when
+        the task fails. The directory must exist.
+      - "While the run goes, the file is its journal (JSON Lines: a plan line, then a line per user and write as
+        each answer comes), so that a run killed outright leaves what was sent."
+      - "The record: C(schema_version) 1, C(kind) V(containment), C(run_id), C(incident), C(tenants),
+        C(check_mode), C(order), C(write_order), C(steps) (each step's summary), C(revoked_since), C(summary) and
+        C(users), one entry per user as in
+        RV(results): object ID, UPN, tenant, incident, run ID, outcome, C(account_enabled_before),
+        C(account_enabled_after), C(account_enabled_changed) (this run turned an enabled account off: what a
+        release undoes), C(sessions_valid_from_before) and C(sessions_valid_from_after), the status, request-id and
+        error."
+    type: path
+    aliases: [record_path]
+  record_tenant:
+    description:
+      - The tenant named in the record (its ID or domain, or an inventory name for it). Default O(tenant_id).
+    type: str
+  batch_concurrency:
+    description:
+      - How many C($batch) calls (of up to 20 requests each) are kept in flight, from 1 to 32. Higher than the
+        other modules' 4 by default - a containment is four waves of round trips and an incident waits on them;
+        items Graph answers 429 go again after their own C(Retry-After), and once Graph throttles the module paces
+        itself at the rate that was accepted.
+    type: int
+    default: 16
+extends_documentation_fragment:
+  - o365.admin.targets
+  - o365.admin.graph
+  - o365.admin.graph.action_group
+attributes:
+  check_mode:
+    support: full
+    description:
+      - "Reads only (every user, batched, and the second read of O(revoked_since)); nothing is written but the
+        record, which says C(check_mode) V(true). Each user is V(would_contain), V(already_contained) or V(failed)
+        (could not be read), and RV(msg) gives the would-be counts."
+  diff_mode:
+    support: full
+    description: C(accountEnabled) and C(signInSessionsValidFromDateTime) before and after, per user contained (or
+      that would be).
+notes:
+  - Users synced from on-premises Active Directory are blocked in the cloud, but the next Entra Connect sync writes
+    the on-premises state back; the module warns.
+  - "A write counts only on Graph's own answer (C(204) to the block, C({\"value\": true}) or an empty 2xx to the
+    revoke). A lost answer, or a 2xx that is not Graph's (a proxy's HTML page), is V(unknown), never success."
+seealso:
+  - module: o365.admin.o365_user_sign_in
+  - module: o365.admin.o365_revoke_sessions
+  - name: Revoke user access in an emergency in Microsoft Entra ID
+    description: Microsoft's order of steps (block sign-in, revoke sessions).
+    link: https://learn.microsoft.com/entra/identity/users/users-revoke-access
+author:
+  - o365.admin contributors (@o365-admin)
+"""
+
+EXAMPLES = r"""
+- name: Incident INC-4711 - contain two accounts and the Finance group, never the break-glass accounts
+  o365.admin.o365_containment:
+    state: contained
+    users:
+      - adele.vance@contoso.com
+      - 6e7b768e-07e2-4810-8459-485f84f8f204
+    groups: [Finance]
+    exclude: [breakglass1@contoso.com, breakglass2@contoso.com]
+    max_users: 500
+    incident: INC-4711
+    revoked_since: "{{ incident_started_at }}"  # a re-run writes nothing for users already contained
+    report_path: /var/lib/o365/INC-4711-containment.json
+  register: containment
+
+- name: Dry run of the same - who would be contained (reads only)
+  o365.admin.o365_containment:
+    state: contained
+    groups: [Finance]
+    exclude: [breakglass1@contoso.com]
+    incident: INC-4711
+  check_mode: true
+  diff: true
+
+- name: Weekly offboarding - block and revoke the leavers from HR's list, keep the record
+  o365.admin.o365_containment:
+    state: contained
+    users: "{{ leavers }}"
+    incident: "OFFBOARD-{{ now(utc=true).strftime('%Y-%m-%d') }}"
+    revoked_since: "-7d"
+    report_path: "/srv/records/offboarding-{{ now(utc=true).strftime('%Y-%m-%d') }}.json"
+"""
+
+RETURN = r"""
+msg:
+  description:
+    - One line - the count per outcome (would-be counts in check mode), each cause shared by failed or unknown users
+      said once with those users counted, and the record's path.
+  returned: always
+  type: str
+  sample: "Containment: contained 998, failed 2. Failed (block sign-in: HTTP 403 Authorization_RequestDenied): 2
+    user(s): it.admin@contoso.com, ceo@contoso.com. Record: /srv/records/INC-4711.json."
+changed:
+  description: Whether any user was written (check mode, would be); V(true) also when an answer was lost.
+  returned: always
+  type: bool
+state:
+  description: The state asked for.
+  returned: always
+  type: str
+  sample: contained
+run_id:
+  description: This run's ID, in the record and each of its users.
+  returned: always
+  type: str
+incident:
+  description: O(incident) as given.
+  returned: always
+  type: str
+tenant:
+  description: The tenant named in the record.
+  returned: always
+  type: str
+write_order:
+  description: The writes each user got, in order (V(block), V(revoke)).
+  returned: always
+  type: list
+  elements: str
+  sample: [block, revoke]
+results:
+  description: One entry per user given (duplicates included) and per group member, in order, excluded users too.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    user:
+      description: The user as given, or a group member's UPN.
+      type: str
+    user_id:
+      description: The object ID (given, listed or read).
+      type: str
+    user_principal_name:
+      description: The UPN (given, listed or read).
+      type: str
+    group:
+      description: The group (as given) that brought the user; V(null) otherwise.
+      type: str
+    tenant:
+      description: The tenant named in the record.
+      type: str
+    incident:
+      description: O(incident).
+      type: str
+    run_id:
+      description: This run's ID.
+      type: str
+    outcome:
+      description:
+        - V(contained) - every write Graph confirmed (and, with O(verify), the revoke seen by Graph's clock).
+        - V(already_contained) - two reads showed the user blocked and revoked since O(revoked_since); nothing sent.
+        - V(would_contain) - check mode.
+        - V(excluded) - named in O(exclude); never read nor written.
+        - V(failed) - Graph refused a write, the user could not be read (nothing sent), or verify failed.
+        - V(unknown) - an answer was lost or was not Graph's (a proxy's page); it may have acted; a re-run is safe.
+      type: str
+      choices: [contained, already_contained, would_contain, excluded, failed, unknown]
+    changed:
+      description: Whether this user was written (check mode, would be); V(null) when unknown.
+      type: bool
+    account_enabled_before:
+      description: C(accountEnabled) as read before any write; V(null) when not read.
+      type: bool
+    account_enabled_after:
+      description: C(accountEnabled) after the run, as Graph confirmed it; V(null) when not known.
+      type: bool
+    account_enabled_changed:
+      description: Whether this run turned an enabled account off (what a release undoes). Never V(true) in check mode.
+      type: bool
+    sign_in_outcome:
+      description: The block's own outcome - V(blocked), V(unchanged), V(would_block), V(failed), V(unknown), V(excluded), or V(null) when not sent.
+      type: str
+    revoke_outcome:
+      description: The last revoke's outcome - V(revoked), V(skipped), V(would_revoke), V(failed), V(unknown), or V(null) when not sent.
+      type: str
+    revokes:
+      description: How many revokes were sent for this user by this run (2 with V(revoke_then_block)).
+      type: int
+    sessions_valid_from_before:
+      description: C(signInSessionsValidFromDateTime) read before any write.
+      type: str
+    sessions_valid_from_after:
+      description: The same read back by O(verify) - the timestamp the revoke wrote.
+      type: str
+    verified:
+      description: With O(verify), whether the read back shows the revoke.
+      type: bool
+      returned: when verified
+    verify_reads:
+      description: How many reads verify took.
+      type: int
+      returned: when verified
+    status_code:
+      description: HTTP status of the user's last answer.
+      type: int
+    request_id:
+      description: Graph's C(request-id) of that answer.
+      type: str
+    error:
+      description: For V(failed) and V(unknown), Graph's C(code) and C(message) (or what happened instead) and the C(step).
+      type: dict
+    block_sign_in:
+      description: The block's own entry - C(outcome), C(changed), C(status_code), C(request_id), C(error),
+        C(account_enabled_before), C(account_enabled); V(null) when blocking is off.
+      type: dict
+    revoke_sessions:
+      description: The last revoke's own entry - C(outcome), C(changed), C(status_code), C(request_id), C(error),
+        C(sessions_valid_from_before), C(sessions_valid_from), C(verified), C(verify_reads); V(null) when revoking
+        is off.
+      type: dict
+    time:
+      description: When the outcome was recorded (UTC).
+      type: str
+contained_count:
+  description: Distinct users contained.
+  returned: always
+  type: int
+already_contained_count:
+  description: Distinct users already contained (nothing written).
+  returned: always
+  type: int
+would_contain_count:
+  description: In check mode, distinct users that would be contained.
+  returned: always
+  type: int
+excluded_count:
+  description: Distinct users excluded.
+  returned: always
+  type: int
+failed_count:
+  description: Distinct users failed.
+  returned: always
+  type: int
+unknown_count:
+  description: Distinct users whose outcome is unknown.
+  returned: always
+  type: int
+verified_count:
+  description: Distinct users verified.
+  returned: always
+  type: int
+failed_users:
+  description: The users (as given) that failed.
+  returned: always
+  type: list
+  elements: str
+unknown_users:
+  description: The users (as given) whose outcome is unknown.
+  returned: always
+  type: list
+  elements: str
+batches:
+  description: C($batch) calls made, retries included.
+  returned: always
+  type: int
+retries:
+  description: Requests or items sent again after 429, 503, 504 or a network error.
+  returned: always
+  type: int
+elapsed_s:
+  description: Seconds the run took.
+  returned: always
+  type: float
+record:
+  description:
+    - The containment record as written to O(report_path) (also without it), but for its C(users), which are
+      RV(results) - C(schema_version), C(kind), C(run_id), C(incident), C(tenants), C(check_mode), C(order),
+      C(write_order), C(steps) and C(summary). The role P(o365.admin.contain_user#role) publishes it with its
+      C(users) as its fact and artifact.
+  returned: always
+  type: dict
+record_path:
+  description: The record written (O(report_path)).
+  returned: with O(report_path), when written
+  type: str
+record_error:
+  description: Why the record could not be written (the task fails).
+  returned: when the record could not be written
+  type: str
+diff:
+  description: With C(--diff), before and after per user contained.
+  returned: in diff mode
+  type: list
+  elements: dict
+"""
+
+import os
+import sys
+
+from ansible_collections.o365.admin.plugins.module_utils._containment import (
+    CONTAIN_OPTIONS, contain, record_from_params)
+from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
+from ansible_collections.o365.admin.plugins.module_utils._interruption import Interruption
+from ansible_collections.o365.admin.plugins.module_utils._report import Journal
+from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import parse_since
+
+
+def run(module, client):
+    # Everything the user typed is checked before any network call.
+    record = record_from_params(module.params)
+    since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
+    journal = Journal(record.path) if record else None
+    module.interruption = interruption = Interruption().install()
+    try:
+        # state=released dispatches to _release.run_release(module, client) here once it is merged.
+        return contain(module, client, since, journal, interruption, record)
+    finally:
+        interruption.restore()
+        if journal is not None:
+            journal.close()
+
+
+def main():
+    spec = dict(state=dict(type="str", choices=["contained"], required=True))
+    spec.update(CONTAIN_OPTIONS)
+    module = users_module(spec)
+    try:
+        module.run_and_exit(run)
+    except SystemExit as exiting:
+        interruption = getattr(module, "interruption", None)
+        if interruption is None or not interruption.is_set():
+            raise
+        # Interrupted: the JSON is out; calls abandoned in flight must not hold the process until they time out.
+        sys.stdout.flush()
+        os._exit(exiting.code if isinstance(exiting.code, int) else 1)
+
+
+if __name__ == "__main__":
+    main()
