@@ -151,8 +151,8 @@ users:
       description:
         - Each part that could not be read (C(user) and the list parts above) and why - V(permission) (Graph
           refused, 401 or 403), V(not_found), V(throttled), V(no_answer), V(not_sent), V(graph_error),
-          V(unexpected_answer), V(needs_object_id) (the grants are found by object ID, which could not be read), V(not_resolved)
-          (the user could not be resolved or told apart from an O(exclude) entry: nothing was read).
+          V(unexpected_answer), V(needs_object_id) (the grants are found by object ID, which could not be read),
+          V(not_resolved) (the user could not be resolved or told apart from an O(exclude) entry; nothing was read).
       type: dict
       sample: {authentication_methods: permission}
     exposure_known:
