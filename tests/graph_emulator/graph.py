@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 from .tenant import (ENABLE_DISABLE_PERMISSIONS, GROUP_READ_PERMISSIONS, HIDDEN_MEMBERS_PERMISSION,
                      READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
                      graph_time)
+from .exposure import GRANTS, ExposureService
 from .risk import RiskService
 from .reports import DISABLE_ACTIVITY, ENABLE_ACTIVITY, REVOKE_ACTIVITY, ReportsService
 from .tokens import InvalidToken
@@ -88,6 +89,7 @@ class GraphService:
         self.audience_allowed = audience_allowed
         self.risk = RiskService(tenant, faults, Reply)
         self.reports = ReportsService(tenant, Reply)
+        self.exposure = ExposureService(tenant, faults, Reply)
 
     def authenticate(self, authorization, request_id, client_request_id):
         """The token's claims, or a 401 Reply as Graph gives it."""
@@ -124,6 +126,8 @@ class GraphService:
             return self._route_groups(operation)
         if path.startswith("/identityProtection/"):
             return self.risk.route(operation, self._allowed)
+        if path == GRANTS:
+            return self.exposure.grants(operation, self._allowed)
         for form in (ALTERNATE_KEY_FORM, KEY_FORM, SEGMENT_FORM):
             match = form.match(path)
             if match:
@@ -150,6 +154,11 @@ class GraphService:
                 return operation.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the "
                                                                   "request target.")
             return self._revoke(operation, key)
+        if self.exposure.serves(rest):
+            user = self.tenant.find_user(key)
+            if user is None:
+                return self._not_found(operation, key)
+            return self.exposure.user_list(operation, user, rest, self._allowed)
         return operation.error(400, "BadRequest", "Resource not found for the segment '%s'." % rest.strip("/"))
 
     def _allowed(self, operation, permissions):

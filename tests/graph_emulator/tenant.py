@@ -71,6 +71,12 @@ class User:
         self.sign_in_sessions_valid_from = graph_time(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
         self.revocations = 0
         self.account_enabled_writes = 0
+        # What a revoke leaves open (issue 27): Graph's JSON of each listed object, as the lists return them.
+        self.authentication_methods = [{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
+                                        "id": "28c10230-6103-485e-b985-444c60001490"}]
+        self.owned_objects = []
+        self.registered_devices = []
+        self.owned_devices = []
 
     def properties(self):
         """Every property the emulator knows, by Graph name."""
@@ -178,6 +184,7 @@ class Tenant:
         self._users = []
         self._by_key = {}
         self._groups = []
+        self.oauth2_grants = []  # delegated permission grants (oAuth2PermissionGrant JSON)
         self.lock = threading.Lock()
         self.add_users(users)
         for group in groups:
@@ -340,6 +347,31 @@ def write_client_certificate(state_dir, stem, common_name):
     return pem_path, pfx_path, cert_pem
 
 
+def add_exposure(adele, alex):
+    """The demo's doors left open: Adele has an authenticator and a phone, owns an app with a client secret and a
+    laptop she registered; Alex registered a phone."""
+    adele.authentication_methods += [
+        {"@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+         "id": "6c8a9b2e-1d3f-4a5b-8c7d-9e0f1a2b3c4d", "displayName": "Adele's phone"},
+        {"@odata.type": "#microsoft.graph.phoneAuthenticationMethod", "id": "3179e48a-750b-4051-897c-87b9720928f7",
+         "phoneNumber": "+1 2065555555", "phoneType": "mobile"}]
+    adele.owned_objects.append({
+        "@odata.type": "#microsoft.graph.application", "id": "7d1e2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a",
+        "appId": "8e2f3a4b-5c6d-4e7f-9a8b-0c1d2e3f4a5b", "displayName": "Adele's mail sync",
+        "passwordCredentials": [{"keyId": "9f3a4b5c-6d7e-4f8a-8b9c-1d2e3f4a5b6c", "displayName": "sync secret",
+                                 "endDateTime": "2027-06-01T00:00:00Z", "hint": "Xy~"}],
+        "keyCredentials": []})
+    laptop = {"@odata.type": "#microsoft.graph.device", "id": "0a4b5c6d-7e8f-4a9b-8c0d-2e3f4a5b6c7d",
+              "deviceId": "1b5c6d7e-8f9a-4b0c-9d1e-3f4a5b6c7d8e", "displayName": "ADELE-LAPTOP",
+              "operatingSystem": "Windows", "trustType": "AzureAd", "isManaged": True, "accountEnabled": True}
+    adele.registered_devices.append(laptop)
+    adele.owned_devices.append(laptop)
+    alex.registered_devices.append({
+        "@odata.type": "#microsoft.graph.device", "id": "2c6d7e8f-9a0b-4c1d-8e2f-4a5b6c7d8e9f",
+        "deviceId": "3d7e8f9a-0b1c-4d2e-9f3a-5b6c7d8e9f0a", "displayName": "Alex's iPhone",
+        "operatingSystem": "iOS", "trustType": "Workplace", "isManaged": False, "accountEnabled": True})
+
+
 def demo_tenant(state_dir, extra_users=0):
     """The doc's cases: plain, $-prefixed, apostrophe and B2B guest UPNs; apps with a secret, a certificate, and
     without the revoke permission. Secrets are new at each start. ``extra_users`` adds user0001@... for load."""
@@ -358,6 +390,7 @@ def demo_tenant(state_dir, extra_users=0):
     users += [User("user%04d@%s" % (n, DEMO_DOMAIN), str(uuid.UUID(int=n + 1)), "Load user %d" % n)
               for n in range(1, extra_users + 1)]
     by_upn = {user.user_principal_name.split("@")[0]: user for user in users}
+    add_exposure(by_upn["adele.vance"], by_upn["alex.wilber"])
     payables = Group("Finance - Payables", FINANCE_PAYABLES_GROUP_ID,
                      [by_upn["alex.wilber"]] + [by_upn.get("user%04d" % n) for n in (3, 4)])
     finance = Group("Finance", FINANCE_GROUP_ID, [by_upn["adele.vance"], by_upn["AdeleVance_adatum.com#EXT#"],
@@ -415,7 +448,20 @@ def demo_tenant(state_dir, extra_users=0):
             client_secret="evidence~" + secrets.token_urlsafe(24)),
         App("audit-only", "0e1f2a3b-4c5d-4e6f-9a7b-9c0d1e2f3a4b", ["AuditLog.Read.All"],
             client_secret="auditonly~" + secrets.token_urlsafe(24)),
+        # What a revoke did not close (issue 27): users, methods, grants, owned objects, devices; the second app
+        # lacks UserAuthenticationMethod.Read.All, so that part alone is refused.
+        App("exposure", "1f2a3b4c-5d6e-4f7a-8b9c-0d1e2f3a4b5c",
+            ["User.Read.All", "UserAuthenticationMethod.Read.All", "Directory.Read.All"],
+            client_secret="exposure~" + secrets.token_urlsafe(24)),
+        App("exposure-no-methods", "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d", ["User.Read.All", "Directory.Read.All"],
+            client_secret="exposurenm~" + secrets.token_urlsafe(24)),
     ]
     tenant = Tenant(DEMO_TENANT_ID, [DEMO_DOMAIN], users, apps, groups)
+    # Adele consented to a mail client on her own behalf (consentType Principal): it keeps its grant after a revoke.
+    tenant.oauth2_grants.append({"id": "E3NHhUPqfUy4pFT-010LYAI5-ycA-_5Fhl7nHbaJ7qACy1R9o6oWQJ-cpLSUIt2b",
+                                 "clientId": "85477313-ea43-4c7d-b8a4-54fed35d0b60", "consentType": "Principal",
+                                 "principalId": by_upn["adele.vance"].id,
+                                 "resourceId": "27fb395a-fb00-45fe-865e-e8d1d8c4b9e3",
+                                 "scope": "Mail.ReadWrite offline_access"})
     tenant.certificate_files = {"pem": pem_path, "pfx": pfx_path, "pfx_password": DEMO_PFX_PASSWORD}
     return tenant
