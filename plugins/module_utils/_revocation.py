@@ -382,6 +382,7 @@ def run_many(module, client, since, journal=None, stop=None):
                   verified_count=revocation.distinct_count(results, lambda e: e.get("verified") is True))
     if revocation.target_set.groups:
         result["resolved_groups"] = revocation.target_set.groups
+    revocation.target_set.announce(module, result)
     if result["failed_users"] or result["unknown_users"] or revocation.phase_failed["verify"]:
         raise TaskFailed(revocation.failure_summary(results), result)
     return result
@@ -395,6 +396,7 @@ def run_one(module, client, since, journal=None, stop=None):
     entry.pop("time", None)
     entry.pop("group", None)
     result = dict(entry, user=module.params["user"])
+    revocation.target_set.announce(module, result)
     if "skipped" in result:
         return result
     if revocation.phase_failed["read"]:
@@ -441,7 +443,7 @@ def single_entry(result):
 def summary_of(result):
     return dict((name, result[name]) for name in (
         "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_count",
-        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s",
+        "unknown_count", "failed_users", "unknown_users", "exclude_not_found", "resolved_groups", "batches", "retries", "elapsed_s",
         "interrupted")
         if name in result)
 

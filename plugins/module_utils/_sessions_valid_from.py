@@ -188,8 +188,8 @@ def read_many(send, references):
     readings = {}
     for reference, read in zip(distinct, read_users_through(getattr(send, "run", send), distinct, SELECTED)):
         answer = read.answer
-        if answer.ok and not isinstance(answer.body, dict):
-            # A proxy's page in a 200 holds no timestamp: a failed read, never "not revoked since".
+        if answer.ok and not read.found:
+            # A proxy's page or a {} in a 200 is no user's answer: a failed read, never "not revoked since".
             readings[reference] = Reading(answer.status_code, None, answer.request_id, unreadable(
                 answer, "the user as a JSON object")[1])
             continue

@@ -252,6 +252,7 @@ def set_sign_in_state(module, client):
                   unchanged_count=outcomes.count("unchanged"), synced_users=synced)
     result.update(summarise(results, [target_set.identity(target) for target in target_set.targets], CHANGING,
                             "changed_count"))
+    target_set.announce(module, result)
     if module._diff:
         result["diff"] = [diff_entry(change) for change in changing]
     troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]

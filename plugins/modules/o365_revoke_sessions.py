@@ -377,6 +377,14 @@ resolved_groups:
   type: list
   elements: dict
   sample: [{group: Finance, id: 02bd9fd6-8f93-4758-87c3-1fb73740a315, display_name: Finance, user_count: 2500}]
+exclude_not_found:
+  description:
+    - The O(exclude) entries Graph said name no user (404), as given - they protected nobody in this run. The task
+      also warns about them. Check each one (a typo in an object ID or UPN?).
+  returned: when an exclude entry names no user
+  type: list
+  elements: str
+  sample: [breakglass-typo@contoso.com]
 skipped_count:
   description: With O(users) or O(groups), how many distinct users were skipped (already revoked, or excluded).
   returned: with O(users) or O(groups)

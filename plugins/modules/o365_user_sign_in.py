@@ -173,6 +173,14 @@ changed_count:
   returned: always
   type: int
   sample: 2
+exclude_not_found:
+  description:
+    - The O(exclude) entries Graph said name no user (404), as given - they protected nobody in this run. The task
+      also warns about them. Check each one (a typo in an object ID or UPN?).
+  returned: when an exclude entry names no user
+  type: list
+  elements: str
+  sample: [breakglass-typo@contoso.com]
 unchanged_count:
   description: How many distinct users were already in the state asked for.
   returned: always
