@@ -201,8 +201,10 @@ def user_result(target, change, check_mode, permission_proven):
         if outcome in (FAILED, UNKNOWN):
             error = dict(change.error(check_mode), explanation=explain_failure(change, permission_proven))
         if answer is None:
-            entry = dict(user=target.user, outcome=outcome, status_code=target.refusal["status_code"],
-                         request_id=target.refusal["request_id"], error=error)
+            # Refused before any read: the refusal is the first occurrence's (change.target), shared by duplicates.
+            refusal = change.target.refusal
+            entry = dict(user=target.user, outcome=outcome, status_code=refusal["status_code"],
+                         request_id=refusal["request_id"], error=error)
         else:
             entry = base_entry(target.user, outcome, error, answer)
         properties = change.read.properties if change.read is not None else {}

@@ -614,11 +614,15 @@ def resolve_targets(client, params, send=None):
         answers = _read_identities(send, to_read)
     entries = [ExcludeEntry(reference, answers.get(reference.value.lower()) if reference.kind == rarer else None)
                for reference in exclusions]
+    reads = []
     for target in targets:
         read = answers.get(target.reference.value.lower()) if (
             target.group is None and target.reference.kind == rarer) else None
         _learn(target, read)
-        names = set((kind, target.name(kind)) for kind in ("id", "upn") if target.name(kind))
+        reads.append(read)
+    pooled = pool_names([set((kind, target.name(kind)) for kind in ("id", "upn") if target.name(kind))
+                         for target in targets])
+    for target, names, read in zip(targets, pooled, reads):
         verdict = judge(target.user, names, read, entries)
         target.excluded = verdict.decision == EXCLUDED
         target.refusal = verdict.refusal
@@ -629,6 +633,29 @@ def resolve_targets(client, params, send=None):
         raise _empty_scope(users, resolved, targets)
     check_max_users(len(acting), max_users)
     return target_set
+
+
+def pool_names(name_sets):
+    """Each set joined with every other it shares a name with (transitively): one person named twice (by UPN, and
+    by an object ID whose read told the UPN) is judged on everything known about it, so its occurrences agree."""
+    owner = {}  # name -> index of the set it was first seen in
+    parent = list(range(len(name_sets)))
+
+    def root(index):
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+    for index, names in enumerate(name_sets):
+        for name in names:
+            if name in owner:
+                parent[root(index)] = root(owner[name])
+            else:
+                owner[name] = index
+    merged = {}
+    for index, names in enumerate(name_sets):
+        merged.setdefault(root(index), set()).update(names)
+    return [merged[root(index)] for index in range(len(name_sets))]
 
 
 def _learn(target, read):

@@ -431,3 +431,18 @@ def test_resolve_targets_takes_text_lists_and_still_refuses_an_empty_exclude_ent
     assert [t.user for t in target_set.distinct()] == ["a@contoso.com"]
     with pytest.raises(InvalidUserReference):
         resolve_targets(None, params(users=["a@contoso.com"], exclude=["b@contoso.com", ""]))
+
+
+def test_one_person_named_twice_is_judged_on_everything_known_about_it():
+    # adele by UPN cannot be told from the unreadable exclude entry by itself; her object ID's read tells her UPN,
+    # so both occurrences are the same person, shown to differ from the entry's object ID: acted on once.
+    ghost_id = "33333333-3333-4333-8333-333333333333"
+    directory = dict(DIRECTORY)
+
+    def send(requests):
+        answers = FakeSend(directory)(requests)
+        return [BatchOutcome(200, {}, "r") if ghost_id in url else answer
+                for (method, url), answer in zip(requests, answers)]
+    target_set = resolve_targets(None, params(users=[ADELE_UPN, ADELE_ID], exclude=[ghost_id, "ghost@contoso.com"]),
+                                 send=send)
+    assert [t.user for t in target_set.distinct()] == [ADELE_UPN] and target_set.blocked() == []
