@@ -550,9 +550,9 @@ def judge(user, names, read, exclusions):
 def unmatched_exclude_warning(entries):
     """Said once: exclude entries that name no user protect nobody (a typo in an object ID or UPN?)."""
     listed = ", ".join(entry.reference.value for entry in entries)
-    return ("exclude names no user in the tenant for %s (Graph answered 404): %s protects nobody. Check the %s; "
-            "they are listed in exclude_not_found." % (listed, "it" if len(entries) == 1 else "they",
-                                                       "entry" if len(entries) == 1 else "entries"))
+    one = len(entries) == 1
+    return ("exclude names no user in the tenant for %s (Graph answered 404): %s protects nobody. Check the %s "
+            "(returned in exclude_not_found)." % (listed, "it" if one else "they", "entry" if one else "entries"))
 
 
 def _default_send(client, params):

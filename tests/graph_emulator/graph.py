@@ -175,11 +175,13 @@ class GraphService:
 
     def _user_failure(self, operation, user):
         """One item's own answer set by fault fail_user_next (e.g. a 429 with a Retry-After and no quota behind
-        it: no x-ms-throttle-* headers), or None."""
+        it: no x-ms-throttle-* headers; or a given body, such as a 2xx {} that is not a user), or None."""
         failure = self.faults.take_user_failure(user)
         if failure is None:
             return None
-        status, retry_after = failure
+        status, retry_after, body = failure
+        if body is not None:
+            return Reply(status, body)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         return operation.error(status, FAILURE_CODES.get(status, "UnknownError"),
                                "Injected failure for this user: the service answered %d." % status, headers)
