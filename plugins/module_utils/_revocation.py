@@ -31,7 +31,7 @@ from ansible_collections.o365.admin.plugins.module_utils._permissions import per
 from ansible_collections.o365.admin.plugins.module_utils._report import (
     WRITE_QUOTA, WRITE_QUOTA_WINDOW_S, quota_time_s)
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, read_many, utc_now, verify_revoked)
+    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, graph_clock, read_many, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION
 
@@ -222,6 +222,9 @@ class RevocationRun:
         for target in self.target_set.blocked():
             self.entries[self.identity(target)] = refused_entry(target, self.check_mode)
         readings = read_many(self.sender, [t.reference for t in distinct]) if self.since is not None else {}
+        if readings:
+            # A fixed revoked_since is judged by Graph's clock (the Date of these reads), before anything is written.
+            self.since.check_not_future(graph_clock(readings.values()))
         to_send = []
         for target in distinct:
             reading = readings.get(target.reference)

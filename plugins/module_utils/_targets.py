@@ -68,6 +68,8 @@ from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT
 DEFAULT_MAX_USERS = 1000
 # Graph's largest page for directory object collections.
 MEMBERS_PAGE_SIZE = 999
+# Pages in a row that bring no member the listing has not shown yet, after which paging stops with an error.
+MAX_PAGES_WITHOUT_NEW_MEMBER = 3
 GROUP_READ_PERMISSION = "GroupMember.Read.All"
 HIDDEN_MEMBERS_PERMISSION = "Member.Read.Hidden"
 MEMBER_PROPERTIES = "id,userPrincipalName,userType"
@@ -589,10 +591,24 @@ def resolve_targets(client, params, send=None):
     for group in groups:
         group_id, display_name = resolve_group(client, group)
         count = 0
+        listed, pages, pages_without_new = set(), 0, 0
         for values, total in user_member_pages(client, group_id):
+            pages += 1
             # Even if every exclude entry is among them, more than this many users is certain: stop reading.
             if total is not None and max_users is not None and total - excluded_count > max_users:
                 check_max_users(total - excluded_count, max_users, at_least=True)
+            before = len(listed)
+            listed.update(str(member.get("id")).lower() for member in values if isinstance(member, dict))
+            # Graph lists each member once: pages that bring no member this listing has not shown (repeats, or
+            # empty pages) under new next-page links would go on forever without @odata.count, as max_users counts
+            # only new users. Paging is bounded by pages read.
+            pages_without_new = 0 if len(listed) > before else pages_without_new + 1
+            if pages_without_new >= MAX_PAGES_WITHOUT_NEW_MEMBER:
+                raise O365AdminError(
+                    "Microsoft Graph's member listing of group %s went on for %d pages in a row without a member it "
+                    "had not listed already (%d distinct users in %d pages read); stopped paging, nothing was "
+                    "written. Run the task again; if it persists, give the users or a smaller group."
+                    % (group, pages_without_new, len(listed), pages))
             for member in values:
                 count += 1
                 target = _member_target(member, group)

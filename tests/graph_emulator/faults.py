@@ -142,6 +142,8 @@ class Faults:
             #                                             user (or the reads within that time) see the old state
             self.lagging = {}                           # user id -> (old properties, reads left, until)
             self.user_failures = collections.defaultdict(collections.deque)  # user key -> (status, retry_after, body)
+            self.repeat_member_pages = False            # member listings: no @odata.count, and after the last page
+            #                                             new next-page links that list the same users again, forever
 
     def configure(self, settings):
         with self._lock:
@@ -182,6 +184,8 @@ class Faults:
                 self.slow_count = 0
             if "clock_offset_s" in settings:
                 CLOCK.offset_s = float(settings["clock_offset_s"])
+            if "repeat_member_pages" in settings:
+                self.repeat_member_pages = bool(settings["repeat_member_pages"])
             if "read_lag" in settings:
                 lag = settings["read_lag"]
                 self.read_lag = (int(lag.get("reads", 0)), float(lag.get("ms", 0)) / 1000.0) if lag else None

@@ -283,7 +283,9 @@ class GraphService:
             start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
         except ValueError:
             return operation.error(400, "Request_BadRequest", "Invalid $skiptoken.")
-        page = users[start:start + size]
+        # Fault repeat_member_pages: past the end, the listing starts again under new links (a broken page token).
+        repeating = self.faults.repeat_member_pages and users
+        page = users[start % len(users):start % len(users) + size] if repeating else users[start:start + size]
         values = []
         for user in page:
             properties = user.properties()
@@ -294,7 +296,9 @@ class GraphService:
             values.append(dict((name, properties[name]) for name in select))
         body = {"@odata.context": "%s#users(%s)" % (CONTEXT, ",".join(select)), "@odata.count": len(users),
                 "value": values}
-        if start + size < len(users):
+        if repeating:
+            del body["@odata.count"]
+        if start + size < len(users) or repeating:
             query = {"$top": str(size), "$count": "true",
                      "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")}
             if operation.query.get("$select"):

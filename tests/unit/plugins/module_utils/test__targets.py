@@ -446,3 +446,27 @@ def test_one_person_named_twice_is_judged_on_everything_known_about_it():
     target_set = resolve_targets(None, params(users=[ADELE_UPN, ADELE_ID], exclude=[ghost_id, "ghost@contoso.com"]),
                                  send=send)
     assert [t.user for t in target_set.distinct()] == [ADELE_UPN] and target_set.blocked() == []
+
+
+@responses.activate
+def test_a_listing_repeating_users_under_new_next_links_without_a_count_stops_with_a_clear_error():
+    serve_group()
+    pages = []
+
+    def answer(request):
+        # Every page holds the same two users and a new next-page link, and no @odata.count.
+        pages.append(request.url)
+        link = members_url() + "?$skiptoken=%d" % len(pages)
+        return 200, {}, __import__("json").dumps({"value": [member(1), member(2)], "@odata.nextLink": link})
+    responses.add_callback(responses.GET, members_url(), callback=answer)
+    with pytest.raises(O365AdminError) as caught:
+        resolve_targets(make_client(), params(groups=[FINANCE_ID], max_users=5000))
+    assert "3 pages in a row without a member it had not listed already" in caught.value.message
+    assert "2 distinct users in 4 pages read" in caught.value.message and len(pages) == 4
+
+
+@responses.activate
+def test_short_pages_of_new_members_are_followed_to_the_end():
+    serve_group()
+    serve_members(FINANCE_ID, [member(n) for n in range(1, 8)], page_size=1)
+    assert len(resolve_targets(make_client(), params(groups=[FINANCE_ID])).distinct()) == 7
