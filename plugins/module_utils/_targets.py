@@ -525,8 +525,9 @@ def judge(user, names, read, exclusions):
         if known & entry.names:
             return Verdict(EXCLUDED)
     if read is not None and read.not_found:
-        return Verdict(REFUSED, _refusal(read.answer, "User %s was not found in the tenant: check the object ID or UPN "
-                                                     "(a guest's UPN carries #EXT#). Nothing was sent for it." % user))
+        return Verdict(REFUSED, _refusal(read.answer, "User %s was not found in the tenant: check the object ID or "
+                                                      "UPN (a guest's UPN carries #EXT#). Nothing was sent for it."
+                                         % user))
     mine = _kinds(known)
     for entry in exclusions:
         if entry.names_nobody:
