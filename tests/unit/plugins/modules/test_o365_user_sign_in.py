@@ -189,3 +189,13 @@ def test_batch_concurrency_out_of_range_fails_before_any_call(run_module, tenant
     failed, result = run_module(main, graph_options(users=["adele@contoso.com"], batch_concurrency=concurrency))
     assert failed and result["msg"] == "batch_concurrency must be 1 or more and at most 32, not %d." % concurrency
     assert len(tenant.calls) == 0
+
+
+def test_users_and_exclude_given_as_survey_text_are_read_as_lists(run_module, tenant):
+    # An AWX survey's text field: entries on lines and after commas, as Ansible hands a string to a list option.
+    failed, result = run_module(main, graph_options(users="adele@contoso.com,\nadmin@contoso.com\nalex@contoso.com",
+                                                    exclude="alex@contoso.com\n"))
+    assert not failed, result
+    assert [(e["user"], e["outcome"]) for e in result["results"]] == [
+        ("adele@contoso.com", "blocked"), ("admin@contoso.com", "blocked"), ("alex@contoso.com", "excluded")]
+    assert sorted(tenant.patches) == [("adele@contoso.com", False), ("admin@contoso.com", False)]
