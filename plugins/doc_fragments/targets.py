@@ -22,8 +22,8 @@ options:
         any network call."
       - Give the UPN as it is; the module encodes it. A UPN that begins with C($) is addressed as
         C(/users('$name@domain')), and the C(#) of a B2B guest's C(#EXT#) is sent as C(%23).
-      - A reference with whitespace at its start or end (a stray space in a pasted list) is refused with a message
-        that names the whitespace; it is never trimmed silently.
+      - A reference with whitespace at its start or end is refused with a message that names the whitespace; it is
+        never trimmed silently. (The entries of O(users) and O(exclude), which may be given as text, are trimmed.)
       - Mutually exclusive with O(users) and O(groups); one of the three is required.
     type: str
     aliases: [user_id, user_principal_name, upn]
@@ -37,9 +37,14 @@ options:
         batched (C(GET /users/{ref}?$select=id,userPrincipalName), which needs C(User.Read.All)), so that a user
         named by UPN and by object ID is one user. Duplicates are acted on once, counted once and reported for
         each occurrence (with C(user_id)).
-      - A reference that names no user fails on its own, and nothing is sent for it. If that read is refused (no
-        C(User.Read.All)), the user is still acted on, unless an O(exclude) entry of the other form could be the
-        same person.
+      - A reference that names no user fails on its own, and nothing is sent for it. If that read fails (refused
+        without C(User.Read.All), 429 or 503 past O(max_retries), a lost answer, or a 2xx that carries neither
+        C(id) nor C(userPrincipalName)), the user is still acted on when no O(exclude) entry needs comparing with
+        it; when one does, the user is not written and fails with C(could not be compared with the exclude) and
+        the reason (it could be the excluded person under its other name).
+      - A text is read as a list too - entries separated by commas and/or line breaks (an AWX survey's text
+        field), each stripped of the spaces around it - the same way as a YAML list; so are O(exclude) and
+        O(groups) (whose entries are split on line breaks only, as a display name may hold a comma).
       - An empty list (without O(groups)) fails the task before any network call, so that an empty run (for
         example from a variable that defaulted to an empty list) is never reported as a success; skip the task
         with C(when) if an empty list is expected.
@@ -67,8 +72,14 @@ options:
       - Users never acted on, whatever O(groups) or O(users) say, by object ID or UPN (for example break-glass
         accounts). An excluded user is never written in whatever form it is named elsewhere - an exclude entry in
         the other form than a O(users) entry is read once to learn its other name (see O(users)).
-      - An exclude entry that cannot be read (a refused or lost answer) keeps every user it cannot be compared
-        with from being written; each such user fails, saying why.
+      - A user is written only when it is shown to differ from every exclude entry. An exclude entry that cannot
+        be read (refused, 429 or 503 past O(max_retries), a lost answer, or a 2xx without C(id) and
+        C(userPrincipalName)) keeps every user it cannot be compared with from being written; each such user fails
+        with C(could not be compared with the exclude) and the reason.
+      - An exclude entry that names no user (Graph answers 404, for example a typo in an object ID) protects
+        nobody - the task warns, naming it, and returns it in C(exclude_not_found).
+      - An empty entry (a null, or a variable that rendered empty) is refused, never dropped, so that an exclude
+        list does not silently lose an entry.
       - Excluded users are listed in the results as skipped, and do not count towards O(max_users). When every
         user named is excluded, the task fails before any write, as there is no one to act on.
     type: list

@@ -31,7 +31,7 @@ from ansible_collections.o365.admin.plugins.module_utils._permissions import per
 from ansible_collections.o365.admin.plugins.module_utils._report import (
     WRITE_QUOTA, WRITE_QUOTA_WINDOW_S, quota_time_s)
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, read_many, utc_now, verify_revoked)
+    VERIFY_REREAD_DELAYS_S, describe_read_failure, format_time, graph_clock, read_many, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import READ_PERMISSION
 
@@ -222,6 +222,9 @@ class RevocationRun:
         for target in self.target_set.blocked():
             self.entries[self.identity(target)] = refused_entry(target, self.check_mode)
         readings = read_many(self.sender, [t.reference for t in distinct]) if self.since is not None else {}
+        if readings:
+            # A fixed revoked_since is judged by Graph's clock (the Date of these reads), before anything is written.
+            self.since.check_not_future(graph_clock(readings.values()))
         to_send = []
         for target in distinct:
             reading = readings.get(target.reference)
@@ -382,6 +385,7 @@ def run_many(module, client, since, journal=None, stop=None):
                   verified_count=revocation.distinct_count(results, lambda e: e.get("verified") is True))
     if revocation.target_set.groups:
         result["resolved_groups"] = revocation.target_set.groups
+    revocation.target_set.announce(module, result)
     if result["failed_users"] or result["unknown_users"] or revocation.phase_failed["verify"]:
         raise TaskFailed(revocation.failure_summary(results), result)
     return result
@@ -395,6 +399,7 @@ def run_one(module, client, since, journal=None, stop=None):
     entry.pop("time", None)
     entry.pop("group", None)
     result = dict(entry, user=module.params["user"])
+    revocation.target_set.announce(module, result)
     if "skipped" in result:
         return result
     if revocation.phase_failed["read"]:
@@ -441,7 +446,7 @@ def single_entry(result):
 def summary_of(result):
     return dict((name, result[name]) for name in (
         "changed", "all_sessions_revoked", "revoked_count", "skipped_count", "verified_count", "failed_count",
-        "unknown_count", "failed_users", "unknown_users", "resolved_groups", "batches", "retries", "elapsed_s",
+        "unknown_count", "failed_users", "unknown_users", "exclude_not_found", "resolved_groups", "batches", "retries", "elapsed_s",
         "interrupted")
         if name in result)
 

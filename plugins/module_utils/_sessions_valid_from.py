@@ -34,9 +34,13 @@ MAX_OFFSET = datetime.timedelta(hours=14)
 MAX_AGO = datetime.timedelta(days=365)
 # No Entra ID timestamp is older; earlier moments are typos (and near year 1 an offset overflows datetime).
 EARLIEST = datetime.datetime(1970, 1, 1, tzinfo=UTC)
-# A moment later than the controller's clock by more than this is refused: a typo, or a wrong offset. The allowance
-# is for a controller whose clock is behind Graph's (Graph is the clock the timestamps are compared with).
+# A moment later than Graph's clock (the Date of its answers) by more than this is refused: a typo, or a wrong
+# offset. Graph is the clock the timestamps are compared with, and an automatic containment fills revoked_since from
+# Graph's own times (riskLastUpdatedDateTime), so the controller's clock, which may run behind, does not judge it.
 FUTURE_ALLOWANCE = datetime.timedelta(minutes=5)
+# Before Graph's clock is known (no call made yet), only a moment this far ahead of the controller's is refused: no
+# clock is that wrong, so nothing is sent for a certain typo.
+CONTROLLER_FUTURE_LIMIT = datetime.timedelta(days=1)
 # verify: a read that does not show the revoke yet (Graph is eventually consistent) is read again after these waits,
 # 30 s in all (documented in the verify option), before the user fails verification.
 VERIFY_REREAD_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0)
@@ -115,12 +119,32 @@ class Since:
             return self.moment
         return whole_second(graph_now or utc_now()) - self.ago
 
+    def check_not_future(self, graph_now):
+        """Refuse (ConfigurationError) a fixed moment more than FUTURE_ALLOWANCE after ``graph_now``, Graph's clock
+        (the latest Date of its answers; None: not known, the controller's clock stands in)."""
+        if self.moment is None:
+            return
+        now, whose = (graph_now, "Graph's clock (the Date of its answers)") if graph_now is not None else (
+            utc_now(), "the controller's clock (no answer of Graph's carried a Date)")
+        _refuse_future(self.text, self.moment, now, FUTURE_ALLOWANCE, whose)
+
     def __repr__(self):
         return "Since(%r)" % self.text
 
 
+def _refuse_future(value, moment, now, allowance, whose):
+    if moment > now + allowance:
+        raise ConfigurationError("revoked_since %r (%s) is in the future: %s says %s. Give the moment the incident "
+                                 "started, or a time ago such as -2h."
+                                 % (value, format_time(moment), whose, format_time(whole_second(now))))
+
+
 def parse_since(value, now=None):
-    """``revoked_since`` -> Since, or a ConfigurationError saying what is wrong; nothing else escapes."""
+    """``revoked_since`` -> Since, or a ConfigurationError saying what is wrong; nothing else escapes.
+
+    ``now``: Graph's clock when known (a moment more than FUTURE_ALLOWANCE after it is refused). Without it, only a
+    moment more than CONTROLLER_FUTURE_LIMIT after the controller's clock is refused here; the run then checks the
+    moment against Graph's clock once an answer tells it (Since.check_not_future)."""
     if not isinstance(value, str):
         raise ConfigurationError("revoked_since must be a string: %s." % FORMS)
     text = value.strip()
@@ -141,11 +165,10 @@ def parse_since(value, now=None):
     if moment < EARLIEST:
         raise ConfigurationError("revoked_since %r is before 1970; give a moment of the incident, such as "
                                  "2026-11-24T09:30:00Z." % value)
-    now = now or utc_now()
-    if moment > now + FUTURE_ALLOWANCE:
-        raise ConfigurationError("revoked_since %r (%s) is in the future: the controller's clock says %s. Give the "
-                                 "moment the incident started, or a time ago such as -2h."
-                                 % (value, format_time(moment), format_time(whole_second(now))))
+    if now is not None:
+        _refuse_future(value, moment, now, FUTURE_ALLOWANCE, "Graph's clock")
+    else:
+        _refuse_future(value, moment, utc_now(), CONTROLLER_FUTURE_LIMIT, "the controller's clock")
     return Since(text, moment=moment)
 
 
@@ -188,14 +211,20 @@ def read_many(send, references):
     readings = {}
     for reference, read in zip(distinct, read_users_through(getattr(send, "run", send), distinct, SELECTED)):
         answer = read.answer
-        if answer.ok and not isinstance(answer.body, dict):
-            # A proxy's page in a 200 holds no timestamp: a failed read, never "not revoked since".
+        if answer.ok and not read.found:
+            # A proxy's page or a {} in a 200 is no user's answer: a failed read, never "not revoked since".
             readings[reference] = Reading(answer.status_code, None, answer.request_id, unreadable(
                 answer, "the user as a JSON object")[1])
             continue
         readings[reference] = Reading(answer.status_code, answer.body if answer.ok else None, answer.request_id,
                                       None if answer.ok else answer.error, date=getattr(answer, "date", None))
     return readings
+
+
+def graph_clock(readings):
+    """Graph's clock as the latest Date among ``readings`` (Readings), or None when none carried one."""
+    dates = [reading.date for reading in readings if getattr(reading, "date", None) is not None]
+    return max(dates) if dates else None
 
 
 def describe_read_failure(reading, purpose):

@@ -50,6 +50,11 @@ class SignInChange:
         self.answer = None
         self.blind = (read is not None and not check_mode and target.refusal is None and not read.found
                       and read.answer.status_code == 403)
+        # Graph is eventually consistent: right after a release, a read may still say accountEnabled false. A block
+        # is never skipped on such a read: the (idempotent) PATCH is written anyway, and the user is reported
+        # unchanged once Graph accepts it.
+        self.rewrite = (not check_mode and state == "blocked" and target.refusal is None and read is not None
+                        and read.found and read.properties.get("account_enabled") is False)
 
     @property
     def refused(self):
@@ -78,6 +83,8 @@ class SignInChange:
         if self.refused or not (self.blind or self.read.found):
             return "failed"  # nothing was sent for a user that could not be read: certainly not changed
         if not self.needed:
+            if self.rewrite and self.answer is not None:
+                return judge(self.answer, write_answer("unchanged"))[0]
             return "unchanged"
         if check_mode:
             return "would_block" if self.state == "blocked" else "would_allow"
@@ -102,8 +109,9 @@ def read_sign_in_state(send, targets, state, check_mode=False):
 
 
 def apply_changes(send, changes):
-    """PATCH accountEnabled for the users whose state differs (only those); the answers go on each change."""
-    pending = [change for change in changes if change.needed]
+    """PATCH accountEnabled for the users whose state differs, and for users to block that one read showed already
+    blocked (see SignInChange.rewrite); the answers go on each change."""
+    pending = [change for change in changes if change.needed or change.rewrite]
     requests = [("PATCH", change.target.reference.path(), {"accountEnabled": change.wanted}) for change in pending]
     for change, answer in zip(pending, send(requests)):
         change.answer = answer
@@ -167,7 +175,7 @@ def explain_change_failure(change, permission_proven):
 def explain_failure(change, permission_proven):
     if change.refused:
         return change.target.refusal["error"]["message"]
-    if change.blind and change.answer is not None:
+    if (change.blind or change.rewrite) and change.answer is not None:
         return explain_change_failure(change, permission_proven)
     if not change.read.found:
         if change.read.not_found:
@@ -241,8 +249,10 @@ def user_result(target, change, check_mode, permission_proven):
         if outcome in (FAILED, UNKNOWN):
             error = dict(change.error(check_mode), explanation=explain_failure(change, permission_proven))
         if answer is None:
-            entry = dict(user=target.user, outcome=outcome, status_code=target.refusal["status_code"],
-                         request_id=target.refusal["request_id"], error=error)
+            # Refused before any read: the refusal is the first occurrence's (change.target), shared by duplicates.
+            refusal = change.target.refusal
+            entry = dict(user=target.user, outcome=outcome, status_code=refusal["status_code"],
+                         request_id=refusal["request_id"], error=error)
         else:
             entry = base_entry(target.user, outcome, error, answer)
         properties = change.read.properties if change.read is not None else {}
@@ -253,10 +263,13 @@ def user_result(target, change, check_mode, permission_proven):
                      sessions_valid_from=properties.get("sessions_valid_from"))
         if change.blind:
             entry["state_read"] = False
+        if change.rewrite:
+            entry["block_rewritten"] = True
         if outcome == UNKNOWN:
             entry["account_enabled"] = None
         elif outcome == FAILED:
-            entry["account_enabled"] = change.before
+            # A block refused after a read saying "already blocked" leaves the state unconfirmed: that read may be stale.
+            entry["account_enabled"] = None if change.rewrite else change.before
         else:
             entry["account_enabled"] = change.wanted
     if target.group is not None:
@@ -292,6 +305,7 @@ def set_sign_in_state(module, client):
                   unchanged_count=outcomes.count("unchanged"), synced_users=synced)
     result.update(summarise(results, [target_set.identity(target) for target in target_set.targets], CHANGING,
                             "changed_count"))
+    target_set.announce(module, result)
     if module._diff:
         result["diff"] = [diff_entry(change) for change in changing]
     troubled = [change for change, outcome in zip(changes, outcomes) if outcome in (FAILED, UNKNOWN)]

@@ -14,16 +14,24 @@ names (an object ID from a SIEM, a UPN from an HR list, in any case), so every r
   they compare as they are (case-insensitively), and so do group members, whose listing carries both: no read.
 - When both forms are given, the references of the rarer form are resolved with one batched read
   (``GET /users/{ref}?$select=id,userPrincipalName``), so that everything compares in the other form.
-- A user reference that names nobody (404) fails on its own, nothing sent. One whose read failed otherwise (403
-  without ``User.Read.All``, a lost answer) is still acted on, unless an ``exclude`` entry of the other form could
-  be the same person: acting needs no read, but honouring an exclude does. An ``exclude`` entry that could not be
-  resolved blocks every target it cannot be compared with, each with the reason.
+- Every target is then judged by ``judge`` (one function for every module): EXCLUDED when it shares a name with
+  an ``exclude`` entry; REFUSED when it names nobody (404); ACT only when it is shown to differ from every entry
+  (known in one form with it, or the entry names no user); else REFUSED, "could not be compared with the
+  exclude: <why>", whatever made the read fail (403 without ``User.Read.All``, 429/503 past the retries, a lost
+  answer, a 2xx without ``id`` and ``userPrincipalName``). Acting needs no read; honouring an exclude may.
+- An ``exclude`` entry that names no user (404) protects nobody: TargetSet.warnings() says so, naming it, and
+  TargetSet.exclude_not_found() keeps it for the result and the record.
 
 Contract (modules build on it; keep it stable):
 
 - ``TARGETS_ARGUMENT_SPEC``, ``TARGETS_MUTUALLY_EXCLUSIVE``, ``TARGETS_REQUIRED_ONE_OF``: a module gets them
   (with ``batch_concurrency``) from ``_graph_module.users_module``; document them with
   ``extends_documentation_fragment: o365.admin.targets``.
+- ``parse_list(value, option, commas=True)`` -> the entries of a user-facing list (``users``, ``exclude``,
+  ``groups``, role / playbook / rulebook variables, survey text): a YAML list or a text with commas and/or
+  newlines, read the same way. Every path takes its lists through it.
+- ``judge(user, names, read, exclusions)`` -> Verdict (``decision`` ACT / EXCLUDED / REFUSED, ``refusal``): the one
+  comparison of a target with the ``exclude`` entries (ExcludeEntry(reference, read or None)).
 - ``parse_references(values, option)`` -> list of UserReference; every invalid value named at once in one
   InvalidUserReference, raised before any network call.
 - ``resolve_targets(client, params, send=None)`` -> TargetSet. ``send`` ([request] -> one BatchOutcome each) reads
@@ -35,6 +43,8 @@ Contract (modules build on it; keep it stable):
   present), excluded ones included. ``TargetSet.distinct()``: one Target per directory object to act on (first
   occurrence), excluded and blocked ones left out. ``TargetSet.blocked()``: distinct targets that must not be
   written, each with ``refusal``. ``TargetSet.identity(target)``: the identity duplicates share.
+  ``TargetSet.exclusions`` (ExcludeEntry each, ``record()`` for records), ``exclude_not_found()``, ``warnings()``,
+  ``announce(module, result)`` (says the warnings, puts ``exclude_not_found`` in the result).
 - ``Target``: ``user`` (as given), ``reference`` (UserReference to address it), ``group``, ``user_id``,
   ``user_principal_name``, ``user_type``, ``excluded``, ``refusal`` (None, or why nothing may be sent for it:
   ``{"status_code", "request_id", "error": {"code", "message"}}``), ``is_guest``, ``describe()``.
@@ -43,6 +53,8 @@ Contract (modules build on it; keep it stable):
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
+
+import re
 
 from urllib.parse import quote
 
@@ -56,6 +68,8 @@ from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT
 DEFAULT_MAX_USERS = 1000
 # Graph's largest page for directory object collections.
 MEMBERS_PAGE_SIZE = 999
+# Pages in a row that bring no member the listing has not shown yet, after which paging stops with an error.
+MAX_PAGES_WITHOUT_NEW_MEMBER = 3
 GROUP_READ_PERMISSION = "GroupMember.Read.All"
 HIDDEN_MEMBERS_PERMISSION = "Member.Read.Hidden"
 MEMBER_PROPERTIES = "id,userPrincipalName,userType"
@@ -163,9 +177,10 @@ class Target:
 
 
 class TargetSet:
-    def __init__(self, targets, groups, form, reads=0):
+    def __init__(self, targets, groups, form, reads=0, exclusions=()):
         self.targets = targets
         self.groups = groups
+        self.exclusions = list(exclusions)  # ExcludeEntry for each exclude entry, as given
         # The form every identity is compared in ('upn' or 'id').
         self.form = form
         self.reads = reads  # references read to reconcile forms
@@ -197,6 +212,61 @@ class TargetSet:
     @property
     def excluded(self):
         return [target for target in self.targets if target.excluded]
+
+    def exclude_not_found(self):
+        """The exclude entries Graph said name no user (404), as given."""
+        return [entry.reference.value for entry in self.exclusions if entry.names_nobody]
+
+    def warnings(self):
+        """What the task must say even when it succeeds."""
+        nobody = [entry for entry in self.exclusions if entry.names_nobody]
+        return [unmatched_exclude_warning(nobody)] if nobody else []
+
+    def announce(self, module, result):
+        """The warnings said through ``module`` and the exclude entries that name nobody put in ``result``."""
+        for warning in self.warnings():
+            module.warn(warning)
+        if self.exclude_not_found():
+            result["exclude_not_found"] = self.exclude_not_found()
+        return result
+
+
+NEWLINES = re.compile(r"[\r\n]")
+# What separates the entries of a list given as text (an AWX survey's textarea, an extra var, a pasted column).
+LIST_SEPARATORS = re.compile(r"[,\r\n]")
+
+
+def parse_list(value, option, commas=True):
+    """The entries of a user-facing list option (``users``, ``exclude``, ``groups``, role and playbook variables),
+    given as a YAML list or as text with entries separated by commas and/or newlines, the same way.
+
+    ``None`` is no list (``[]``). Each text (the whole value, or a list item holding a separator) is split on commas
+    (unless ``commas`` is False: a group's display name may hold one) and newlines, each entry stripped of the
+    whitespace around it, and the blank pieces a trailing comma or line break leaves dropped. An item that is ""
+    is kept so that it is refused (a null or an undefined variable must not silently shorten an exclude list).
+    Items that are not text are kept for the caller's validation to name. Ansible turns a string
+    given for a list option into its comma-separated pieces before a module sees it; the result is the same.
+    """
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, str):
+        items = [value]
+    else:
+        raise ConfigurationError("%s must be a list or a text of entries separated by commas or newlines, not %s."
+                                 % (option, type(value).__name__))
+    entries = []
+    for item in items:
+        if not isinstance(item, str):
+            entries.append(item)
+            continue
+        if not item:
+            entries.append(item)  # "" is what a null or an undefined-turned-empty variable gives: refused
+            continue
+        pieces = [piece.strip() for piece in (LIST_SEPARATORS if commas else NEWLINES).split(item)]
+        entries.extend(piece for piece in pieces if piece)
+    return entries
 
 
 def parse_references(values, option="user"):
@@ -365,23 +435,127 @@ def _read_identities(send, references):
     return dict((reference.value.lower(), read) for reference, read in zip(distinct, reads))
 
 
-def _refusal(read, message):
-    answer = read.answer
-    return {"status_code": answer.status_code, "request_id": answer.request_id,
-            "error": {"code": (answer.error or {}).get("code"), "message": message}}
+# The judge's three verdicts.
+ACT = "act"
+EXCLUDED = "excluded"
+REFUSED = "refused"
+NOT_COMPARED = "could not be compared with the exclude"
 
 
-def _apply_read(target, read):
-    """A resolved reference gains its other name; one that names nobody is refused."""
-    if read.found:
-        user_id, upn = read.properties.get("id"), read.properties.get("user_principal_name")
-        if isinstance(user_id, str) and OBJECT_ID_RE.fullmatch(user_id):
-            target.user_id = user_id
-        if isinstance(upn, str) and upn:
-            target.user_principal_name = upn
-    elif read.not_found:
-        target.refusal = _refusal(read, "User %s was not found in the tenant: check the object ID or UPN (a guest's "
-                                        "UPN carries #EXT#). Nothing was sent for it." % target.user)
+def read_names(read):
+    """{(kind, lower-cased name)} a found identity read tells; nothing for a read that found no user."""
+    if read is None or not read.found:
+        return set()
+    names = set()
+    user_id, upn = read.properties.get("id"), read.properties.get("user_principal_name")
+    if isinstance(user_id, str) and OBJECT_ID_RE.fullmatch(user_id):
+        names.add(("id", user_id.lower()))
+    if isinstance(upn, str) and upn:
+        names.add(("upn", upn.lower()))
+    return names
+
+
+class ExcludeEntry:
+    """One ``exclude`` entry as given, and its identity read when one was needed (None: not read)."""
+
+    def __init__(self, reference, read=None):
+        self.reference = reference
+        self.read = read
+
+    @property
+    def names(self):
+        return set([(self.reference.kind, self.reference.value.lower())]) | read_names(self.read)
+
+    @property
+    def names_nobody(self):
+        """Graph said no user has this name (404): it protects nobody, and it cannot be anyone's other name."""
+        return self.read is not None and self.read.not_found
+
+    def record(self):
+        """The entry as results and records keep it: ``found`` True, False (names no user) or None (not read, or
+        the read failed)."""
+        found = None if self.read is None or self.read.failed else self.read.found
+        record = {"exclude": self.reference.value, "found": found}
+        for kind, name in sorted(self.names):
+            if kind != self.reference.kind:
+                record["user_id" if kind == "id" else "user_principal_name"] = (
+                    self.read.properties.get("id") if kind == "id" else self.read.properties.get("user_principal_name"))
+        return record
+
+
+class Verdict:
+    """The judge's answer for one target: ``decision`` (ACT, EXCLUDED, REFUSED) and, for REFUSED, ``refusal``
+    ({"status_code", "request_id", "error": {"code", "message"}}: why nothing may be sent)."""
+
+    def __init__(self, decision, refusal=None):
+        self.decision = decision
+        self.refusal = refusal
+
+    def __repr__(self):
+        return "Verdict(%r, %r)" % (self.decision, (self.refusal or {}).get("error", {}).get("message"))
+
+
+def _refusal(answer, message):
+    return {"status_code": getattr(answer, "status_code", None), "request_id": getattr(answer, "request_id", None),
+            "error": {"code": ((getattr(answer, "error", None) or {}).get("code") if answer is not None else None),
+                      "message": message}}
+
+
+def _kinds(names):
+    """The forms ('id', 'upn') some name is known in."""
+    return set(kind for kind, dummy in names)
+
+
+def judge(user, names, read, exclusions):
+    """Whether one target may be written: ACT, EXCLUDED or REFUSED (a Verdict). Total: every combination of forms
+    and read outcomes has an answer, and "could not tell" is never ACT.
+
+    ``user``: the target as given (for messages). ``names``: {(kind, lower-cased name)} it is known by without a
+    read (its reference; both names for a group member). ``read``: its identity read (a UserRead) or None when it
+    was not read. ``exclusions``: ExcludeEntry for every ``exclude`` entry.
+
+    A target sharing a name with an entry is EXCLUDED. One that names nobody (404) is REFUSED. Otherwise it is
+    ACT only when it is shown to differ from every entry: both are known in one form (a user has one object ID
+    and one UPN) and the names differ, or the entry names no user (404). Anything else (its read or the entry's
+    was refused, failed past its retries, lost, or answered without id and userPrincipalName) is REFUSED: it
+    could be the excluded person under its other name. No exclude entry, no read needed: ACT.
+    """
+    known = set(names) | read_names(read)
+    for entry in exclusions:
+        if known & entry.names:
+            return Verdict(EXCLUDED)
+    if read is not None and read.not_found:
+        return Verdict(REFUSED, _refusal(read.answer, "User %s was not found in the tenant: check the object ID or "
+                                                      "UPN (a guest's UPN carries #EXT#). Nothing was sent for it."
+                                         % user))
+    mine = _kinds(known)
+    for entry in exclusions:
+        if entry.names_nobody:
+            continue
+        theirs = _kinds(entry.names)
+        if any(kind in theirs for kind in mine):
+            continue  # known in one form, and no name shared: another person
+        if entry.read is not None and not entry.read.found:
+            answer, why = entry.read.answer, explain_read_failure(entry.read, entry.reference.value)
+        elif read is not None and not read.found:
+            answer, why = read.answer, explain_read_failure(read, user)
+        else:
+            answer, why = None, "neither was read to learn its other name"
+        shown = dict(id="object ID", upn="UPN")
+        return Verdict(REFUSED, _refusal(answer, "Not written: %s %s: %s (%s is known only by its %s, the exclude "
+                                                 "entry %s only by its %s)."
+                                         % (user, NOT_COMPARED, why, user, " and ".join(shown[k] for k in sorted(mine))
+                                            or "name as given", entry.reference.value,
+                                            " and ".join(shown[k] for k in sorted(theirs)))))
+    return Verdict(ACT)
+
+
+def unmatched_exclude_warning(entries):
+    """Said once: exclude entries that name no user protect nobody (a typo in an object ID or UPN?)."""
+    listed = ", ".join(entry.reference.value for entry in entries)
+    one = len(entries) == 1
+    return ("exclude names no user in the tenant for %s (Graph answered 404): %s protects nobody. Check the %s "
+            "(returned in exclude_not_found)." % (listed, "it" if one else "they", "entry" if one else "entries"))
 
 
 def _default_send(client, params):
@@ -392,13 +566,13 @@ def _default_send(client, params):
 
 def resolve_targets(client, params, send=None):
     """The TargetSet for ``params`` (see the module docstring for the contract)."""
-    users = [params["user"]] if params.get("user") is not None else list(params.get("users") or [])
-    groups = list(params.get("groups") or [])
-    exclude = list(params.get("exclude") or [])
+    users = [params["user"]] if params.get("user") is not None else parse_list(params.get("users"), "users")
+    groups = parse_list(params.get("groups"), "groups", commas=False)
+    exclude = parse_list(params.get("exclude"), "exclude")
     max_users = params.get("max_users")
     if max_users is not None and max_users < 1:
         raise ConfigurationError("max_users must be 1 or more, not %d." % max_users)
-    if params.get("users") == [] and not groups:
+    if params.get("user") is None and params.get("users") is not None and not users and not groups:
         # An empty list (often an empty default([])) must not read as a successful run over nobody.
         raise ConfigurationError("users is an empty list: there is no one to act on, so nothing was sent. Check the "
                                  "variable that fills it; skip the task with a when: condition if an empty list is "
@@ -418,10 +592,24 @@ def resolve_targets(client, params, send=None):
     for group in groups:
         group_id, display_name = resolve_group(client, group)
         count = 0
+        listed, pages, pages_without_new = set(), 0, 0
         for values, total in user_member_pages(client, group_id):
+            pages += 1
             # Even if every exclude entry is among them, more than this many users is certain: stop reading.
             if total is not None and max_users is not None and total - excluded_count > max_users:
                 check_max_users(total - excluded_count, max_users, at_least=True)
+            before = len(listed)
+            listed.update(str(member.get("id")).lower() for member in values if isinstance(member, dict))
+            # Graph lists each member once: pages that bring no member this listing has not shown (repeats, or
+            # empty pages) under new next-page links would go on forever without @odata.count, as max_users counts
+            # only new users. Paging is bounded by pages read.
+            pages_without_new = 0 if len(listed) > before else pages_without_new + 1
+            if pages_without_new >= MAX_PAGES_WITHOUT_NEW_MEMBER:
+                raise O365AdminError(
+                    "Microsoft Graph's member listing of group %s went on for %d pages in a row without a member it "
+                    "had not listed already (%d distinct users in %d pages read); stopped paging, nothing was "
+                    "written. Run the task again; if it persists, give the users or a smaller group."
+                    % (group, pages_without_new, len(listed), pages))
             for member in values:
                 count += 1
                 target = _member_target(member, group)
@@ -434,50 +622,66 @@ def resolve_targets(client, params, send=None):
                 check_max_users(len(targets) - excluded_count, max_users, at_least=True)
         resolved.append({"group": group, "id": group_id, "display_name": display_name, "user_count": count})
 
-    reads = 0
-    exclude_names = set()
-    unresolved_excludes = []
+    answers = {}
     if rarer is not None:
+        # Both forms given: the rarer is read, so that each target can be compared with each exclude entry.
         send = send or _default_send(client, params)
         to_read = [t.reference for t in targets if t.group is None and t.reference.kind == rarer]
         to_read += [reference for reference in exclusions if reference.kind == rarer]
         answers = _read_identities(send, to_read)
-        reads = len(answers)
-        for target in targets:
-            if target.group is None and target.reference.kind == rarer:
-                _apply_read(target, answers[target.reference.value.lower()])
-        for reference in exclusions:
-            if reference.kind != rarer:
-                continue
-            read = answers[reference.value.lower()]
-            if read.found:
-                exclude_names.update((kind, value.lower()) for kind, value in (
-                    ("id", read.properties.get("id")), ("upn", read.properties.get("user_principal_name")))
-                    if isinstance(value, str) and value)
-            elif read.failed:
-                unresolved_excludes.append((reference, read))
-    exclude_names.update((reference.kind, reference.value.lower()) for reference in exclusions)
-
+    entries = [ExcludeEntry(reference, answers.get(reference.value.lower()) if reference.kind == rarer else None)
+               for reference in exclusions]
+    reads = []
     for target in targets:
-        names = set((kind, target.name(kind)) for kind in ("id", "upn") if target.name(kind))
-        target.excluded = bool(names & exclude_names)
-        if target.excluded or target.refusal is not None:
-            continue
-        for reference, read in unresolved_excludes:
-            if target.name(reference.kind) is None:
-                # It may be the excluded user under its other name: writing it could break the exclude.
-                target.refusal = _refusal(read, "Not written: %s could not be compared with the exclude entry %s, "
-                                                "which could not be read to learn its other name (%s)."
-                                          % (target.user, reference.value,
-                                             explain_read_failure(read, reference.value)))
-                break
+        read = answers.get(target.reference.value.lower()) if (
+            target.group is None and target.reference.kind == rarer) else None
+        _learn(target, read)
+        reads.append(read)
+    pooled = pool_names([set((kind, target.name(kind)) for kind in ("id", "upn") if target.name(kind))
+                         for target in targets])
+    for target, names, read in zip(targets, pooled, reads):
+        verdict = judge(target.user, names, read, entries)
+        target.excluded = verdict.decision == EXCLUDED
+        target.refusal = verdict.refusal
 
-    target_set = TargetSet(targets, resolved, form, reads)
+    target_set = TargetSet(targets, resolved, form, len(answers), entries)
     acting = target_set.distinct() + target_set.blocked()
     if not acting:
         raise _empty_scope(users, resolved, targets)
     check_max_users(len(acting), max_users)
     return target_set
+
+
+def pool_names(name_sets):
+    """Each set joined with every other it shares a name with (transitively): one person named twice (by UPN, and
+    by an object ID whose read told the UPN) is judged on everything known about it, so its occurrences agree."""
+    owner = {}  # name -> index of the set it was first seen in
+    parent = list(range(len(name_sets)))
+
+    def root(index):
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+    for index, names in enumerate(name_sets):
+        for name in names:
+            if name in owner:
+                parent[root(index)] = root(owner[name])
+            else:
+                owner[name] = index
+    merged = {}
+    for index, names in enumerate(name_sets):
+        merged.setdefault(root(index), set()).update(names)
+    return [merged[root(index)] for index in range(len(name_sets))]
+
+
+def _learn(target, read):
+    """A found read gives the target its other name."""
+    for kind, name in read_names(read):
+        if kind == "id" and target.user_id is None:
+            target.user_id = read.properties.get("id")
+        if kind == "upn" and target.user_principal_name is None:
+            target.user_principal_name = read.properties.get("user_principal_name")
 
 
 def _empty_scope(users, resolved, targets):

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
 from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 
@@ -29,13 +30,27 @@ USER_PROPERTIES = (
 )
 
 
-class UserRead:
-    """One user's answer: ``found`` with ``properties`` (snake_case), or not found (404), or an error."""
+IDENTITY_NAMES = ("id", "userPrincipalName")
 
-    def __init__(self, answer, properties):
+
+def names_a_user(body, graph_names=IDENTITY_NAMES):
+    """Whether a 2xx body is a user's answer: a JSON object that, when an identity was asked for, carries the ``id``
+    or ``userPrincipalName`` (a non-empty string). ``{}`` or a proxy's page is not a found user."""
+    if not isinstance(body, dict) or "error" in body:
+        return False
+    asked = [name for name in IDENTITY_NAMES if name in graph_names]
+    return not asked or any(isinstance(body.get(name), str) and body.get(name) for name in asked)
+
+
+class UserRead:
+    """One user's answer: ``found`` with ``properties`` (snake_case), or not found (404), or an error. A 2xx that
+    is not a user's answer (see names_a_user) is ``unreadable``: neither found nor absent, a failed read."""
+
+    def __init__(self, answer, properties, graph_names=IDENTITY_NAMES):
         self.answer = answer
-        self.found = answer.ok and isinstance(answer.body, dict)
-        self.not_found = answer.status_code == 404
+        self.found = answer.ok and names_a_user(answer.body, graph_names)
+        self.unreadable = answer.ok and not self.found
+        self.not_found = answer.status_code == 404 and not answer.unknown
         self.properties = properties
 
     @property
@@ -62,15 +77,19 @@ def read_users_through(send, references, graph_names):
     reads = []
     for answer in answers:
         properties = {}
-        if answer.ok and isinstance(answer.body, dict):
+        if answer.ok and names_a_user(answer.body, graph_names):
             properties = dict((keys[name], answer.body.get(name)) for name in graph_names)
-        reads.append(UserRead(answer, properties))
+        reads.append(UserRead(answer, properties, graph_names))
     return reads
 
 
 def explain_read_failure(read, user):
     """A sentence on why ``user`` could not be read, and what to do."""
     answer = read.answer
+    if getattr(read, "unreadable", False):
+        return ("Microsoft Graph's HTTP %s answer for %s is not a user's (it carries neither id nor "
+                "userPrincipalName; a proxy may have answered): %s"
+                % (answer.status_code, user, safe_excerpt(answer.body)))
     told = permission_sentence(READ_PERMISSION, getattr(answer, "granted_roles", None))
     if answer.status_code == 403 and told:
         return "The app may not read %s (Graph said %s). %s." % (user, answer.error["code"], told)

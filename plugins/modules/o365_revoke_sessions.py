@@ -49,10 +49,12 @@ options:
       - An ISO 8601 date-time with an offset, such as V(2026-11-24T09:30:00Z) or V(2026-11-24T10:30:00+01:00), or
         a time ago, such as V(-2h) (units C(s), C(m), C(h), C(d), C(w)).
       - The offset is C(Z) or at most 14:00 either way (with at most 59 minutes). The moment is 1970 or later and
-        not more than 5 minutes ahead of the controller's clock (a future moment is refused; the 5 minutes allow
-        for a controller clock behind Graph's). A time ago reaches back at most 365 days and is counted back from
-        Graph's clock (the C(Date) of the answer that carried each user's timestamp), not the controller's.
-        Anything else fails the task before any call.
+        not more than 5 minutes ahead of Graph's clock (the C(Date) of the answers to the reads, before anything is
+        written; a future moment is refused), whatever the controller's clock says, so that a moment taken from
+        Graph (such as C(riskLastUpdatedDateTime)) works on a controller whose clock runs behind. A moment more than
+        a day ahead of the controller's clock is refused before any call. A time ago reaches back at most 365 days
+        and is counted back from Graph's clock (the C(Date) of the answer that carried each user's timestamp), not
+        the controller's. Anything else fails the task before any call.
       - Each user's C(signInSessionsValidFromDateTime) is read first (batched). Users revoked at or after this
         moment are not revoked again; they are reported with C(changed=false), C(outcome=skipped) and
         C(skipped=already revoked at <time>). A user whose timestamp cannot be read is not revoked and fails.
@@ -377,6 +379,14 @@ resolved_groups:
   type: list
   elements: dict
   sample: [{group: Finance, id: 02bd9fd6-8f93-4758-87c3-1fb73740a315, display_name: Finance, user_count: 2500}]
+exclude_not_found:
+  description:
+    - The O(exclude) entries Graph said name no user (404), as given - they protected nobody in this run. The task
+      also warns about them. Check each one (a typo in an object ID or UPN?).
+  returned: when an exclude entry names no user
+  type: list
+  elements: str
+  sample: [breakglass-typo@contoso.com]
 skipped_count:
   description: With O(users) or O(groups), how many distinct users were skipped (already revoked, or excluded).
   returned: with O(users) or O(groups)

@@ -18,9 +18,14 @@ description:
   - Blocking sign-in is the first step of Microsoft's emergency revocation guidance for a compromised or departing
     user; revoking the sessions (M(o365.admin.o365_revoke_sessions)) is the next. Blocking alone does not end
     sessions already open.
-  - Reads each user's C(accountEnabled) first and changes only the users whose state differs, so RV(changed) is
-    exact and running the task again changes nothing. Several users are read and changed through Microsoft Graph
-    JSON batching, 20 per call.
+  - Reads each user's C(accountEnabled) first and changes the users whose state differs; running the task again
+    changes nothing. Several users are read and changed through Microsoft Graph JSON batching, 20 per call.
+  - "A block is never skipped on one read: Graph is eventually consistent, and right after a release (or an admin)
+    enabled a user, a read may still say C(accountEnabled: false). With O(state=blocked), a user the read shows
+    already blocked is blocked again all the same (the C(PATCH) is idempotent and costs one write): it is reported
+    V(unchanged) with RV(results[].block_rewritten) once Graph accepts the write, and fails if Graph refuses it.
+    RV(changed) follows the state read. O(state=allowed) is not written again (a stale read there leaves the user
+    blocked, which is the safe side)."
   - "Least permissions: the Microsoft Graph application permissions C(User.EnableDisableAccount.All) (to change)
     and C(User.Read.All) (to read the state first), with admin consent; O(groups) also needs
     C(GroupMember.Read.All). C(User.ReadWrite.All) or C(Directory.ReadWrite.All) also allow the change."
@@ -117,7 +122,8 @@ results:
       returned: for group members
     outcome:
       description:
-        - V(blocked) or V(allowed) (changed now), V(unchanged) (already in that state), V(would_block) or
+        - V(blocked) or V(allowed) (changed now), V(unchanged) (already in that state; for O(state=blocked), the
+          block written again and accepted, see RV(results[].block_rewritten)), V(would_block) or
           V(would_allow) (check mode), V(failed), V(unknown) (the answer was lost, or a 2xx came back that is not
           Graph's answer - Graph answers the change C(204 No Content) - so the change may or may not have been made),
           V(excluded) (named in O(exclude); not read, not changed).
@@ -140,6 +146,12 @@ results:
           if it already was in that state, and C(account_enabled_before) is V(null). One warning says so per task.
       type: bool
       returned: when the state could not be read
+    block_rewritten:
+      description:
+        - V(true) when the read showed the user already blocked and the block was written again all the same (a
+          single read may be stale); the outcome is then V(unchanged) once Graph accepted it.
+      type: bool
+      returned: with O(state=blocked), for a user the read showed already blocked (not in check mode)
     account_enabled_before:
       description: C(accountEnabled) as read before any change.
       type: bool
@@ -173,6 +185,14 @@ changed_count:
   returned: always
   type: int
   sample: 2
+exclude_not_found:
+  description:
+    - The O(exclude) entries Graph said name no user (404), as given - they protected nobody in this run. The task
+      also warns about them. Check each one (a typo in an object ID or UPN?).
+  returned: when an exclude entry names no user
+  type: list
+  elements: str
+  sample: [breakglass-typo@contoso.com]
 unchanged_count:
   description: How many distinct users were already in the state asked for.
   returned: always

@@ -141,7 +141,9 @@ class Faults:
             self.read_lag = None                        # (reads, seconds): after a write, that many reads of the
             #                                             user (or the reads within that time) see the old state
             self.lagging = {}                           # user id -> (old properties, reads left, until)
-            self.user_failures = collections.defaultdict(collections.deque)  # user key -> (status, retry_after)
+            self.user_failures = collections.defaultdict(collections.deque)  # user key -> (status, retry_after, body)
+            self.repeat_member_pages = False            # member listings: no @odata.count, and after the last page
+            #                                             new next-page links that list the same users again, forever
 
     def configure(self, settings):
         with self._lock:
@@ -182,12 +184,17 @@ class Faults:
                 self.slow_count = 0
             if "clock_offset_s" in settings:
                 CLOCK.offset_s = float(settings["clock_offset_s"])
+            if "repeat_member_pages" in settings:
+                self.repeat_member_pages = bool(settings["repeat_member_pages"])
             if "read_lag" in settings:
                 lag = settings["read_lag"]
                 self.read_lag = (int(lag.get("reads", 0)), float(lag.get("ms", 0)) / 1000.0) if lag else None
             for key, failures in (settings.get("fail_user_next") or {}).items():
                 for failure in failures:
-                    self.user_failures[key.lower()].append((int(failure["status"]), failure.get("retry_after")))
+                    # "body": the answer's body instead of an error (e.g. {"status": 200, "body": {}}, a 2xx that
+                    # is not a user's answer).
+                    self.user_failures[key.lower()].append((int(failure["status"]), failure.get("retry_after"),
+                                                            failure.get("body")))
             if "quota" in settings:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
@@ -264,7 +271,8 @@ class Faults:
             return self.quota.charge(app_id) if self.quota else None
 
     def take_user_failure(self, user):
-        """(status, retry_after) for this user's next operation, or None: one item's own 429, not a quota."""
+        """(status, retry_after, body) for this user's next operation, or None: one item's own 429 (not a quota),
+        or, with a body, an answer of that body."""
         with self._lock:
             for key in (user.id.lower(), user.user_principal_name.lower()):
                 if self.user_failures.get(key):

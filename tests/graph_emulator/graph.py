@@ -195,11 +195,13 @@ class GraphService:
 
     def _user_failure(self, operation, user):
         """One item's own answer set by fault fail_user_next (e.g. a 429 with a Retry-After and no quota behind
-        it: no x-ms-throttle-* headers), or None."""
+        it: no x-ms-throttle-* headers; or a given body, such as a 2xx {} that is not a user), or None."""
         failure = self.faults.take_user_failure(user)
         if failure is None:
             return None
-        status, retry_after = failure
+        status, retry_after, body = failure
+        if body is not None:
+            return Reply(status, body)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         return operation.error(status, FAILURE_CODES.get(status, "UnknownError"),
                                "Injected failure for this user: the service answered %d." % status, headers)
@@ -301,7 +303,9 @@ class GraphService:
             start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
         except ValueError:
             return operation.error(400, "Request_BadRequest", "Invalid $skiptoken.")
-        page = users[start:start + size]
+        # Fault repeat_member_pages: past the end, the listing starts again under new links (a broken page token).
+        repeating = self.faults.repeat_member_pages and users
+        page = users[start % len(users):start % len(users) + size] if repeating else users[start:start + size]
         values = []
         for user in page:
             properties = user.properties()
@@ -312,7 +316,9 @@ class GraphService:
             values.append(dict((name, properties[name]) for name in select))
         body = {"@odata.context": "%s#users(%s)" % (CONTEXT, ",".join(select)), "@odata.count": len(users),
                 "value": values}
-        if start + size < len(users):
+        if repeating:
+            del body["@odata.count"]
+        if start + size < len(users) or repeating:
             query = {"$top": str(size), "$count": "true",
                      "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")}
             if operation.query.get("$select"):

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import (
-    EARLIEST, VERIFY_REREAD_DELAYS_S, Reading, describe_read_failure, format_time, parse_since, parse_time,
-    read_many, verify_revoked)
+    EARLIEST, VERIFY_REREAD_DELAYS_S, Reading, describe_read_failure, format_time, graph_clock, parse_since,
+    parse_time, read_many, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
 
 UTC = datetime.timezone.utc
@@ -271,3 +271,30 @@ def test_graphs_time_before_each_revoke_may_be_given_per_user():
     verdicts, dummy = verify({ADELE: [at(T - 10 * SECOND)] * 6, BEN: [at(T - 10 * SECOND)]}, before,
                              graph_time_before={ADELE: T, BEN: None})
     assert not verdicts[ADELE].verified and verdicts[BEN].verified
+
+
+def test_a_fixed_revoked_since_is_judged_by_graphs_clock_not_the_controllers():
+    # The controller runs 9 minutes behind Graph: a moment 1 minute before Graph's now is 8 minutes ahead of it.
+    controller = datetime.datetime.now(datetime.timezone.utc)
+    graph_now = controller + datetime.timedelta(minutes=9)
+    value = format_time((graph_now - datetime.timedelta(minutes=1)).replace(microsecond=0))
+    since = parse_since(value)  # no call made yet: only a moment a day ahead of the controller is refused here
+    since.check_not_future(graph_now)
+    with pytest.raises(ConfigurationError) as caught:
+        since.check_not_future(graph_now - datetime.timedelta(minutes=10))
+    assert "in the future: Graph's clock" in caught.value.message
+    # No answer carried a Date: the controller's clock stands in, with the same allowance.
+    with pytest.raises(ConfigurationError) as caught:
+        since.check_not_future(None)
+    assert "the controller's clock" in caught.value.message
+    parse_since("-2h").check_not_future(None)  # a time ago is never in the future
+    with pytest.raises(ConfigurationError):
+        parse_since(format_time(controller + datetime.timedelta(days=2)))
+
+
+def test_graphs_clock_is_the_latest_date_among_the_readings():
+    class Reading:
+        def __init__(self, date):
+            self.date = date
+    assert graph_clock([Reading(None), Reading(NOON), Reading(NOON - datetime.timedelta(seconds=3))]) == NOON
+    assert graph_clock([Reading(None)]) is None and graph_clock([]) is None

@@ -20,7 +20,8 @@ from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserRe
 def change(enabled=True, state="blocked", read_status=200, synced=None, user="adele@contoso.com"):
     target = Target(user, UserReference.parse(user))
     properties = {"account_enabled": enabled, "on_premises_sync_enabled": synced} if read_status == 200 else {}
-    body = {} if read_status == 200 else {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}
+    # A user's answer carries its identity (a 2xx without id and userPrincipalName is not a found user).
+    body = {"userPrincipalName": "adele@contoso.com"} if read_status == 200 else {"error": {"code": "Request_ResourceNotFound", "message": "gone"}}
     return SignInChange(target, UserRead(BatchOutcome(read_status, body, "rid-read"), properties), state)
 
 

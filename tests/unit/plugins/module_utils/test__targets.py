@@ -19,8 +19,11 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import StaticTokenSource
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient, HttpTransport
 from ansible_collections.o365.admin.plugins.module_utils._targets import (
-    DEFAULT_MAX_USERS, TARGETS_ARGUMENT_SPEC, AmbiguousGroup, GroupNotFound, TooManyTargets, parse_references,
-    resolve_targets)
+    ACT, DEFAULT_MAX_USERS, EXCLUDED, REFUSED, TARGETS_ARGUMENT_SPEC, AmbiguousGroup, ExcludeEntry, GroupNotFound,
+    TooManyTargets, judge, parse_list, parse_references, resolve_targets)
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
+from ansible_collections.o365.admin.plugins.module_utils._user_read import UserRead
+from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
 
 GRAPH = "https://graph.example.test"
 FINANCE_ID = "11111111-2222-4333-8444-555555555555"
@@ -142,7 +145,8 @@ def test_an_exclude_that_cannot_be_read_blocks_what_it_cannot_be_compared_with()
     assert target_set.distinct() == []
     blocked = target_set.blocked()
     assert [t.user for t in blocked] == ["adele@contoso.com", "b@contoso.com"]
-    assert all("could not be compared with the exclude entry" in t.refusal["error"]["message"] for t in blocked)
+    assert all("could not be compared with the exclude: The app may not read %s" % ADELE_ID
+               in t.refusal["error"]["message"] for t in blocked)
     assert blocked[0].refusal["status_code"] == 403
 
 
@@ -273,3 +277,196 @@ def test_a_repeated_next_link_stops_paging():
     with pytest.raises(O365AdminError) as caught:
         client.get_all("/groups/%s/transitiveMembers/microsoft.graph.user" % FINANCE_ID)
     assert "same next-page link twice" in caught.value.message
+
+
+# --- the judge: one verdict per target, from its names, its read and the exclude entries' ---------------------
+
+ALEX_ID = "0a1b2c3d-0000-4000-8000-000000000001"
+ADELE_UPN = "adele@contoso.com"
+DENIED = {"error": {"code": "Authorization_RequestDenied", "message": "Insufficient privileges"}}
+# One identity read's outcome, by name: what Graph (or the network) answered for the reference read.
+READS = {
+    "found": lambda user_id, upn: UserRead(BatchOutcome(200, {"id": user_id, "userPrincipalName": upn}, "r"), {
+        "id": user_id, "user_principal_name": upn}),
+    "not_found": lambda *a: UserRead(BatchOutcome(404, {"error": {"code": "Request_ResourceNotFound",
+                                                                  "message": "gone"}}, "r"), {}),
+    "refused_403": lambda *a: UserRead(BatchOutcome(403, DENIED, "r"), {}),
+    "throttled_429": lambda *a: UserRead(BatchOutcome(429, {"error": {"code": "TooManyRequests", "message": "x"}},
+                                                      "r", attempts=5), {}),
+    "unavailable_503": lambda *a: UserRead(BatchOutcome(503, {"error": {"code": "ServiceUnavailable",
+                                                                        "message": "x"}}, "r", attempts=5), {}),
+    "lost": lambda *a: UserRead(BatchOutcome(None, None, None, unknown=True, reason="connection reset"), {}),
+    "empty_2xx": lambda *a: UserRead(BatchOutcome(200, {}, "r"), {}),
+    "html_2xx": lambda *a: UserRead(BatchOutcome(200, "<html>proxy</html>", "r"), {}),
+}
+UNREADABLE = ("refused_403", "throttled_429", "unavailable_503", "lost", "empty_2xx", "html_2xx")
+
+
+def names_of(reference):
+    return set([(reference.kind, reference.value.lower())])
+
+
+@pytest.mark.parametrize("target, target_read, exclude, exclude_read, decision", [
+    # No exclude: acting needs no read (least privilege), whatever the read said.
+    (ADELE_ID, None, None, None, ACT),
+    (ADELE_ID, "refused_403", None, None, ACT),
+    # The same form: compared as given, no read needed.
+    (ADELE_UPN, None, "ADELE@contoso.com", None, EXCLUDED),
+    (ADELE_ID, None, ADELE_ID.upper(), None, EXCLUDED),
+    ("alex@contoso.com", None, ADELE_UPN, None, ACT),
+    (ALEX_ID, None, ADELE_ID, None, ACT),
+    # Other forms, the target read: its other name decides.
+    (ADELE_ID, "found", ADELE_UPN, None, EXCLUDED),
+    (ALEX_ID, "found", ADELE_UPN, None, ACT),
+    (ADELE_ID, "not_found", ADELE_UPN, None, REFUSED),
+    # Other forms, the exclude entry read.
+    (ADELE_UPN, None, ADELE_ID, "found", EXCLUDED),
+    ("alex@contoso.com", None, ADELE_ID, "found", ACT),
+    ("alex@contoso.com", None, ADELE_ID, "not_found", ACT),  # it names no user: it cannot be alex
+    # Other forms, never read: nothing shows they differ.
+    (ADELE_ID, None, ADELE_UPN, None, REFUSED),
+] + [(ADELE_ID, outcome, ADELE_UPN, None, REFUSED) for outcome in UNREADABLE]
+  + [(ADELE_UPN, None, ADELE_ID, outcome, REFUSED) for outcome in UNREADABLE]
+  + [(ADELE_ID, outcome, ADELE_ID, None, EXCLUDED) for outcome in UNREADABLE])
+def test_judge_decides_every_combination_and_never_acts_on_what_it_could_not_compare(
+        target, target_read, exclude, exclude_read, decision):
+    reference = UserReference.parse(target)
+    identity = (ADELE_ID, "Adele@contoso.com") if target.lower() in (ADELE_ID, ADELE_UPN) else (
+        ALEX_ID, "alex@contoso.com")
+    read = READS[target_read](*identity) if target_read else None
+    entries = []
+    if exclude is not None:
+        excluded = UserReference.parse(exclude)
+        entries = [ExcludeEntry(excluded, READS[exclude_read](ADELE_ID, "Adele@contoso.com") if exclude_read else None)]
+    verdict = judge(target, names_of(reference), read, entries)
+    assert verdict.decision == decision
+    assert (verdict.refusal is not None) == (decision == REFUSED)
+    if decision == REFUSED and target_read != "not_found":
+        assert "could not be compared with the exclude: " in verdict.refusal["error"]["message"]
+
+
+def test_a_refusal_says_why_and_carries_the_failed_read_status():
+    verdict = judge(ADELE_ID, names_of(UserReference.parse(ADELE_ID)), READS["refused_403"](),
+                    [ExcludeEntry(UserReference.parse(ADELE_UPN))])
+    assert verdict.refusal["status_code"] == 403 and verdict.refusal["error"]["code"] == "Authorization_RequestDenied"
+    assert "User.Read.All" in verdict.refusal["error"]["message"]
+    unreadable = judge(ADELE_ID, names_of(UserReference.parse(ADELE_ID)), READS["empty_2xx"](),
+                       [ExcludeEntry(UserReference.parse(ADELE_UPN))])
+    assert "neither id nor userPrincipalName" in unreadable.refusal["error"]["message"]
+
+
+def test_a_group_member_known_by_both_names_is_compared_with_any_entry_without_a_read():
+    names = set([("id", ALEX_ID), ("upn", "alex@contoso.com")])
+    entries = [ExcludeEntry(UserReference.parse(ADELE_UPN)), ExcludeEntry(UserReference.parse(ADELE_ID))]
+    assert judge("alex@contoso.com", names, None, entries).decision == ACT
+    adele = set([("id", ADELE_ID), ("upn", ADELE_UPN)])
+    assert judge(ADELE_UPN, adele, None, entries).decision == EXCLUDED
+
+
+@pytest.mark.parametrize("outcome", UNREADABLE)
+def test_issue_24_adele_by_object_id_is_never_written_when_her_read_fails(outcome):
+    # users: [alex UPN, adele's object ID], exclude: [adele UPN]; adele's identity read fails in any way.
+    read = READS[outcome]()
+
+    def send(requests):
+        assert requests == [("GET", "/users/%s?$select=id,userPrincipalName" % ADELE_ID)]
+        return [read.answer]
+    target_set = resolve_targets(None, params(users=["alex@contoso.com", ADELE_ID], exclude=[ADELE_UPN]), send=send)
+    assert [t.user for t in target_set.distinct()] == ["alex@contoso.com"]
+    assert [t.user for t in target_set.blocked()] == [ADELE_ID]
+    assert "could not be compared with the exclude" in target_set.blocked()[0].refusal["error"]["message"]
+
+
+def test_an_exclude_entry_that_names_nobody_is_warned_about_and_kept():
+    ghost = "22222222-2222-4222-8222-222222222222"
+    target_set = resolve_targets(None, params(users=["alex@contoso.com", "b@contoso.com"], exclude=[ghost]),
+                                 send=FakeSend(DIRECTORY))
+    assert [t.user for t in target_set.distinct()] == ["alex@contoso.com", "b@contoso.com"]
+    assert target_set.exclude_not_found() == [ghost]
+    assert ghost in target_set.warnings()[0] and "protects nobody" in target_set.warnings()[0]
+    assert [entry.record() for entry in target_set.exclusions] == [{"exclude": ghost, "found": False}]
+
+    class Module:
+        warnings = []
+
+        def warn(self, text):
+            self.warnings.append(text)
+    module = Module()
+    assert target_set.announce(module, {}) == {"exclude_not_found": [ghost]} and len(module.warnings) == 1
+    found = resolve_targets(None, params(users=["b@contoso.com"], exclude=[ADELE_ID]), send=FakeSend(DIRECTORY))
+    assert found.warnings() == [] and found.exclusions[0].record() == {
+        "exclude": ADELE_ID, "found": True, "user_principal_name": "Adele@contoso.com"}
+
+
+# --- one parser for user-facing lists -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [
+    (None, []),
+    ([], []),
+    (["a@contoso.com", "b@contoso.com"], ["a@contoso.com", "b@contoso.com"]),
+    ("a@contoso.com", ["a@contoso.com"]),
+    ("a@contoso.com,b@contoso.com", ["a@contoso.com", "b@contoso.com"]),
+    ("a@contoso.com, b@contoso.com\n c@contoso.com\r\n", ["a@contoso.com", "b@contoso.com", "c@contoso.com"]),
+    ("a@contoso.com\n\nb@contoso.com,", ["a@contoso.com", "b@contoso.com"]),
+    # What Ansible hands a module for the text "a@contoso.com, b@contoso.com\nc@contoso.com" given to a list option.
+    (["a@contoso.com", " b@contoso.com\nc@contoso.com"], ["a@contoso.com", "b@contoso.com", "c@contoso.com"]),
+    (["a@contoso.com", " "], ["a@contoso.com"]),
+    # "" is a null or an emptied variable: kept, so that it is refused, never silently dropped from an exclude.
+    ([""], [""]),
+    (["a@contoso.com", ""], ["a@contoso.com", ""]),
+    ([None, 3], [None, 3]),
+])
+def test_parse_list_reads_a_yaml_list_and_text_the_same_way(value, expected):
+    assert parse_list(value, "users") == expected
+
+
+def test_parse_list_leaves_commas_in_group_names_and_refuses_other_types():
+    assert parse_list(["Finance, EMEA", "Board\nLegal"], "groups", commas=False) == ["Finance, EMEA", "Board", "Legal"]
+    with pytest.raises(ConfigurationError):
+        parse_list({"a": 1}, "exclude")
+
+
+def test_resolve_targets_takes_text_lists_and_still_refuses_an_empty_exclude_entry():
+    target_set = resolve_targets(None, params(users="a@contoso.com,\nb@contoso.com", exclude="b@contoso.com\n"))
+    assert [t.user for t in target_set.distinct()] == ["a@contoso.com"]
+    with pytest.raises(InvalidUserReference):
+        resolve_targets(None, params(users=["a@contoso.com"], exclude=["b@contoso.com", ""]))
+
+
+def test_one_person_named_twice_is_judged_on_everything_known_about_it():
+    # adele by UPN cannot be told from the unreadable exclude entry by itself; her object ID's read tells her UPN,
+    # so both occurrences are the same person, shown to differ from the entry's object ID: acted on once.
+    ghost_id = "33333333-3333-4333-8333-333333333333"
+    directory = dict(DIRECTORY)
+
+    def send(requests):
+        answers = FakeSend(directory)(requests)
+        return [BatchOutcome(200, {}, "r") if ghost_id in url else answer
+                for (method, url), answer in zip(requests, answers)]
+    target_set = resolve_targets(None, params(users=[ADELE_UPN, ADELE_ID], exclude=[ghost_id, "ghost@contoso.com"]),
+                                 send=send)
+    assert [t.user for t in target_set.distinct()] == [ADELE_UPN] and target_set.blocked() == []
+
+
+@responses.activate
+def test_a_listing_repeating_users_under_new_next_links_without_a_count_stops_with_a_clear_error():
+    serve_group()
+    pages = []
+
+    def answer(request):
+        # Every page holds the same two users and a new next-page link, and no @odata.count.
+        pages.append(request.url)
+        link = members_url() + "?$skiptoken=%d" % len(pages)
+        return 200, {}, __import__("json").dumps({"value": [member(1), member(2)], "@odata.nextLink": link})
+    responses.add_callback(responses.GET, members_url(), callback=answer)
+    with pytest.raises(O365AdminError) as caught:
+        resolve_targets(make_client(), params(groups=[FINANCE_ID], max_users=5000))
+    assert "3 pages in a row without a member it had not listed already" in caught.value.message
+    assert "2 distinct users in 4 pages read" in caught.value.message and len(pages) == 4
+
+
+@responses.activate
+def test_short_pages_of_new_members_are_followed_to_the_end():
+    serve_group()
+    serve_members(FINANCE_ID, [member(n) for n in range(1, 8)], page_size=1)
+    assert len(resolve_targets(make_client(), params(groups=[FINANCE_ID])).distinct()) == 7

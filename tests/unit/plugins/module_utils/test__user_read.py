@@ -44,3 +44,21 @@ def test_read_failures_say_what_to_do():
     lost = UserRead(BatchOutcome(None, None, None, unknown=True), {})
     assert "User.Read.All" in explain_read_failure(refused, "a@b.com")
     assert "No readable answer" in explain_read_failure(lost, "a@b.com")
+
+
+def test_a_2xx_without_id_and_upn_is_an_unreadable_answer_not_a_found_user(monkeypatch):
+    answers = [BatchOutcome(200, {}, "r1"), BatchOutcome(200, {"id": None, "userPrincipalName": ""}, "r2"),
+               BatchOutcome(200, "<html>sign in to the proxy</html>", "r3"),
+               BatchOutcome(200, {"error": {"code": "x", "message": "y"}}, "r4"),
+               BatchOutcome(200, {"userPrincipalName": "a@b.com"}, "r5")]
+    monkeypatch.setattr(_user_read, "send_each", lambda client, requests, concurrency, retries: answers)
+    references = [UserReference.parse("u%d@b.com" % n) for n in range(len(answers))]
+    reads = read_users(None, references, ["id", "userPrincipalName", "accountEnabled"], 4, 2)
+    assert [(r.found, r.unreadable, r.not_found, r.failed) for r in reads[:4]] == [(False, True, False, True)] * 4
+    assert reads[0].properties == {}
+    assert "carries neither id nor userPrincipalName" in explain_read_failure(reads[0], "u0@b.com")
+    assert reads[4].found and not reads[4].unreadable
+    # Without an identity asked for, any JSON object of Graph's is the user's answer.
+    monkeypatch.setattr(_user_read, "send_each", lambda client, requests, concurrency, retries: [
+        BatchOutcome(200, {"accountEnabled": True}, "r")])
+    assert read_users(None, references[:1], ["accountEnabled"], 4, 2)[0].found

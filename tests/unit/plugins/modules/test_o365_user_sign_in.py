@@ -52,11 +52,30 @@ def test_each_result_carries_the_sessions_timestamp_read_before_the_change(run_m
     assert tenant.patches == [("adele@contoso.com", False)]
 
 
-def test_a_user_already_in_the_state_is_not_written(run_module, tenant):
-    failed, result = run_module(main, graph_options(user="alex@contoso.com", state="blocked"))
+def test_a_user_already_allowed_is_not_written(run_module, tenant):
+    failed, result = run_module(main, graph_options(user="adele@contoso.com", state="allowed"))
     assert not failed
     assert result["changed"] is False and result["results"][0]["outcome"] == "unchanged"
     assert tenant.patches == [] and methods(tenant) == ["GET"]
+
+
+def test_a_block_is_written_even_when_the_read_says_already_blocked(run_module, tenant):
+    # One read may be stale (Graph is eventually consistent): it never decides to leave an account enabled.
+    failed, result = run_module(main, graph_options(user="alex@contoso.com", state="blocked"))
+    assert not failed, result
+    entry = result["results"][0]
+    assert result["changed"] is False and (entry["outcome"], entry["block_rewritten"], entry["changed"]) == (
+        "unchanged", True, False)
+    assert tenant.patches == [("alex@contoso.com", False)] and methods(tenant) == ["GET", "PATCH"]
+    assert result["unchanged_count"] == 1 and "diff" not in result
+
+
+def test_a_refused_rewrite_fails_and_does_not_claim_the_user_blocked(run_module, tenant):
+    tenant.refuse["alex@contoso.com"] = (403, "Authorization_RequestDenied")
+    failed, result = run_module(main, graph_options(user="alex@contoso.com", state="blocked"))
+    entry = result["results"][0]
+    assert failed and (entry["outcome"], entry["account_enabled"]) == ("failed", None)
+    assert "Graph refused to change sign-in for alex@contoso.com" in result["msg"]
 
 
 def test_many_users_only_the_differing_ones_are_patched_in_a_batch(run_module, tenant):
@@ -66,15 +85,18 @@ def test_many_users_only_the_differing_ones_are_patched_in_a_batch(run_module, t
     assert [e["user"] for e in result["results"]] == users
     assert [e["outcome"] for e in result["results"]] == ["blocked", "unchanged", "blocked", "blocked"]
     assert (result["changed_count"], result["unchanged_count"]) == (2, 1)
-    assert sorted(tenant.patches) == [(ADMIN_ID, False), ("adele@contoso.com", False)]
-    # The object ID is the rarer form: one read of it, then one $batch of reads, one of the two changes.
+    # alex, read as already blocked, is blocked again (not counted as changed).
+    assert sorted(tenant.patches) == [(ADMIN_ID, False), ("adele@contoso.com", False), ("alex@contoso.com", False)]
+    # The object ID is the rarer form: one read of it, then one $batch of reads, one of the three changes.
     assert methods(tenant) == ["GET", "POST", "POST"]
 
 
 def test_second_run_changes_nothing(run_module, tenant):
     assert run_module(main, graph_options(users=["adele@contoso.com", "alex@contoso.com"]))[1]["changed"] is True
     failed, result = run_module(main, graph_options(users=["adele@contoso.com", "alex@contoso.com"]))
-    assert not failed and result["changed"] is False and len(tenant.patches) == 1
+    # Nothing changes; the blocks are written again all the same (a read saying "blocked" may be stale).
+    assert not failed and result["changed"] is False and result["unchanged_count"] == 2
+    assert tenant.patches == [("adele@contoso.com", False), ("alex@contoso.com", False)] * 2
 
 
 def test_allowed_enables_again(run_module, tenant):
@@ -167,3 +189,13 @@ def test_batch_concurrency_out_of_range_fails_before_any_call(run_module, tenant
     failed, result = run_module(main, graph_options(users=["adele@contoso.com"], batch_concurrency=concurrency))
     assert failed and result["msg"] == "batch_concurrency must be 1 or more and at most 32, not %d." % concurrency
     assert len(tenant.calls) == 0
+
+
+def test_users_and_exclude_given_as_survey_text_are_read_as_lists(run_module, tenant):
+    # An AWX survey's text field: entries on lines and after commas, as Ansible hands a string to a list option.
+    failed, result = run_module(main, graph_options(users="adele@contoso.com,\nadmin@contoso.com\nalex@contoso.com",
+                                                    exclude="alex@contoso.com\n"))
+    assert not failed, result
+    assert [(e["user"], e["outcome"]) for e in result["results"]] == [
+        ("adele@contoso.com", "blocked"), ("admin@contoso.com", "blocked"), ("alex@contoso.com", "excluded")]
+    assert sorted(tenant.patches) == [("adele@contoso.com", False), ("admin@contoso.com", False)]
