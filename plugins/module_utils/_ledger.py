@@ -87,18 +87,14 @@ def parse_window(value):
 
 
 def split_list(value):
-    """A list of people given as a YAML list, or as text with commas or newlines (an AWX survey field).
-
-    Stands in for the collection's one list parser (module_utils/_targets.py) until it lands; swap it there."""
-    if value is None:
-        return []
-    items = value if isinstance(value, (list, tuple)) else [value]
-    values = []
-    for item in items:
-        if not isinstance(item, str):
-            raise ConfigurationError("exclude holds %r, which is not an object ID or a UPN." % (item,))
-        values.extend(part.strip() for part in re.split(r"[,\n\r]", item))
-    return [part for part in values if part]
+    """The ``exclude`` entries, through the collection's one list parser (a YAML list, or text with commas or
+    newlines: an AWX survey field), each of them text; what names nobody is refused here, before the ledger."""
+    from ansible_collections.o365.admin.plugins.module_utils._targets import parse_list
+    entries = parse_list(value, "exclude")
+    for entry in entries:
+        if not isinstance(entry, str) or not entry:
+            raise ConfigurationError("exclude holds %r, which is not an object ID or a UPN." % (entry,))
+    return entries
 
 
 def empty_document():
