@@ -155,7 +155,7 @@ emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
-bench: setup bench-groups bench-identity bench-tenants bench-eda
+bench: setup bench-groups bench-identity bench-tenants bench-eda bench-release
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
 
 # What comparing users as directory objects costs: 1,000 users named in one form, and in mixed forms.
@@ -221,3 +221,10 @@ bench-eda: setup eda-venv
 .PHONY: bench-tenants
 bench-tenants: setup
 	$(BIN)/python benchmarks/tenants.py $(BENCH_TENANTS_ARGS)
+
+# Figures for issue 25: o365_containment state=released from a record of 1,000 and of 10,000 users against the
+# emulator, and the decisions alone in process; the ratio shows the cost is linear (BENCH_RELEASE_ARGS="--sizes
+# 100,1000" is quicker).
+.PHONY: bench-release
+bench-release: setup
+	$(BIN)/python benchmarks/release.py $(BENCH_RELEASE_ARGS)
