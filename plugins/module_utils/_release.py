@@ -257,17 +257,15 @@ class Release:
                              self.params.get("max_retries", 4), lone_request_direct=False)
         self.journal_lines = None
 
-    # Names this release signs in as: the tenant option as given, and the token's tenant ID.
-    def releasing_names(self):
-        names = set()
-        if self.params.get("tenant_id"):
-            names.add(self.params["tenant_id"].lower())
+    # Names this release signs in as: the tenant option as given, and (asked only when that does not settle it, so
+    # a release with nothing to do needs no token) the token's tenant ID.
+    def given_names(self):
+        return set([self.params["tenant_id"].lower()]) if self.params.get("tenant_id") else set()
+
+    def token_names(self):
         current = getattr(self.client.token_source, "current_token", None)
-        if current is not None:
-            tid = token_tenant(current()[0])
-            if tid:
-                names.add(tid)
-        return names
+        tid = token_tenant(current()[0]) if current is not None else None
+        return set([tid]) if tid else set()
 
     def tenant_id_of(self, name, cache):
         """A domain's tenant ID from Entra ID's OpenID discovery (the issuer names it), or None."""
@@ -315,12 +313,25 @@ class Release:
         wanted = set(u.lower() for u in params.get("users") or [])
         excluded = set(u.lower() for u in params.get("exclude") or [])
         rows = rows_of(records)
-        releasing = self.releasing_names()
+        discovered = {}
+        # The releasing tenant: the tenant_id given (and, for a domain, its tenant ID); with none given (a bare
+        # access_token), the token's tid. No token is requested for this: a tenant whose release has nothing to do
+        # (its users all ruled out by the record) sends nothing at all.
+        releasing = self.given_names()
+        for name in list(releasing):
+            if not GUID_RE.match(name):
+                releasing.add(self.tenant_id_of(name, discovered))
+        if not releasing:
+            releasing = self.token_names()
+        releasing.discard(None)
         cache = {}
 
         def is_ours(name):
             name = name.lower()
-            return name in releasing or (not GUID_RE.match(name) and self.tenant_id_of(name, cache) in releasing)
+            if name not in cache:
+                cache[name] = name in releasing or (not GUID_RE.match(name) and
+                                                    self.tenant_id_of(name, discovered) in releasing)
+            return cache[name]
 
         ours = rows_of_tenant(rows, is_ours)
         if ours is None:
@@ -527,7 +538,8 @@ class Release:
                     "dismissed_count"):
             result[key] = record[key]
         if self.module._diff:
-            result["diff"] = [{"before_header": "%s (before)" % e["user"], "after_header": "%s (after)" % e["user"],
+            result["diff"] = [{"before_header": "%s (before)" % (e["user_id"] or e["user"]),
+                               "after_header": "%s (after)" % (e["user_id"] or e["user"]),
                                "before": "account_enabled: false\n", "after": "account_enabled: true\n"}
                               for e in entries if e["outcome"] in (ALLOWED, WOULD_ALLOW)]
         if report_path:
