@@ -358,7 +358,9 @@ class Release:
                 verdict, reason = graph_verdict(row, read)
                 self._with_read(entry, read)
                 if verdict == "release":
-                    entry.update(outcome=WOULD_ALLOW if self.check_mode else None, reason=None)
+                    # Check mode: it would change (Ansible's changed, and --diff, say so).
+                    entry.update(outcome=WOULD_ALLOW if self.check_mode else None, reason=None,
+                                 changed=self.check_mode)
                     to_allow.append((row, entry, read))
                 else:
                     entry.update(outcome=verdict, reason=reason)
