@@ -159,7 +159,7 @@ emulator: $(DEMO_VENV)/.installed $(COLLECTION_LINK)
 
 # Figures, not a test: see benchmarks/revoke_bulk.py and benchmarks/group_vs_users.py.
 # BENCH_ARGS="--sizes 1,100" for a quicker revoke_bulk run; `make bench-groups` runs the group figures alone.
-bench: setup bench-groups bench-identity bench-tenants bench-eda bench-evidence bench-containment
+bench: setup bench-groups bench-identity bench-tenants bench-eda bench-evidence bench-containment bench-release
 	$(BIN)/python benchmarks/revoke_bulk.py $(BENCH_ARGS)
 
 # What comparing users as directory objects costs: 1,000 users named in one form, and in mixed forms.
@@ -240,3 +240,10 @@ bench-tenants: setup
 .PHONY: bench-evidence
 bench-evidence: setup
 	$(BIN)/python benchmarks/evidence.py $(BENCH_EVIDENCE_ARGS)
+
+# Figures for issue 25: o365_containment state=released from a record of 1,000 and of 10,000 users against the
+# emulator, and the decisions alone in process; the ratio shows the cost is linear (BENCH_RELEASE_ARGS="--sizes
+# 100,1000" is quicker).
+.PHONY: bench-release
+bench-release: setup
+	$(BIN)/python benchmarks/release.py $(BENCH_RELEASE_ARGS)

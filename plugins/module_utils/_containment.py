@@ -557,18 +557,23 @@ def schema1_steps(result):
 
 
 class ContainmentRecord(Report):
-    """The containment record at ``report_path``. Path checks and the atomic 0600 write are _report's; the
-    document is the record's own shape (record_document)."""
+    """The containment record at ``report_path``. Path checks, the run's claim on the path (lock, never replacing
+    another run's record) and the atomic 0600 write are _report's; the document is the record's own shape
+    (record_document)."""
 
-    def __init__(self, path):
-        super(ContainmentRecord, self).__init__(path, "json")
+    def __init__(self, path, incident=None, replace=False, check_mode=False):
+        super(ContainmentRecord, self).__init__(path, "json", incident=incident, replace=replace,
+                                                check_mode=check_mode)
 
     def write_record(self, document):
         write_atomically(self.path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))
 
 
-def record_from_params(params):
-    return ContainmentRecord(params["report_path"]) if params.get("report_path") else None
+def record_from_params(params, check_mode=False):
+    if not params.get("report_path"):
+        return None
+    return ContainmentRecord(params["report_path"], incident=params.get("incident"),
+                             replace=bool(params.get("report_replace")), check_mode=check_mode)
 
 
 def run_wide_cause(client):
@@ -582,7 +587,9 @@ def run_wide_cause(client):
 def contain(module, client, since=None, journal=None, stop=None, record=None):
     """state=contained: the whole pipeline, the record, and the one-line msg. Raises TaskFailed when any user is
     failed or unknown, or the run was interrupted (every user's outcome is still in the result and the record)."""
-    result = ContainmentRun(module, client, since, journal, stop).run()
+    # The record's run ID is the run's: one ID in the record, its journal and every user.
+    result = ContainmentRun(module, client, since, journal, stop,
+                            run_id=record.run_id if record is not None else None).run()
     failed = bool(result["failed_count"] or result["unknown_count"])
     prefix = ""
     if stop is not None and stop.is_set():

@@ -286,7 +286,7 @@ class BatchRun:
     """
 
     def __init__(self, client, concurrency, max_retries, clock=time.monotonic, sleep=None, rng=random.random,
-                 dispatcher=None, stop=None, on_outcome=None, stop_grace_s=STOP_GRACE_S):
+                 dispatcher=None, stop=None, on_outcome=None, stop_grace_s=STOP_GRACE_S, on_send=None):
         self.client = client
         # Cooperative stop: anything with is_set() (an Interruption, a threading.Event). Once set, nothing new is
         # sent, answers in flight are waited for stop_grace_s at most, and every item left gets its outcome.
@@ -295,6 +295,9 @@ class BatchRun:
         self.stopped = False
         # Called as on_outcome(index, outcome) as soon as each item's outcome is final (the journal).
         self.on_outcome = on_outcome
+        # Called as on_send([index, ...]) before each $batch call leaves, on this thread (the journal's line naming
+        # whom the call may write: after a crash, nobody it reached is missing from the record).
+        self.on_send = on_send
         self.concurrency = max(1, concurrency)
         self.max_retries = max_retries
         self.clock = clock
@@ -343,6 +346,8 @@ class BatchRun:
                     for item in chunk:
                         item.attempts += 1
                         item.graph_time_before = self._latest_date
+                    if self.on_send is not None:
+                        self.on_send([item.index for item in chunk])
                     in_flight[dispatcher.submit(self._send, chunk)] = chunk
                     items_in_flight += len(chunk)
                     self.batches += 1

@@ -48,8 +48,9 @@ class Sender:
         self.lone_request_direct = lone_request_direct
         self.runs = []
 
-    def __call__(self, requests, on_outcome=None):
-        """One BatchOutcome per request, in order; ``on_outcome(index, outcome)`` as each becomes final."""
+    def __call__(self, requests, on_outcome=None, on_send=None):
+        """One BatchOutcome per request, in order; ``on_outcome(index, outcome)`` as each becomes final;
+        ``on_send([index, ...])`` before each call that carries them leaves."""
         if not requests:
             return []
         if self.stopped():
@@ -59,9 +60,13 @@ class Sender:
                     on_outcome(index, outcome)
             return outcomes
         if len(requests) > 1 or not self.lone_request_direct:
-            self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries, stop=self.stop,
-                                      on_outcome=on_outcome))
+            hooks = dict(on_outcome=on_outcome)
+            if on_send is not None:
+                hooks["on_send"] = on_send
+            self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries, stop=self.stop, **hooks))
             return self.runs[-1].run(requests)
+        if on_send is not None:
+            on_send([0])
         outcome = self._send_one(BatchRequest.of(requests[0]))
         if on_outcome is not None:
             on_outcome(0, outcome)

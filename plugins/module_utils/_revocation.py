@@ -270,7 +270,15 @@ class RevocationRun:
         if self.journal is not None:
             line = dict(entry, time=format_time(utc_now()))
             line.setdefault("user_id", target.user_id)
+            line.setdefault("user_principal_name", target.user_principal_name)
             self.journal.record(line)
+
+    def _journal_sending(self, targets, indexes):
+        """Before a revoke call leaves: its users, in the journal (Journal.sending)."""
+        if self.journal is not None and hasattr(self.journal, "sending"):
+            self.journal.sending([dict(user=targets[i].user, user_id=targets[i].user_id,
+                                       user_principal_name=targets[i].user_principal_name) for i in indexes],
+                                 "revokeSignInSessions", format_time(utc_now()))
 
     def _send(self, to_send, readings):
         self.before = readings
@@ -287,7 +295,11 @@ class RevocationRun:
         def known(index, outcome):  # as each answer comes: the journal's line for the user
             self._journal(to_send[index], user_result(to_send[index].user, outcome, self.check_mode))
 
-        outcomes = self.sender(requests, on_outcome=known if self.journal is not None else None)
+        sending = None
+        if self.journal is not None and not self.check_mode:
+            def sending(indexes):
+                self._journal_sending(to_send, indexes)
+        outcomes = self.sender(requests, on_outcome=known if self.journal is not None else None, on_send=sending)
         for target, outcome in zip(to_send, outcomes):
             self.entries[self.identity(target)] = user_result(target.user, outcome, self.check_mode)
             self.outcomes[self.identity(target)] = outcome

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r"""
 module: o365_containment
-short_description: Contain Microsoft 365 users - block sign-in, revoke sessions, verify, record - in one task
+short_description: Contain Microsoft 365 users (block sign-in, revoke sessions, verify, record), or undo it from the record
 version_added: 0.1.0
 description:
   - "O(state=contained) contains users in Microsoft's emergency order, in one process with one access token:
@@ -34,19 +34,25 @@ description:
   - "Permissions (application, admin consent): C(User.EnableDisableAccount.All), C(User.RevokeSessions.All) and
     C(User.Read.All); O(groups) also needs C(GroupMember.Read.All). Blocking a user who holds an Entra admin role
     also needs an Entra role for the app (Microsoft's 'Who can perform sensitive actions')."
+  - O(state=released) undoes a containment from its records - it allows sign-in again
+    (C(PATCH /users/{id} accountEnabled=true)) for exactly the users the records' runs blocked, and only while
+    Microsoft Graph still shows the state those runs left; see O(records). It writes a release record
+    (O(report_path)) with the run's ID, per user the outcome and the reason, what Graph showed, when access
+    returns, and the counts C(allowed_count) and C(skipped_count). It needs C(User.EnableDisableAccount.All) and
+    C(User.Read.All); O(dismiss_risk) needs C(IdentityRiskyUser.ReadWrite.All).
 options:
   state:
     description:
       - V(contained) blocks sign-in, revokes the sessions, verifies and records.
-      # The release (state=released, from the records) plugs in here: its options come from
-      # plugins/module_utils/_release.py (RELEASE_OPTIONS) and the o365.admin.release doc fragment.
+      - V(released) undoes a containment from O(records) (the options of the release are documented with it).
     type: str
-    choices: [contained]
+    choices: [contained, released]
     required: true
   incident:
     description:
-      - The incident reference (a ticket number such as V(INC-4711)) kept in the record for every user, so that a
-        release can be traced to it.
+      - The incident reference (a ticket number such as V(INC-4711)) kept in the record beside the run's ID and for
+        every user, so that a release can be traced to it.
+      - With O(state=released), defaults to the records' incidents.
     type: str
   order:
     description:
@@ -80,8 +86,13 @@ options:
     default: true
   report_path:
     description:
-      - The containment record, JSON, written atomically with mode 0600 on the host that runs the module, also when
-        the task fails. The directory must exist.
+      - The run's record, JSON, written atomically with mode 0600 on the host that runs the module, also when
+        the task fails and in check mode. The directory must exist. Relative paths start in the directory
+        ansible-playbook was run from.
+      - A run owns its record - it carries the run's C(run_id). A path that already holds a file (another run's
+        record, or a killed run's journal) fails the task before any call unless O(report_replace) is set; check
+        mode never writes over a real run's record; a C({run_id}) in the path gives each run a file of its own; a
+        lock (C(.<name>.lock) beside it) refuses a second run on the same path while the first one runs.
       - "While the run goes, the file is its journal (JSON Lines: a plan line, then a line per user and write as
         each answer comes), so that a run killed outright leaves what was sent."
       - "The record: C(schema_version) 1, C(kind) V(containment), C(run_id), C(incident), C(tenants),
@@ -93,6 +104,11 @@ options:
         error."
     type: path
     aliases: [record_path]
+  report_replace:
+    description:
+      - Replace a record already at O(report_path) on purpose (never, in check mode, a real run's record).
+    type: bool
+    default: false
   record_tenant:
     description:
       - The tenant named in the record (its ID or domain, or an inventory name for it). Default O(tenant_id).
@@ -106,6 +122,7 @@ options:
     type: int
     default: 16
 extends_documentation_fragment:
+  - o365.admin.release
   - o365.admin.targets
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -165,7 +182,16 @@ EXAMPLES = r"""
     users: "{{ leavers }}"
     incident: "OFFBOARD-{{ now(utc=true).strftime('%Y-%m-%d') }}"
     revoked_since: "-7d"
-    report_path: "/srv/records/offboarding-{{ now(utc=true).strftime('%Y-%m-%d') }}.json"
+    report_path: "/srv/records/offboarding-{{ now(utc=true).strftime('%Y-%m-%d') }}-{run_id}.json"
+
+- name: Undo INC-4711's containment, risk included (run with --check --diff first)
+  o365.admin.o365_containment:
+    state: released
+    records: [/var/lib/o365/INC-4711-containment.json]
+    exclude: [still.suspicious@contoso.com]
+    dismiss_risk: true
+    incident: CHG-1234
+    report_path: /var/lib/o365/INC-4711-release-{run_id}.json
 """
 
 RETURN = r"""
@@ -355,6 +381,30 @@ record:
       C(users) as its fact and artifact.
   returned: always
   type: dict
+allowed_count:
+  description: With O(state=released), how many users were allowed to sign in again.
+  returned: with O(state=released)
+  type: int
+  sample: 2
+would_allow_count:
+  description: With O(state=released), in check mode, how many users would be allowed again.
+  returned: with O(state=released)
+  type: int
+  sample: 0
+skipped_count:
+  description: With O(state=released), how many users were skipped, each with its reason.
+  returned: with O(state=released)
+  type: int
+  sample: 1
+dismissed_count:
+  description: With O(state=released) and O(dismiss_risk), how many users' risk was dismissed (or would be).
+  returned: with O(state=released)
+  type: int
+  sample: 2
+report_path:
+  description: With O(state=released), the release record written.
+  returned: with O(state=released) and O(report_path), when written
+  type: str
 record_path:
   description: The record written (O(report_path)).
   returned: with O(report_path), when written
@@ -375,31 +425,45 @@ import sys
 
 from ansible_collections.o365.admin.plugins.module_utils._containment import (
     CONTAIN_OPTIONS, contain, record_from_params)
-from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BATCH_ARGUMENT_SPEC
+from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._interruption import Interruption
-from ansible_collections.o365.admin.plugins.module_utils._report import Journal
+from ansible_collections.o365.admin.plugins.module_utils._release import RELEASE_OPTIONS, run_release
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import parse_since
+from ansible_collections.o365.admin.plugins.module_utils._targets import (
+    TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE)
 
 
 def run(module, client):
-    # Everything the user typed is checked before any network call.
-    record = record_from_params(module.params)
+    if module.params["state"] == "released":
+        return run_release(module, client)
+    # Everything the user typed is checked before any network call (the record's path is claimed for this run).
+    record = record_from_params(module.params, check_mode=module.check_mode)
     since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
-    journal = Journal(record.path) if record else None
+    journal = record.journal() if record else None
     module.interruption = interruption = Interruption().install()
     try:
-        # state=released dispatches to _release.run_release(module, client) here once it is merged.
         return contain(module, client, since, journal, interruption, record)
     finally:
         interruption.restore()
         if journal is not None:
             journal.close()
+        if record is not None:
+            record.close()
 
 
 def main():
-    spec = dict(state=dict(type="str", choices=["contained"], required=True))
+    spec = dict(TARGETS_ARGUMENT_SPEC)
+    spec.update(BATCH_ARGUMENT_SPEC)
+    # One option table: the release's records and dismiss_risk join the containment's options (incident,
+    # report_path and report_replace mean the same for both states).
+    spec.update(RELEASE_OPTIONS)
     spec.update(CONTAIN_OPTIONS)
-    module = users_module(spec)
+    spec["state"] = dict(type="str", choices=["contained", "released"], required=True)
+    # A containment names its users; a release takes them from its records (users then only narrows it).
+    module = GraphModule(argument_spec=spec, mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE, supports_check_mode=True,
+                         required_if=[("state", "contained", ("user", "users", "groups"), True),
+                                      ("state", "released", ("records",))])
     try:
         module.run_and_exit(run)
     except SystemExit as exiting:

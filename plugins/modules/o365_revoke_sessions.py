@@ -67,12 +67,21 @@ options:
         (revoked, skipped, failed, would_revoke), HTTP status, Graph's error code and message, request-id,
         C(signInSessionsValidFromDateTime) before and after, and the time."
       - Written atomically (a temporary file renamed into place) with mode 0600, also when the task fails, so a
-        partial run leaves its record. The directory must exist. An existing file is replaced.
+        partial run leaves its record. The directory must exist. A relative path starts in the directory
+        ansible-playbook was run from.
+      - A run owns its record - the report and each journal line carry the run's ID (C(run_id)). A path that already
+        holds a file (another run's record, or the journal of a run that was killed) fails the task before any
+        call, unless O(report_replace) is set; check mode never writes over a real run's record. A C({run_id}) in
+        the path gives each run a file of its own. A lock (C(.<name>.lock) beside the file) refuses a second run on
+        the same path while the first is writing it.
       - "While the run goes, the file is its journal (JSON Lines, mode 0600, each line flushed), whatever
-        O(report_format): the first line is the plan, C({\"journal\": \"o365.admin journal 1\", \"plan\": {...}}) with
+        O(report_format): the first line is the plan, C({\"journal\": \"o365.admin journal 1\", \"run_id\": ...,
+        \"plan\": {...}}) with
         C(users) (distinct users), C(writes) (revokes to send), C(write_quota) and C(least_time_s), the least time
-        Graph's documented write quota (3,000 identity writes per 150 s per app and tenant) allows for them; then
-        one line per user as soon as its outcome is known, in the shape of RV(results) (a later line for the same
+        Graph's documented write quota (3,000 identity writes per 150 s per app and tenant) allows for them; before
+        each C($batch) call of revokes leaves, a line C({\"sending\": \"revokeSignInSessions\", \"outcome\":
+        \"unknown\", \"users\": [...]}) naming its users, so a run killed outright leaves every user it may have
+        revoked in the journal; then one line per user as soon as its outcome is known, in the shape of RV(results) (a later line for the same
         user, such as its O(verify) result, supersedes an earlier one). Follow a long run with C(tail -F <report_path>).
         At the end the final report replaces the journal."
       - If the report cannot be written at the end (directory removed, disk full, no permission), the task fails
@@ -96,6 +105,12 @@ options:
       - The format of O(report_path). Defaults to V(csv) when the file name ends in C(.csv), else V(json).
     type: str
     choices: [json, csv]
+  report_replace:
+    description:
+      - Replace a file already at O(report_path) (another run's record) on purpose. Never in check mode over the
+        record of a real run.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - o365.admin.targets
   - o365.admin.graph
@@ -484,7 +499,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import O365Admi
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import STOP_GRACE_S
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import users_module
 from ansible_collections.o365.admin.plugins.module_utils._interruption import Interruption
-from ansible_collections.o365.admin.plugins.module_utils._report import Journal, Report
+from ansible_collections.o365.admin.plugins.module_utils._report import Report
 from ansible_collections.o365.admin.plugins.module_utils._revocation import error_row, run_many, run_one, write_report
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import parse_since
 
@@ -502,9 +517,10 @@ def save_report(report, result, failure):
 
 def run(module, client):
     # Everything the user typed is checked before any network call.
-    report = Report.from_params(module.params)
     since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
-    journal = Journal(report.path) if report else None
+    # The path is this run's from here on: another run's record there is refused, and the lock held to the end.
+    report = Report.from_params(module.params, check_mode=module.check_mode)
+    journal = report.journal() if report else None
     # SIGINT, SIGTERM or ansible-playbook gone: nothing more is sent, every user still gets an outcome.
     module.interruption = interruption = Interruption().install()
     try:
@@ -513,6 +529,8 @@ def run(module, client):
         interruption.restore()
         if journal is not None:
             journal.close()
+        if report is not None:
+            report.close()
 
 
 def _run(module, client, report, since, journal, interruption):
@@ -561,6 +579,7 @@ def main():
         revoked_since=dict(type="str"),
         report_path=dict(type="path"),
         report_format=dict(type="str", choices=["json", "csv"]),
+        report_replace=dict(type="bool", default=False),
     ))
     try:
         module.run_and_exit(run)

@@ -93,12 +93,20 @@ def test_first_run_blocks_revokes_and_verifies_a_second_run_changes_nothing(scen
     assert report["schema_version"] == 1 and report["kind"] == "containment"
 
     sent_so_far = len(sent)
-    again = offboard(scenario, users, started, report_path)
+    # The weekly re-run on the same record is refused before any call: the first run's record is never replaced.
+    refused = offboard(scenario, users, started, report_path)
+    assert refused.rc != 0 and "a run never replaces another run's record" in refused.stdout, refused.stdout
+    assert len(writes(scenario)) == sent_so_far
+    with open(report_path) as handle:
+        assert json.load(handle)["run_id"] == report["run_id"]
+
+    again = offboard(scenario, users, started, os.path.join(scenario.work_dir, "report-{run_id}.json"))
     assert again.rc == 0, again.stdout + again.stderr
     assert contained(again)["changed"] is False
     assert [e["outcome"] for e in contained(again)["results"]] == ["already_contained"] * 4
     assert len(writes(scenario)) == sent_so_far
     assert "changed=0" in again.stdout
+    assert contained(again)["run_id"] != report["run_id"]
 
 
 def test_check_mode_with_diff_shows_each_user_and_writes_nothing(scenario):

@@ -87,7 +87,7 @@ def test_release_allows_only_whom_the_incident_blocked_and_a_second_release_chan
 @pytest.mark.parametrize("content, says", [
     (None, "missing, unreadable or not JSON"),
     ("{not json", "missing, unreadable or not JSON"),
-    (json.dumps({"schema_version": 2, "kind": "containment", "users": []}), "schema_version 2"),
+    (json.dumps({"schema_version": 3, "kind": "containment", "users": []}), "schema_version 3"),
     (json.dumps({"schema_version": 1, "kind": "release", "users": []}), "kind release"),
     (json.dumps([1, 2]), "not a containment record"),
 ])

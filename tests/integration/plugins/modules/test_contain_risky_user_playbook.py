@@ -5,6 +5,7 @@
 """playbooks/contain_risky_user.yml run by hand (as the rulebook runs it, with the event as o365_risky_user):
 real ansible-playbook against the emulator, direct and through Prism. tests/eda runs it from ansible-rulebook."""
 
+import glob
 import json
 import os
 import subprocess
@@ -54,7 +55,7 @@ def test_contain_confirm_once_per_window_exclusion_and_brake(scenario, tmp_path)
     assert run.rc == 0, run.stdout + run.stderr
     first = user(scenario, FIRST)
     assert first["accountEnabled"] is False and first["revocations"] == revocations + 1
-    with open(os.path.join(state_dir, "reports", "contain-%s.json" % first["id"])) as handle:
+    with open(contain_record(state_dir, first["id"])) as handle:
         report = json.load(handle)
     assert report["users"][0]["revoke_sessions"]["verified"] is True
     risk = dict((u["userPrincipalName"], u) for u in emulator.control("risk", method="GET")["users"])
@@ -160,3 +161,10 @@ def test_deleted_risky_users_and_an_excluded_survey_string_take_no_slot_of_the_b
     assert after[GLASS] == before[GLASS]  # the excluded account is never written
     assert after[FIRST][0] > before[FIRST][0] and after[FIRST][1] > before[FIRST][1]  # the real user is contained
     assert user(scenario, FIRST)["accountEnabled"] is False
+
+
+def contain_record(state_dir, user_id):
+    """The path of the newest containment record of ``user_id`` (each run writes its own: contain-<id>-<run>.json),
+    or a path that does not exist yet."""
+    paths = sorted(glob.glob(os.path.join(state_dir, "reports", "contain-%s-*.json" % user_id)), key=os.path.getmtime)
+    return paths[-1] if paths else os.path.join(state_dir, "reports", "contain-%s-none.json" % user_id)

@@ -170,7 +170,7 @@ def test_csv_report_has_one_row_per_result(scenario):
     assert stat.S_IMODE(os.stat(report).st_mode) == 0o600
     with open(report, newline="") as handle:
         reader = csv.DictReader(handle)
-        assert reader.fieldnames == REPORT_COLUMNS
+        assert reader.fieldnames == REPORT_COLUMNS + ["run_id"]
         rows = list(reader)
     results = run.result["results"]
     assert [e["outcome"] for e in results] == ["revoked", "revoked", "failed", "revoked", "skipped"]
