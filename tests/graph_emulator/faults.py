@@ -179,9 +179,8 @@ class Faults:
                 self.batch_shapes.extend([None] * skip + [shape])
             if "slow_every" in settings:
                 slow = settings["slow_every"]
-                # "body_contains": only requests whose body holds that text count (a $batch carrying a revoke).
-                self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path"),
-                                   slow.get("body_contains")) if slow else None
+                self.slow_every = (int(slow["nth"]), float(slow["extra_ms"]) / 1000.0, slow.get("path")) \
+                    if slow else None
                 self.slow_count = 0
             if "clock_offset_s" in settings:
                 CLOCK.offset_s = float(settings["clock_offset_s"])
@@ -200,16 +199,13 @@ class Faults:
                 quota = settings["quota"]
                 self.quota = WriteQuota(int(quota["limit"]), float(quota["window_s"])) if quota else None
 
-    def extra_latency(self, path, body=None):
-        """Seconds added to this Graph request: every nth request (to ``path``, if given; whose body holds
-        ``body_contains``, if given) is slow."""
+    def extra_latency(self, path):
+        """Seconds added to this Graph request: every nth request (to ``path``, if given) is slow."""
         with self._lock:
             if self.slow_every is None:
                 return 0.0
-            nth, extra_s, only_path, body_contains = self.slow_every
+            nth, extra_s, only_path = self.slow_every
             if only_path and path != only_path:
-                return 0.0
-            if body_contains and body_contains not in (body or ""):
                 return 0.0
             self.slow_count += 1
             return extra_s if self.slow_count % nth == 0 else 0.0

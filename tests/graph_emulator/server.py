@@ -292,8 +292,7 @@ class Handler(BaseHTTPRequestHandler):
         emulator = self.emulator
         faults = emulator.faults
         prefix = BETA_PREFIX if self.path.startswith(BETA_PREFIX + "/") else GRAPH_PREFIX
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (str(body) if body is not None else "")
-        extra_s = faults.extra_latency(urlsplit(self.path[len(prefix):]).path, text)
+        extra_s = faults.extra_latency(urlsplit(self.path[len(prefix):]).path)
         if (faults.latency_s or extra_s) and not faults.hold(faults.latency_s + extra_s):
             # The scenario that slowed it is over: drop it unanswered and never carry it out.
             self.close_connection = True
