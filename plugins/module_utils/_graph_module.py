@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import math
 import os
+import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -186,6 +187,18 @@ class GraphModule(AnsibleModule):
                            exception=traceback.format_exc())
         self._warn_about_transport()
         self.exit_json(**result)
+
+    def run_and_exit_stoppable(self, run):
+        """run_and_exit for a module that installs a stop (``self.interruption``): once interrupted, the JSON is
+        out and calls abandoned in flight must not hold the process until they time out."""
+        try:
+            self.run_and_exit(run)
+        except SystemExit as exiting:
+            interruption = getattr(self, "interruption", None)
+            if interruption is None or not interruption.is_set():
+                raise
+            sys.stdout.flush()
+            os._exit(exiting.code if isinstance(exiting.code, int) else 1)
 
     def _run_wide_failure(self, error):
         """A bulk run that stopped because no token came, or the proxy wants its credentials, fails with that one

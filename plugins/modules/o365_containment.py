@@ -420,8 +420,6 @@ diff:
   elements: dict
 """
 
-import os
-import sys
 
 from ansible_collections.o365.admin.plugins.module_utils._containment import (
     CONTAIN_OPTIONS, contain, record_from_params)
@@ -464,15 +462,7 @@ def main():
     module = GraphModule(argument_spec=spec, mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE, supports_check_mode=True,
                          required_if=[("state", "contained", ("user", "users", "groups"), True),
                                       ("state", "released", ("records",))])
-    try:
-        module.run_and_exit(run)
-    except SystemExit as exiting:
-        interruption = getattr(module, "interruption", None)
-        if interruption is None or not interruption.is_set():
-            raise
-        # Interrupted: the JSON is out; calls abandoned in flight must not hold the process until they time out.
-        sys.stdout.flush()
-        os._exit(exiting.code if isinstance(exiting.code, int) else 1)
+    module.run_and_exit_stoppable(run)
 
 
 if __name__ == "__main__":

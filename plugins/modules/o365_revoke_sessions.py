@@ -492,8 +492,6 @@ may_have_acted:
   sample: true
 """
 
-import os
-import sys
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import STOP_GRACE_S
@@ -581,15 +579,7 @@ def main():
         report_format=dict(type="str", choices=["json", "csv"]),
         report_replace=dict(type="bool", default=False),
     ))
-    try:
-        module.run_and_exit(run)
-    except SystemExit as exiting:
-        interruption = getattr(module, "interruption", None)
-        if interruption is None or not interruption.is_set():
-            raise
-        # Interrupted: the JSON is out; calls abandoned in flight must not hold the process until they time out.
-        sys.stdout.flush()
-        os._exit(exiting.code if isinstance(exiting.code, int) else 1)
+    module.run_and_exit_stoppable(run)
 
 
 if __name__ == "__main__":
