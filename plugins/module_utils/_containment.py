@@ -492,12 +492,25 @@ def cause_of(entry):
     return "%s: %s%s" % (error.get("step") or "read", "HTTP %s " % status if status is not None else "", said)
 
 
+def listing(users):
+    """The first LISTED users, and how many more."""
+    return ", ".join(users[:LISTED]) + (" and %d more" % (len(users) - LISTED) if len(users) > LISTED else "")
+
+
 def summary_line(result, record_path=None):
     """One line: the count per outcome (would-be counts in check mode), each shared cause once with its users
     counted, and where the record is."""
     words = [word for word in OUTCOMES if result.get("%s_count" % word)]
     counts = ", ".join("%s %d" % (word, result["%s_count" % word]) for word in words) or "nobody in scope"
     parts = ["%s%s." % ("Check mode (nothing written): " if result.get("check_mode") else "Containment: ", counts)]
+    if result.get("check_mode"):
+        # Who, on screen: a dry run is read by a person deciding whether to go on.
+        would = []
+        for entry in result["results"]:
+            if entry["outcome"] == WOULD_CONTAIN and entry["user"] not in would:
+                would.append(entry["user"])
+        if would:
+            parts.append("Would %s: %s." % (" and ".join(result.get("write_order") or ["contain"]), listing(would)))
     for word in (FAILED, UNKNOWN):
         by_cause = {}
         seen = set()
@@ -506,8 +519,7 @@ def summary_line(result, record_path=None):
                 seen.add(entry["user"])
                 by_cause.setdefault(cause_of(entry), []).append(entry["user"])
         for cause, users in sorted(by_cause.items(), key=lambda item: -len(item[1])):
-            listed = ", ".join(users[:LISTED]) + (" and %d more" % (len(users) - LISTED) if len(users) > LISTED else "")
-            parts.append("%s (%s): %d user(s): %s." % (word.capitalize(), cause, len(users), listed))
+            parts.append("%s (%s): %d user(s): %s." % (word.capitalize(), cause, len(users), listing(users)))
     if result.get(UNKNOWN + "_count"):
         parts.append("An unknown outcome may have acted; running the task again is safe.")
     if record_path:

@@ -187,6 +187,15 @@ def test_summary_says_a_shared_cause_once_with_the_users_counted():
     assert line.startswith("Containment: contained 1, failed 7.") and line.endswith("Record: /r.json.")
 
 
+def test_check_mode_summary_names_who_would_be_contained():
+    results = [dict(user="u%d" % n, outcome="would_contain") for n in range(7)]
+    results.append(dict(user="x", outcome="excluded"))
+    line = summary_line(dict(results=results, check_mode=True, would_contain_count=7, excluded_count=1,
+                             write_order=["block", "revoke"]))
+    assert line.startswith("Check mode (nothing written): would_contain 7, excluded 1.")
+    assert "Would block and revoke: u0, u1, u2, u3, u4 and 2 more." in line and "x" not in line.split("excluded 1.")[1]
+
+
 def test_the_record_carries_what_a_release_needs(tmp_path):
     tenant = StubTenant(2)
     tenant.users["u1@contoso.com"]["accountEnabled"] = False
