@@ -95,7 +95,8 @@ def test_check_mode_writes_nothing_and_a_re_run_writes_nothing(scenario):
     dry = contain(scenario, check=True, users=users, revoked_since=started)
     assert dry.rc == 0, dry.stdout + dry.stderr
     assert writes(scenario) == [] and dry.result["changed"] is True
-    assert dry.result["msg"] == "Check mode (nothing written): would_contain 3."
+    assert dry.result["msg"] == "Check mode (nothing written): would_contain 3. Would block and revoke: %s." % (
+        ", ".join(users))
     first = contain(scenario, users=users, revoked_since=started)
     assert first.rc == 0, first.stdout + first.stderr
     sent = len(writes(scenario))
