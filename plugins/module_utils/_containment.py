@@ -57,7 +57,8 @@ CONTAINED = "contained"
 ALREADY_CONTAINED = "already_contained"
 WOULD_CONTAIN = "would_contain"
 EXCLUDED = "excluded"
-OUTCOMES = (CONTAINED, ALREADY_CONTAINED, WOULD_CONTAIN, EXCLUDED, FAILED, UNKNOWN)
+ABSENT = "absent"
+OUTCOMES = (CONTAINED, ALREADY_CONTAINED, WOULD_CONTAIN, EXCLUDED, ABSENT, FAILED, UNKNOWN)
 
 BLOCK = "block"
 REVOKE = "revoke"
@@ -74,6 +75,7 @@ CONTAIN_OPTIONS = dict(
     revoke_sessions=dict(type="bool", default=True),
     revoked_since=dict(type="str"),
     verify=dict(type="bool", default=True),
+    absent_is_done=dict(type="bool", default=False),
     report_path=dict(type="path", aliases=["record_path"]),
     record_tenant=dict(type="str"),
     # An incident's containment waits on Graph's round trips, wave after wave: more calls in flight than the bulk
@@ -121,6 +123,7 @@ class UserContainment:
         self.verdict = None
         self.skip = False         # two reads agree: already contained, nothing written
         self.read_failure = None  # why nothing was sent after the read (None: the read allows writing)
+        self.absent = False       # with absent_is_done: two reads found no such user (a deleted leaver)
 
     @property
     def blind(self):
@@ -193,7 +196,8 @@ class ContainmentRun:
     def run(self):
         self._read()
         self._confirm()
-        writing = [user for user in self.users if not user.skip and user.read_failure is None]
+        self._confirm_absent()
+        writing = [user for user in self.users if not user.skip and user.read_failure is None and not user.absent]
         self._start_journal(writing)
         if not self.check_mode:
             for step in self.steps:
@@ -230,6 +234,23 @@ class ContainmentRun:
             user.confirmed = read
             user.skip = already_contained(read, self.steps, self.since)
 
+    def _confirm_absent(self):
+        """With absent_is_done, a user read as not found is read again; two 404s make it ``absent`` (done, nothing
+        written), so one stale answer of an eventually consistent directory never passes for a deleted user."""
+        if not self.params.get("absent_is_done"):
+            return
+        candidates = [user for user in self.users if user.read is not None and user.read.not_found]
+        if not candidates:
+            return
+        reads = read_users_through(self.sender, [user.target.reference for user in candidates], STATE_PROPERTIES)
+        for user, read in zip(candidates, reads):
+            if read.not_found:
+                user.absent = True
+                user.read_failure = None
+            elif read.found:
+                # The first answer was stale: the user is there, and is contained from this read.
+                user.read, user.reading, user.read_failure = read, reading_of(read), None
+
     def _write(self, step, users):
         if step == BLOCK:
             requests = [("PATCH", user.target.reference.path(), {"accountEnabled": False}) for user in users]
@@ -264,6 +285,8 @@ class ContainmentRun:
             return FAILED, dict(user.target.refusal["error"])
         if user.read_failure is not None:
             return FAILED, dict(user.reading.error or {}, step="read", explanation=user.read_failure)
+        if user.absent:
+            return ABSENT, None
         if user.skip:
             return ALREADY_CONTAINED, None
         if self.check_mode:
@@ -360,6 +383,9 @@ class ContainmentRun:
             sessions_valid_from_before=properties.get("sessions_valid_from"),
             sessions_valid_from_after=sessions_after,
             on_premises_sync_enabled=properties.get("on_premises_sync_enabled"))
+        if word == ABSENT:
+            base["sign_in_outcome"] = ABSENT if BLOCK in self.steps else None
+            base["revoke_outcome"] = "skipped" if REVOKE in self.steps else None
         if user.blind:
             base["state_read"] = False
         if user.verdict is not None:

@@ -84,6 +84,15 @@ options:
       - The value read is the record's C(sessions_valid_from_after), the timestamp the revoke wrote.
     type: bool
     default: true
+  absent_is_done:
+    description:
+      - For offboarding from a list that names people already deleted (a weekly HR export) - a user Microsoft Graph
+        answers 404 for, twice (one answer of an eventually consistent directory is not proof), is V(absent) in the
+        results and the record - done, nothing written, not a failure.
+      - V(false) (the default) - such a user is V(failed) and fails the task, as a typo in an object ID should.
+      - Applies to the users given, within O(max_users); an O(exclude) entry that names nobody is a warning either way.
+    type: bool
+    default: false
   report_path:
     description:
       - The run's record, JSON, written atomically with mode 0600 on the host that runs the module, also when
@@ -263,10 +272,11 @@ results:
         - V(already_contained) - two reads showed the user blocked and revoked since O(revoked_since); nothing sent.
         - V(would_contain) - check mode.
         - V(excluded) - named in O(exclude); never read nor written.
+        - V(absent) - with O(absent_is_done), Graph has no such user (read twice); nothing written.
         - V(failed) - Graph refused a write, the user could not be read (nothing sent), or verify failed.
         - V(unknown) - an answer was lost or was not Graph's (a proxy's page); it may have acted; a re-run is safe.
       type: str
-      choices: [contained, already_contained, would_contain, excluded, failed, unknown]
+      choices: [contained, already_contained, would_contain, excluded, absent, failed, unknown]
     changed:
       description: Whether this user was written (check mode, would be); V(null) when unknown.
       type: bool
@@ -337,6 +347,10 @@ would_contain_count:
   type: int
 excluded_count:
   description: Distinct users excluded.
+  returned: always
+  type: int
+absent_count:
+  description: With O(absent_is_done), distinct users Graph has no more (nothing written).
   returned: always
   type: int
 failed_count:

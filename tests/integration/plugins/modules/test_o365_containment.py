@@ -129,3 +129,18 @@ def test_one_throttled_user_is_retried_and_contained(scenario):
     run = contain(scenario, users=users)
     assert run.rc == 0, run.stdout + run.stderr
     assert run.result["contained_count"] == 3 and run.result["retries"] >= 1
+
+
+def test_a_leaver_graph_no_longer_has_is_absent_with_the_option_and_fails_without(scenario):
+    users = USERS[7:9]
+    enable(scenario, users)
+    gone = "left.last.year@%s" % DOMAIN  # no such user: Graph answers 404
+    refused = contain(scenario, users=users + [gone])
+    assert refused.rc != 0
+    assert [e["outcome"] for e in refused.result["results"]] == ["contained", "contained", "failed"]
+    enable(scenario, users)
+    done = contain(scenario, users=users + [gone], absent_is_done=True)
+    assert done.rc == 0, done.stdout + done.stderr
+    assert [e["outcome"] for e in done.result["results"]] == ["contained", "contained", "absent"]
+    assert done.result["absent_count"] == 1 and "absent 1" in done.result["msg"]
+    assert not any(gone in e["path"] for e in writes(scenario))

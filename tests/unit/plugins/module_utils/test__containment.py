@@ -92,7 +92,7 @@ class Module:
         self.params = dict(user=None, users=None, groups=None, exclude=None, max_users=1000, batch_concurrency=4,
                            max_retries=0, tenant_id="contoso.onmicrosoft.com", incident="INC-9",
                            order="block_then_revoke", block_sign_in=True, revoke_sessions=True, revoked_since=None,
-                           verify=True, report_path=None, record_tenant=None)
+                           verify=True, report_path=None, record_tenant=None, absent_is_done=False)
         self.params.update(params)
 
     def warn(self, text):
@@ -194,6 +194,39 @@ def test_check_mode_summary_names_who_would_be_contained():
                              write_order=["block", "revoke"]))
     assert line.startswith("Check mode (nothing written): would_contain 7, excluded 1.")
     assert "Would block and revoke: u0, u1, u2, u3, u4 and 2 more." in line and "x" not in line.split("excluded 1.")[1]
+
+
+NOT_FOUND = (404, {"error": {"code": "Request_ResourceNotFound", "message": "Resource 'u1' does not exist."}})
+
+
+def test_a_deleted_leaver_is_absent_only_when_asked_and_read_twice():
+    # Two such users, so that the second read is a $batch call too (the stub answers refusals in $batch only).
+    gone = ["u1@contoso.com", "u2@contoso.com"]
+
+    def tenant_with(answers):
+        tenant = StubTenant(4)
+        for upn in gone:
+            tenant.item_answers[("GET", upn)] = list(answers)
+        return tenant
+
+    tenant = tenant_with([NOT_FOUND, NOT_FOUND])
+    result = contain(Module(users=upns(4), absent_is_done=True), tenant)
+    by_user = dict((e["user"], e) for e in result["results"])
+    assert [by_user[upn]["outcome"] for upn in gone] == ["absent", "absent"]
+    assert not any(by_user[upn]["changed"] for upn in gone)
+    assert result["absent_count"] == 2 and result["contained_count"] == 2 and result["failed_count"] == 0
+    assert not any(upn in call for calls in tenant.calls for call in calls if not call.startswith("GET")
+                   for upn in gone)
+    assert "absent 2" in result["msg"]
+
+    # One 404 is not proof (an eventually consistent directory): read again, found, contained.
+    result = contain(Module(users=upns(4), absent_is_done=True), tenant_with([NOT_FOUND]))
+    assert result["contained_count"] == 4 and result["absent_count"] == 0
+
+    # Off (the default): a user Graph does not have fails the task.
+    with pytest.raises(TaskFailed) as failure:
+        contain(Module(users=upns(4)), tenant_with([NOT_FOUND, NOT_FOUND]))
+    assert [e["outcome"] for e in failure.value.result["results"]] == ["contained", "failed", "failed", "contained"]
 
 
 def test_the_record_carries_what_a_release_needs(tmp_path):
