@@ -103,7 +103,7 @@ def per_user_run(emulator, app, users, cutoff):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=500)
     parser.add_argument("--refreshes", type=int, default=3, help="refused refreshes per user after the cut-off")
     parser.add_argument("--sample", type=int, default=10, help="users the per-user baseline is measured on")

@@ -108,8 +108,8 @@ def main(argv=None):
         rows = [release(emulator, everyone[:size], work_dir, size) for size in sizes]
     small, large = rows[0], rows[-1]
     growth = float(large["users"]) / small["users"]
-    print("%-8s %10s %22s %12s %9s %9s" % ("users", "wall s", "decisions (in process) s", "$batch calls",
-                                            "allowed", "skipped"))
+    print("%-8s %10s %22s %12s %9s %9s" % (
+        "users", "wall s", "decisions (in process) s", "$batch calls", "allowed", "skipped"))
     for row in rows:
         print("%-8d %10.2f %22.4f %12d %9d %9d" % (row["users"], row["wall_s"], row["decisions_in_process_s"],
                                                    row["batch_calls"], row["allowed"], row["skipped"]))

@@ -34,6 +34,7 @@ import contextlib
 import copy
 import fcntl
 import json
+import math
 import os
 import re
 import tempfile
@@ -81,7 +82,7 @@ def parse_window(value):
             raise ConfigurationError("window must be a duration such as '10 minutes', '30 seconds', '1 hour' or a "
                                      "number of seconds, not %r." % (value,))
         seconds = float(match.group("number")) * UNITS[unit]
-    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+    if math.isnan(seconds) or seconds <= 0 or math.isinf(seconds):
         raise ConfigurationError("window must be a positive duration, not %r." % (value,))
     return seconds
 

@@ -511,8 +511,8 @@ class Release:
         if self.journal_lines is not None:
             self.journal_lines.close()
             self.journal_lines = None
-        troubled = [e for e in entries if e["outcome"] in (FAILED, UNKNOWN) or e.get("risk_outcome") in (FAILED,
-                                                                                                          UNKNOWN)]
+        troubled = [e for e in entries
+                    if e["outcome"] in (FAILED, UNKNOWN) or e.get("risk_outcome") in (FAILED, UNKNOWN)]
         failure = None
         if troubled:
             failure = ("The release is incomplete: %d user(s) could not be released or their risk dismissed: %s. "
@@ -521,7 +521,10 @@ class Release:
                        % (len(troubled), "; ".join("%s (%s)" % (e["user"], (e.get("error") or {}).get(
                            "explanation") or (e.get("error") or {}).get("message") or e.get("risk_error") or e.get(
                            "reason")) for e in troubled[:10])))
-        count = lambda outcome: sum(1 for e in entries if e["outcome"] == outcome)  # noqa: E731
+
+        def count(outcome):
+            return sum(1 for e in entries if e["outcome"] == outcome)
+
         incidents = self.params.get("incident") or ", ".join(sorted(set(
             r.get("incident") for dummy, r in records if r.get("incident")))) or None
         record = dict(schema_version=SCHEMA_VERSION, kind="release", run_id=self.run_id, incident=incidents,

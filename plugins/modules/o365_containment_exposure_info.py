@@ -198,7 +198,7 @@ def run(module, client):
 
 def main():
     users_module(dict(
-        access_token_lifetime_minutes=dict(type="int", default=DEFAULT_ACCESS_TOKEN_LIFETIME_MINUTES),
+        access_token_lifetime_minutes=dict(type="int", default=DEFAULT_ACCESS_TOKEN_LIFETIME_MINUTES, no_log=False),
     )).run_and_exit(run)
 
 

@@ -146,9 +146,8 @@ def test_deleted_risky_users_and_an_excluded_survey_string_take_no_slot_of_the_b
     common = {"o365_eda_state_dir": str(tmp_path / "eda"), "o365_brake_max_users": 2,
               "o365_exclude": GLASS.upper()}
     before = counters(scenario)
-    runs = [dict(common, o365_risky_user=dict((k, g[k]) for k in ("id", "userPrincipalName", "riskLevel",
-                                                                   "riskLastUpdatedDateTime", "isDeleted")))
-            for g in ghosts]
+    keys = ("id", "userPrincipalName", "riskLevel", "riskLastUpdatedDateTime", "isDeleted")
+    runs = [dict(common, o365_risky_user=dict((k, g[k]) for k in keys)) for g in ghosts]
     runs += [dict(common, o365_risky_user=event(scenario, GLASS)), dict(common, o365_risky_user=event(scenario, GLASS)),
              dict(common, o365_risky_user=event(scenario, FIRST))]
     decisions = []

@@ -19,8 +19,8 @@ def app_environment(scenario, name):
             "AZURE_CLIENT_SECRET": app["client_secret"]}
 
 
-def exposure(scenario, app, users=USERS, **extra):
-    variables = {"o365_users": users}
+def exposure(scenario, app, users=None, **extra):
+    variables = {"o365_users": USERS if users is None else users}
     variables.update(extra)
     run = scenario.run("containment_exposure.yml", variables, env=app_environment(scenario, app))
     assert run.rc == 0, run.stdout + run.stderr
@@ -64,8 +64,8 @@ def test_a_missing_permission_is_reported_for_its_part_only(scenario):
         assert entry["unreadable"] == {"authentication_methods": "permission"}, entry
         assert entry["authentication_methods"]["count"] is None
         assert entry["oauth2_permission_grants"]["state"] == "read"
-    assert by_user(result)[ADELE]["open_doors"][-3:] == ["oauth2_permission_grants", "owned_app_credentials",
-                                                           "devices"]
+    assert by_user(result)[ADELE]["open_doors"][-3:] == [
+        "oauth2_permission_grants", "owned_app_credentials", "devices"]
     assert result["summary"]["unreadable"] == {"authentication_methods: permission": 4}
 
 

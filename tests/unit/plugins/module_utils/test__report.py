@@ -186,8 +186,8 @@ def test_every_report_carries_its_run_id_and_incident(tmp_path):
     ('{"run_id": "r1", "check_mode": true}', True, True, None),  # a dry run's record may be replaced by another
     ('{"run_id": "r1", "check_mode": true}', True, False, "already holds"),
 ])
-def test_a_path_holding_another_runs_record_is_refused_unless_replaced(tmp_path, existing, check_mode, replace,
-                                                                         refused):
+def test_a_path_holding_another_runs_record_is_refused_unless_replaced(
+        tmp_path, existing, check_mode, replace, refused):
     path = tmp_path / "r.json"
     if existing is not None:
         path.write_text(existing)
