@@ -261,7 +261,14 @@ class ContainmentRun:
             self._journal(users[index], step=step, step_outcome=judge(
                 outcome, write_answer(BLOCKED) if step == BLOCK else revoke_answer)[0])
 
-        answers = self.sender(requests, on_outcome=known if self.journal is not None else None)
+        def sending(indexes):  # before a call leaves: its users, so a kill -9 cannot lose a write Graph made
+            self.journal.sending([dict(user=users[i].target.user,
+                                       user_id=users[i].properties.get("id") or users[i].target.user_id,
+                                       user_principal_name=users[i].target.user_principal_name) for i in indexes],
+                                 "block sign-in" if step == BLOCK else "revokeSignInSessions", format_time(utc_now()))
+
+        journal = self.journal is not None
+        answers = self.sender(requests, on_outcome=known if journal else None, on_send=sending if journal else None)
         for user, answer in zip(users, answers):
             user.answers.append((step, answer))
 
