@@ -368,11 +368,14 @@ class Handler(BaseHTTPRequestHandler):
                                        for user in emulator.tenant.users]})
             return 200, None
         if action == "/user_state" and self.command == "POST":
-            # Put users back in a known state between tests: {"users": {"<id or UPN>": {"accountEnabled": bool}}}.
+            # Put users back in a known state between tests: {"users": {"<id or UPN>": {"accountEnabled": bool,
+            # "signInSessionsValidFromDateTime": "<Graph time>"}}} (each key optional).
             for key, state in json.loads(body or b"{}").get("users", {}).items():
                 user = emulator.tenant.find_user(key)
                 if "accountEnabled" in state:
                     user.account_enabled = bool(state["accountEnabled"])
+                if "signInSessionsValidFromDateTime" in state:
+                    user.sign_in_sessions_valid_from = state["signInSessionsValidFromDateTime"]
             self._send(204, None)
             return 204, None
         if action == "/groups" and self.command == "POST":
