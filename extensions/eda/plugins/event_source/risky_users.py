@@ -36,8 +36,9 @@ description:
     runs request none.
   - Identity Protection accepts one request per second per tenant for all apps together, and its 429 answers carry
     no C(Retry-After). The plugin sends at most one request per second, and after a throttled or failed poll waits
-    twice as long as the last time (from O(interval), at most 10 minutes) before the next; the first good poll
-    goes back to O(interval).
+    twice as long as the last time (from O(interval), at most 10 minutes; after a throttled poll up to a quarter less
+    at random, so that several sources on one tenant do not retry in step) before the next; the first good poll goes
+    back to O(interval).
   - A transient error (network, timeout, throttling, a 5xx, a refused token) is logged and the plugin goes on;
     only invalid arguments stop it, at start.
   - "Permission: the Microsoft Graph application permission C(IdentityRiskyUser.Read.All), with admin consent; the
@@ -161,6 +162,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import sys
 import tempfile
 import time
@@ -284,8 +286,10 @@ class RiskyUserPoller:
     """What the plugin does on each poll, without asyncio: list, pick the new risk, remember it, say how long to
     wait. ``fetch()`` returns the riskyUser objects matching the filter."""
 
-    def __init__(self, fetch, interval_s, state_file=None, clock=time.monotonic, ledger=None, wall_clock=time.time):
+    def __init__(self, fetch, interval_s, state_file=None, clock=time.monotonic, ledger=None, wall_clock=time.time,
+                 jitter=random.random):
         self.fetch = fetch
+        self.jitter = jitter
         self.interval_s = interval_s
         self.state_file = state_file
         self.clock = clock
@@ -381,6 +385,10 @@ class RiskyUserPoller:
         self.failures += 1
         delay = min(MAX_BACKOFF_S, self.interval_s * (2 ** min(self.failures, 16)))
         throttled = isinstance(error, GraphApiError) and error.status_code == 429
+        if throttled:
+            # Up to a quarter less, at random: several sources throttled together (rulebook instances on one tenant,
+            # whose limit is one request a second for all apps) must not retry in lockstep and collide forever.
+            delay *= 1.0 - 0.25 * self.jitter()
         LOGGER.warning("o365.admin.risky_users: poll %s (%s); next poll in %.0f s.",
                        "throttled by Identity Protection" if throttled else "failed",
                        describe(error), delay)

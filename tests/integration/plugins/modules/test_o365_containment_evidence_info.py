@@ -148,7 +148,9 @@ def test_v1_0_only_reads_no_beta_and_says_which_logs_a_verdict_rests_on(scenario
     entry = run.result["users"][0]
     # The refused refresh is only in the non-interactive log, which was not read.
     assert entry["verdict"] == "no_activity_yet" and entry["logs_read"] == ["interactive"]
-    assert run.result["calls"] == {"v1.0": 2, "beta": 0} and "non_interactive" not in run.result["reads"]
+    # The audit log holds every earlier test's writes too (the suite shares one emulator): count its pages, not 1.
+    assert run.result["calls"]["beta"] == 0 and "non_interactive" not in run.result["reads"]
+    assert run.result["calls"]["v1.0"] == sum(read["calls"] for read in run.result["reads"].values()) >= 2
     assert not [e for e in scenario.requests("graph") if e["path"].startswith("/beta/")]
 
 

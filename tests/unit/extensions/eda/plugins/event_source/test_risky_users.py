@@ -204,10 +204,18 @@ def test_an_unreadable_state_file_is_logged_and_the_source_starts_without_it(tmp
 
 def test_throttling_backs_off_doubling_up_to_ten_minutes_then_returns_to_the_interval(caplog):
     throttled = GraphApiError("Microsoft Graph answered HTTP 429 TooManyRequests.", 429, code="TooManyRequests")
-    poller = risky_users.RiskyUserPoller(Script(*([throttled] * 6 + [[risky(ADELE, "t1")]])), 60)
+    poller = risky_users.RiskyUserPoller(Script(*([throttled] * 6 + [[risky(ADELE, "t1")]])), 60, jitter=lambda: 0.0)
     delays = [poller.poll()[1] for dummy in range(7)]
     assert delays == [120, 240, 480, 600, 600, 600, 60]
     assert "throttled by Identity Protection" in caplog.text
+
+
+def test_two_sources_throttled_together_do_not_retry_in_step():
+    throttled = GraphApiError("Microsoft Graph answered HTTP 429 TooManyRequests.", 429, code="TooManyRequests")
+    draws = iter([0.0, 1.0])
+    first, second = (risky_users.RiskyUserPoller(Script(throttled), 60, jitter=lambda: next(draws))
+                     for dummy in range(2))
+    assert (first.poll()[1], second.poll()[1]) == (120, 90)  # at most a quarter less, never more
 
 
 @pytest.mark.parametrize("error", [
