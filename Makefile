@@ -98,11 +98,8 @@ ARTIFACT := $(ROOT)/build/artifact
 ARTIFACT_E2E := test_revoke_succeeds_and_the_user_is_revoked or test_bulk_revoke_in_batches_of_twenty \
 	or test_check_mode_reads_the_user_and_sends_no_post or test_check_mode_with_users_reads_them_and_revokes_nothing \
 	or test_certificate_credential or test_environment_names_of_the_awx_azure_credential
-# PYTHONDONTWRITEBYTECODE: ansible-playbook imports the installed copy's action plugins, and the __pycache__ it would
-# leave there is a change `ansible-galaxy collection verify` reports.
 define artifact_pytest
-	cd $(ROOT) && PYTHONDONTWRITEBYTECODE=1 ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections \
-	  O365_TEST_COLLECTIONS_PATH=$(ARTIFACT)/collections \
+	cd $(ROOT) && ANSIBLE_COLLECTIONS_PATH=$(ARTIFACT)/collections O365_TEST_COLLECTIONS_PATH=$(ARTIFACT)/collections \
 	  O365_TEST_TARBALL=$$(ls $(ARTIFACT)/dist/o365-admin-*.tar.gz) O365_TEST_ROUTES=direct \
 	  PYTHONPATH=$(ARTIFACT)/collections:$(ROOT) $(BIN)/python -m pytest -p no:cacheprovider $(1)
 endef

@@ -185,7 +185,9 @@ def test_two_rulebook_instances_sharing_a_state_directory_share_one_brake(emulat
     emulator.control("user_state", {"users": dict((user, {"accountEnabled": True}) for user in WAVE)})
     before = directory(emulator)
     emulator.control("risk", {"users": dict((user, {"riskLevel": "high"}) for user in WAVE)})
-    variables = dict(VARIABLES, o365_brake_max_users=2)
+    # Identity Protection takes one request a second per tenant, for all apps: two sources polling every second
+    # would starve one of them. Every 3 s each, both fit (and throttled polls back off apart, with jitter).
+    variables = dict(VARIABLES, o365_brake_max_users=2, o365_interval=3)
     work_dirs = [os.path.join(str(tmp_path), name) for name in ("one", "two")]
     instances = []
     try:
