@@ -230,21 +230,21 @@ def test_a_deleted_leaver_is_absent_only_when_asked_and_read_twice():
 
 
 def test_the_journal_names_each_calls_users_before_the_call_leaves(tmp_path):
-    path = str(tmp_path / "record.json")
-    record = ContainmentRecord(path)
+    record_path = str(tmp_path / "record.json")
+    record = ContainmentRecord(record_path)
     journal = record.journal()
     seen = []
 
     class Watching(StubTenant):
-        def request(self, method, path_, params=None, json_body=None, headers=None):
-            if path_ == "/$batch" and json_body["requests"][0]["method"] != "GET":
-                with open(path) as handle:
+        def request(self, method, path, params=None, json_body=None, headers=None):
+            if path == "/$batch" and json_body["requests"][0]["method"] != "GET":
+                with open(record_path) as handle:
                     lines = [json.loads(line) for line in handle if line.strip()]
                 named = set(u["user"] for line in lines if "sending" in line for u in line["users"])
                 seen.append(all(item["url"].split("/")[2] in named for item in json_body["requests"]))
-            return StubTenant.request(self, method, path_, params, json_body, headers)
+            return StubTenant.request(self, method, path, params, json_body, headers)
 
-    contain(Module(users=upns(3), report_path=path), Watching(3), journal=journal, record=record)
+    contain(Module(users=upns(3), report_path=record_path), Watching(3), journal=journal, record=record)
     journal.close()
     record.close()
     assert seen == [True, True]  # the block's call and the revoke's call, each journalled before it left
