@@ -82,6 +82,7 @@ docs: setup
 	rm -rf $(DOCS) && mkdir -p $(DOCS)/rst && chmod 755 $(DOCS) $(DOCS)/rst
 	PATH=$(BIN):$$PATH $(BIN)/antsibull-docs collection --use-current --dest-dir $(DOCS)/rst --fail-on-error o365.admin
 	$(BIN)/python tools/site_pages.py $(DOCS)/rst
+	cp docs/rst/action_plugins.rst $(DOCS)/rst/
 	$(BIN)/sphinx-build -q -b html -c docs -W --keep-going $(DOCS)/rst $(DOCS)/html
 	@echo "Documentation site: $(DOCS)/html/index.html"
 
