@@ -458,6 +458,8 @@ class ContainmentRun:
             batches=stats["batches"], retries=stats["retries"],
             elapsed_s=round(self.clock() - self.started, 3))
         result.update(counts)
+        # An exclude entry that names nobody protected nobody: warned, and kept in the result and the record.
+        self.target_set.announce(self.module, result)
         if self.target_set.groups:
             result["resolved_groups"] = self.target_set.groups
         if self.module._diff:
@@ -574,7 +576,7 @@ def record_document(result, failure=None):
         "revoked_since": result.get("revoked_since"),
         "failed": failure is not None, "msg": failure,
         "summary": dict((name, result[name]) for name in result if name.endswith("_count") or name in (
-            "batches", "retries", "elapsed_s", "failed_users", "unknown_users", "interrupted")),
+            "batches", "retries", "elapsed_s", "failed_users", "unknown_users", "interrupted", "exclude_not_found")),
         "users": result.get("results", []),
     }
 

@@ -349,6 +349,14 @@ excluded_count:
   description: Distinct users excluded.
   returned: always
   type: int
+exclude_not_found:
+  description:
+    - The O(exclude) entries Graph said name no user (404), as given - they protected nobody in this run. The task
+      also warns about them, and the record keeps them in its C(summary).
+  returned: when an exclude entry names no user
+  type: list
+  elements: str
+  sample: [breakglass-typo@contoso.com]
 absent_count:
   description: With O(absent_is_done), distinct users Graph has no more (nothing written).
   returned: always

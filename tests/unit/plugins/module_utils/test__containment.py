@@ -250,6 +250,18 @@ def test_the_journal_names_each_calls_users_before_the_call_leaves(tmp_path):
     assert seen == [True, True]  # the block's call and the revoke's call, each journalled before it left
 
 
+def test_an_exclude_entry_naming_nobody_is_warned_and_kept():
+    tenant = StubTenant(2)
+    typos = ["00000000-0000-4000-8000-0000000000aa", "00000000-0000-4000-8000-0000000000bb"]
+    for typo in typos:  # two, so that their reads go in one $batch call
+        tenant.item_answers[("GET", typo)] = NOT_FOUND
+    module = Module(users=upns(2), exclude=typos)
+    result = contain(module, tenant)
+    assert result["exclude_not_found"] == typos and result["record"]["summary"]["exclude_not_found"] == typos
+    assert any(typos[0] in warning for warning in module.warnings)
+    assert result["contained_count"] == 2
+
+
 def test_the_record_carries_what_a_release_needs(tmp_path):
     tenant = StubTenant(2)
     tenant.users["u1@contoso.com"]["accountEnabled"] = False
