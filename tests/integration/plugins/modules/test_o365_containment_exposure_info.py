@@ -32,9 +32,10 @@ def by_user(result):
 
 
 def test_each_door_a_revoke_leaves_open_is_named(scenario):
-    # Alex's cut-off long past, whatever other tests revoked before this one (the emulator is shared).
-    scenario.emulator.control("user_state", {"users": {"alex.wilber@" + DOMAIN: {
-        "signInSessionsValidFromDateTime": "2026-01-01T00:00:00Z"}}})
+    # Every cut-off but Adele's long past, whatever other tests revoked before this one (the emulator is shared).
+    long_past = {"signInSessionsValidFromDateTime": "2026-01-01T00:00:00Z"}
+    scenario.emulator.control("user_state", {"users": dict(
+        (user, long_past) for user in USERS if user not in (ADELE, "nobody@" + DOMAIN))})
     # Revoke Adele first: her cut-off is now, so her access tokens are still within their lifetime.
     revoke = scenario.run("revoke.yml", {"o365_user": ADELE}, env=app_environment(scenario, "containment"))
     assert revoke.rc == 0, revoke.stdout + revoke.stderr
