@@ -119,9 +119,10 @@ class ReportsService:
         self.clients = []
         self.calls = collections.Counter()
         self.throttled = 0
+        # The clients' thread runs only while there are clients: an emulator made per test (unit tests make
+        # hundreds) must not leave a thread behind waking four times a second.
+        self._ticker = None
         self.reset_settings()
-        self._ticker = threading.Thread(target=self._run_clients, name="sign-in-clients", daemon=True)
-        self._ticker.start()
 
     def reset_settings(self):
         """What a scenario sets: latencies, licence, limit, stale grants, clients (the logs themselves stay)."""
@@ -163,6 +164,9 @@ class ReportsService:
             issued = spec.get("token_issued_at") or _fraction_time(CLOCK.now())
             with self._lock:
                 self.clients.append(Client(user, app[0], app[1], float(spec.get("every_s", 30)), issued))
+                if self._ticker is None:
+                    self._ticker = threading.Thread(target=self._run_clients, name="sign-in-clients", daemon=True)
+                    self._ticker.start()
         return {"sign_ins": outcomes}
 
     def snapshot(self):
@@ -244,6 +248,9 @@ class ReportsService:
         while True:
             time.sleep(0.25)
             with self._lock:
+                if not self.clients:
+                    self._ticker = None
+                    return
                 due = [client for client in self.clients if client.next_at <= time.monotonic()]
                 for client in due:
                     client.next_at = time.monotonic() + client.every_s
