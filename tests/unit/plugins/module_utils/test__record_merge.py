@@ -234,9 +234,8 @@ def test_the_merge_is_linear_one_pass_over_the_users(tmp_path, monkeypatch):
         return users
 
     monkeypatch.setattr(merging, "user_entries", counting)
-    parts = [host_part({"host": "h%d" % n, "record": record("r%d" % n, users=[{"user": "u%d" % i}
-                                                                               for i in range(100)])})
-             for n in range(30)]
+    users = [{"user": "u%d" % i} for i in range(100)]
+    parts = [host_part({"host": "h%d" % n, "record": record("r%d" % n, users=users)}) for n in range(30)]
     merged = merge(parts, "me")
     assert copies == [100] * 30 and len(merged["users"]) == 3000
 

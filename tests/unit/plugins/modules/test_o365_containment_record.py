@@ -137,8 +137,8 @@ def test_a_held_lock_refuses_the_merge(run_module, slices, tmp_path):
     assert not os.path.exists(str(tmp_path / "merged.json"))
 
 
-def test_relative_paths_start_where_the_module_runs_and_run_id_names_the_file(run_module, slices, tmp_path,
-                                                                           monkeypatch):
+def test_relative_paths_start_where_the_module_runs_and_run_id_names_the_file(
+        run_module, slices, tmp_path, monkeypatch):
     monkeypatch.chdir(str(tmp_path))
     failed, result = run_module(main, {"records": ["slice1.json", "slice2.json"],
                                        "record_path": "merged-{run_id}.json"})
