@@ -17,7 +17,9 @@ options:
     description:
       - With O(state=released), the containment records to release from (JSON files on the host that runs the
         module, normally the controller), at least one - records of this module, of P(o365.admin.contain_user#role)
-        (C(schema_version) 1 and 2), or merged by C(playbooks/contain_tenants.yml) or C(playbooks/merge_records.yml).
+        (C(schema_version) 1 and 2), or merged by M(o365.admin.o365_containment_record) (as
+        C(playbooks/contain_tenants.yml) and C(playbooks/merge_records.yml) do); each user of a merged record keeps
+        its tenant and the run that contained it.
       - Every record is read and checked before any Graph call; a record that cannot be read, is not JSON, is the
         journal of a run that did not finish, or has a C(schema_version) or C(kind) this module does not know fails
         the task with nothing sent.

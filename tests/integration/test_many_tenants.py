@@ -73,6 +73,12 @@ def test_three_tenants_one_with_a_wrong_credential_then_release_from_the_merged_
     record = load(record_path)
     assert (record["schema_version"], record["kind"], record["merged"], record["incident"]) == (
         1, "containment", True, INCIDENT)
+    # The merge's own run; each tenant's containment run, once; each user keeps the run that contained it.
+    runs = dict((t["host"], t["run_id"]) for t in record["tenants"])
+    assert record["run_id"] and record["run_id"] not in runs.values() and len(set(runs.values())) == 3
+    assert record["runs"] == [runs[t["host"]] for t in record["tenants"]]
+    assert all(u["run_id"] == runs[next(t.name for t in tenants if t.tenant_id == u["tenant"])]
+               for u in record["users"])
     by_host = dict((t["host"], t) for t in record["tenants"])
     assert sorted(by_host) == ["adatum", "contoso", "fabrikam"]
     assert not by_host["contoso"]["failed"] and not by_host["fabrikam"]["failed"]
@@ -129,7 +135,7 @@ def test_three_tenants_one_with_a_wrong_credential_then_release_from_the_merged_
     assert released.returncode == 0, released.stdout + released.stderr
     release_record = load(release_vars["report_path"])
     assert (release_record["schema_version"], release_record["kind"], release_record["incident"]) == (
-        1, "release", INCIDENT)
+        2, "release", INCIDENT)
     assert sorted(u["user_principal_name"] for u in release_record["users"] if u["outcome"] == "allowed") == sorted(
         [contoso.users[0], contoso.users[2], fabrikam.users[0]])
     for tenant, allowed in ((contoso, [0, 2]), (fabrikam, [0, 2])):
@@ -138,10 +144,13 @@ def test_three_tenants_one_with_a_wrong_credential_then_release_from_the_merged_
     assert len(writes(contoso, offsets["contoso"])) == 2 and len(writes(fabrikam, offsets["fabrikam"])) == 1
 
     offsets = dict((t.name, t.emulator.log_size()) for t in tenants)
+    release_vars["report_path"] = os.path.join(work_dir, "release-again-{run_id}.json")  # a record of its own
     again = run_playbook(release, inventory, work_dir, collections_path, extra_vars=release_vars)
     assert again.returncode == 0, again.stdout + again.stderr
     assert all(writes(t, offsets[t.name]) == [] for t in tenants)
-    assert not [u for u in load(release_vars["report_path"])["users"] if u["outcome"] != "skipped"]
+    (again_path,) = glob.glob(os.path.join(work_dir, "release-again-*.json"))
+    assert not [u for u in load(again_path)["users"] if u["outcome"] != "skipped"]
+    assert load(again_path)["run_id"] in again_path
 
 
 def runner_slice(private_data_dir, ident, limit, extra_vars, collections_path):
@@ -198,18 +207,37 @@ def test_a_sliced_run_under_ansible_runner_and_the_merge_of_the_slices_records(t
     merged_path = os.path.join(work_dir, "merged.json")
     merged = run_playbook(playbook(collections_path, "merge_records.yml"), "localhost,", work_dir, collections_path,
                           extra_vars={"records": records, "report_path": merged_path})
-    assert merged.returncode == 0, merged.stdout + merged.stderr
+    # adatum failed: the merge says so after writing the record.
+    assert merged.returncode != 0 and "Containment failed in adatum" in merged.stdout, merged.stdout + merged.stderr
     record = load(merged_path)
     assert (record["kind"], record["merged"], record["incident"]) == ("containment", True, "INC-20-sliced")
     assert sorted(t["host"] for t in record["tenants"]) == ["adatum", "contoso", "fabrikam"]
     assert record["failed_tenants"] == ["adatum"]
+    assert record["runs"] == load(records[0])["runs"] + load(records[1])["runs"] and len(set(record["runs"])) == 3
     changed = sorted(u["user_principal_name"] for u in record["users"] if u["account_enabled_changed"])
     assert changed == sorted(contoso.users[3:6] + fabrikam.users[3:6])
 
-    # A record of another kind or schema is refused and nothing is written.
+    # A second merge into the first merge's path (another run's record) is refused; the first record is intact.
+    with open(merged_path) as handle:
+        first = handle.read()
+    again = run_playbook(playbook(collections_path, "merge_records.yml"), "localhost,", work_dir, collections_path,
+                         extra_vars={"records": records, "report_path": merged_path, "fail_on_failed_tenants": False})
+    assert again.returncode != 0, again.stdout + again.stderr
+    assert "already holds the record of a run (run_id %s)" % record["run_id"] in again.stdout, again.stdout
+    with open(merged_path) as handle:
+        assert handle.read() == first
+    # Replaced on purpose, with the failed tenant only listed.
+    replaced = run_playbook(playbook(collections_path, "merge_records.yml"), "localhost,", work_dir, collections_path,
+                            extra_vars={"records": records, "report_path": merged_path, "report_replace": True,
+                                        "fail_on_failed_tenants": False})
+    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert load(merged_path)["run_id"] != record["run_id"] and load(merged_path)["failed_tenants"] == ["adatum"]
+
+    # A record of another kind is refused and nothing is written.
     with open(records[1], "w") as handle:
         json.dump({"schema_version": 1, "kind": "release", "users": []}, handle)
     refused = run_playbook(playbook(collections_path, "merge_records.yml"), "localhost,", work_dir, collections_path,
                            extra_vars={"records": records, "report_path": os.path.join(work_dir, "refused.json")})
-    assert refused.returncode != 0 and "not a record that can be merged here" in refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "is a record of kind release, and this merge is of kind containment" in \
+        refused.stdout, refused.stdout + refused.stderr
     assert not os.path.exists(os.path.join(work_dir, "refused.json"))

@@ -21,9 +21,14 @@ def test_user_agent_version_matches_galaxy_yml():
         assert yaml.safe_load(handle)["version"] == COLLECTION_VERSION
 
 
-def test_action_group_holds_every_module():
+# Modules that call no Graph API and take no credentials: module_defaults for the graph group would hand them the
+# credentials (an option they do not take fails the task).
+CONTROLLER_MODULES = ["o365_containment_record"]
+
+
+def test_action_group_holds_every_module_that_calls_graph():
     with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
         group = yaml.safe_load(handle)["action_groups"]["graph"]
     modules = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
                      if name.endswith(".py") and not name.startswith("_"))
-    assert sorted(group) == modules
+    assert sorted(group + CONTROLLER_MODULES) == modules
