@@ -197,13 +197,13 @@ def describe_tenants(out_dir, running):
         upns = ", ".join(user["userPrincipalName"] for user in tenant["users"])
         lines.append("  %-10s %s  %s  users: %s" % (name, tenant["tenant_id"], emulator["graph_endpoint"], upns))
     lines += ["", "The tenants inventory (one host per tenant, its credential as host variables): %s" % inventory, "",
-              "In another shell, contain two users in every tenant at once, one merged record:", "",
+              "In another shell, contain two users in every tenant at once, one merged record per run:", "",
               "export PATH=%s:\"$PATH\"" % shlex.quote(os.path.dirname(sys.executable)),
               "export ANSIBLE_COLLECTIONS_PATH=%s" % shlex.quote(os.path.join(ROOT, "build", "collections")),
               "ansible-playbook %s -i %s --forks %d -e %s -e incident=TRY-1 -e incident_started_at=%s -e report_path=%s"
               % (os.path.join(ROOT, "playbooks", "contain_tenants.yml"), shlex.quote(inventory), len(running),
                  shlex.quote(json.dumps({"users_by_tenant": users})), started,
-                 shlex.quote(os.path.join(out_dir, "tenants-record.json"))), "",
+                 shlex.quote(os.path.join(out_dir, "tenants-record-{run_id}.json"))), "",
               "Release them again from that record: playbooks/release_users.yml -e tenant_hosts=tenants "
               "(the guide Many tenants)."]
     return "\n".join(lines)

@@ -152,7 +152,9 @@ def test_three_tenants_and_the_printed_playbook_line_contains_users_in_all_three
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, check=False,
                              timeout=600)
         assert ran.returncode == 0, ran.stdout
-        with open(str(out / "tenants-record.json")) as handle:
+        written = list(out.glob("tenants-record-*.json"))  # one file per run: the path holds {run_id}
+        assert len(written) == 1, written
+        with open(str(written[0])) as handle:
             record = json.load(handle)
         assert len(record["users"]) == 6 and not record["failed_tenants"]
         assert {user["tenant"] for user in record["users"]} == {host["o365_tenant_id"] for host in hosts.values()}
