@@ -42,6 +42,21 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("graph_route", routes, indirect=True, scope="session")
 
 
+def pytest_configure(config):
+    # Known without pytest-xdist too (make floor, make matrix run the suite in one process).
+    config.addinivalue_line("markers", "xdist_group(name): the pytest-xdist worker group of a test")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Under pytest-xdist (`make integration` runs `-n 2 --dist loadgroup`), each route's scenarios stay on one
+    # worker, in the order they were collected, with that worker's own emulator (and Prism): the suite's shared
+    # emulator state is then what it is in one process. Tests that take no route go to whichever worker is free.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "graph_route" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(name="route-" + callspec.params["graph_route"]))
+
+
 @pytest.fixture(scope="session")
 def collections_path(request):
     path = os.path.abspath(request.config.getoption("--collections-path"))
