@@ -26,7 +26,7 @@ from ansible_collections.o365.admin.plugins.module_utils._containment import REC
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._release import KNOWN_SCHEMAS
 from ansible_collections.o365.admin.plugins.module_utils._release import SCHEMA_VERSION as RELEASE_SCHEMA_VERSION
-from ansible_collections.o365.admin.plugins.module_utils._report import JOURNAL_FORMAT, Report, write_atomically
+from ansible_collections.o365.admin.plugins.module_utils._report import Report, journal_head, write_atomically
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import format_time, utc_now
 
 MODULE_NAME = "o365.admin.o365_containment_record"
@@ -74,11 +74,8 @@ def read_record_file(path):
     try:
         record = json.loads(text)
     except ValueError:
-        try:
-            head = json.loads(text.split("\n", 1)[0])
-        except ValueError:
-            head = None
-        if isinstance(head, dict) and head.get("journal") == JOURNAL_FORMAT:
+        head = journal_head(text)
+        if head is not None:
             raise MergeRefused("%s is the journal of a run that did not finish (run_id %s), not a record: its users "
                                "whose writes were sent are unknown. Run it again to get a record, then merge that. "
                                "Nothing was written." % (path, head.get("run_id")))

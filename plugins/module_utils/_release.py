@@ -36,7 +36,7 @@ from ansible_collections.o365.admin.plugins.module_utils._graph_requests import 
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import FAILED, UNKNOWN, judge, write_answer
 from ansible_collections.o365.admin.plugins.module_utils._permissions import permission_sentence
 from ansible_collections.o365.admin.plugins.module_utils._report import (
-    JOURNAL_FORMAT, RUN_ID_PLACEHOLDER, claim, new_run_id, resolve_path, write_atomically)
+    JOURNAL_FORMAT, RUN_ID_PLACEHOLDER, claim, journal_head, new_run_id, resolve_path, write_atomically)
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import format_time, parse_time, utc_now
 from ansible_collections.o365.admin.plugins.module_utils._user_read import read_users_through
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
@@ -96,12 +96,8 @@ def load_record(path):
     try:
         record = json.loads(text)
     except ValueError:
-        first = text.split("\n", 1)[0]
-        try:
-            head = json.loads(first)
-        except ValueError:
-            head = None
-        if isinstance(head, dict) and head.get("journal") == JOURNAL_FORMAT:
+        head = journal_head(text)
+        if head is not None:
             raise RecordError("%s is the journal of a run that did not finish (run_id %s), not a containment record: "
                               "its users whose writes were sent are unknown. Contain them again to get a record, then "
                               "release from that. Nothing was sent." % (path, head.get("run_id")))

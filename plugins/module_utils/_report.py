@@ -281,6 +281,16 @@ WRITE_QUOTA_WINDOW_S = 150
 JOURNAL_FORMAT = "o365.admin journal 1"
 
 
+def journal_head(text):
+    """The head line of a journal (a dict) when ``text`` is one - the trace of a run that did not finish - else None.
+    Readers of records use it to say so instead of "not JSON"."""
+    try:
+        head = json.loads(text.split("\n", 1)[0])
+    except ValueError:
+        return None
+    return head if isinstance(head, dict) and head.get("journal") == JOURNAL_FORMAT else None
+
+
 def quota_time_s(writes):
     """The least time ``writes`` take under Graph's write quota: the first window's worth goes at once."""
     if writes <= WRITE_QUOTA:
