@@ -223,7 +223,9 @@ eda-venv: $(EDA_VENV)/.installed
 eda: setup eda-venv
 	export JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV); $(call pytest,tests/eda -q)
 
-# Seconds from the emulator marking a user risky to Graph seeing the revoke, 10 s poll interval, 5 runs.
+# Seconds from the emulator marking a user risky to Graph seeing the revoke and to its verification, 10 s poll
+# interval, 5 runs each of the shipped playbook and of the one before issue 26 (the baseline), alternating, in one
+# run (benchmarks/eda_latency.py; BENCH_EDA_ARGS="--runs 3 --paths new" is quicker).
 bench-eda: setup eda-venv
 	JAVA_HOME=$(EDA_JAVA_HOME) O365_EDA_VENV=$(EDA_VENV) $(BIN)/python benchmarks/eda_latency.py $(BENCH_EDA_ARGS)
 

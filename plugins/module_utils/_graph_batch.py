@@ -286,8 +286,10 @@ class BatchRun:
     """
 
     def __init__(self, client, concurrency, max_retries, clock=time.monotonic, sleep=None, rng=random.random,
-                 dispatcher=None, stop=None, on_outcome=None, stop_grace_s=STOP_GRACE_S, on_send=None):
+                 dispatcher=None, stop=None, on_outcome=None, stop_grace_s=STOP_GRACE_S, on_send=None, pacer=None):
         self.client = client
+        # What an earlier run of the same kind learned of the quota (see Sender); None: this run learns its own.
+        self.pacer = pacer
         # Cooperative stop: anything with is_set() (an Interruption, a threading.Event). Once set, nothing new is
         # sent, answers in flight are waited for stop_grace_s at most, and every item left gets its outcome.
         self.stop = stop
@@ -320,7 +322,7 @@ class BatchRun:
         retries = []  # heap of (not_before, item)
         in_flight = {}  # handle -> the items its $batch call carries
         items_in_flight = 0
-        pacer = Pacer(self.clock())
+        pacer = self.pacer if self.pacer is not None else Pacer(self.clock())
         dispatcher = self.dispatcher or ThreadDispatcher(self.concurrency, self.sleep)
         stop_deadline = None
         try:

@@ -16,10 +16,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     GraphApiError, GraphTransportError, ProxyAuthenticationError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import (
-    INTERRUPTED, BatchOutcome, BatchRequest, BatchRun)
+    INTERRUPTED, WRITE_METHODS, BatchOutcome, BatchRequest, BatchRun, Pacer)
 
 
 def send_each(client, requests, concurrency, max_retries):
@@ -47,6 +49,11 @@ class Sender:
         # A lone request goes straight to Graph (a validating proxy sees it); a bulk task may keep $batch for it.
         self.lone_request_direct = lone_request_direct
         self.runs = []
+        # One pacer for the writes and one for the reads of the whole task, not one per wave: Graph's quotas are
+        # per app and tenant, so the write quota one wave learned (the block) still holds for the next (the
+        # revoke), which would otherwise meet a full window with every call in flight and learn it again from
+        # a burst of 429s.
+        self.pacers = {}
 
     def __call__(self, requests, on_outcome=None, on_send=None):
         """One BatchOutcome per request, in order; ``on_outcome(index, outcome)`` as each becomes final;
@@ -63,8 +70,10 @@ class Sender:
             hooks = dict(on_outcome=on_outcome)
             if on_send is not None:
                 hooks["on_send"] = on_send
-            self.runs.append(BatchRun(self.client, self.concurrency, self.max_retries, stop=self.stop, **hooks))
-            return self.runs[-1].run(requests)
+            run = BatchRun(self.client, self.concurrency, self.max_retries, stop=self.stop, **hooks)
+            run.pacer = self.pacer_for(requests)
+            self.runs.append(run)
+            return run.run(requests)
         if on_send is not None:
             on_send([0])
         outcome = self._send_one(BatchRequest.of(requests[0]))
@@ -74,6 +83,14 @@ class Sender:
 
     def stopped(self):
         return self.stop is not None and self.stop.is_set()
+
+    def pacer_for(self, requests):
+        """The task's pacer for these requests (on BatchRun's clock): the writes' if any of them writes, else the
+        reads'."""
+        kind = "write" if any(BatchRequest.of(request).method in WRITE_METHODS for request in requests) else "read"
+        if kind not in self.pacers:
+            self.pacers[kind] = Pacer(time.monotonic())
+        return self.pacers[kind]
 
     def _send_one(self, request):
         try:

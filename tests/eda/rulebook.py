@@ -42,7 +42,7 @@ def descendants(pid):
 class Rulebook:
     """One ansible-rulebook process running the rulebook, its output in a file."""
 
-    def __init__(self, emulator, work_dir, name, state_dir, variables, verbosity="-v"):
+    def __init__(self, emulator, work_dir, name, state_dir, variables, verbosity="-v", rulebook=RULEBOOK):
         app = emulator["apps"]["risk-responder"]
         variables = dict({"o365_state_file": os.path.join(work_dir, "source_state.json"),
                           "o365_eda_state_dir": state_dir}, **variables)
@@ -63,7 +63,7 @@ class Rulebook:
         self.output_path = os.path.join(work_dir, name + ".log")
         self.output = open(self.output_path, "w")
         self.process = subprocess.Popen(
-            [ANSIBLE_RULEBOOK, "-r", RULEBOOK, "-i", inventory, "--vars", vars_file, verbosity], cwd=work_dir,
+            [ANSIBLE_RULEBOOK, "-r", rulebook, "-i", inventory, "--vars", vars_file, verbosity], cwd=work_dir,
             env=environment, stdout=self.output, stderr=subprocess.STDOUT,
             start_new_session=True)
 

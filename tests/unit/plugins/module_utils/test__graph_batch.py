@@ -418,6 +418,47 @@ def test_pacing_learns_the_quota_from_the_first_throttled_calls():
     assert clock.now - 1000.0 <= 1.05 * 4 * 11.0
 
 
+def test_a_second_wave_sharing_the_pacer_meets_the_quota_it_learned_not_a_burst_of_429s():
+    """Issue 26: the block's writes learned the quota (100 per 10 s), then the revoke's wave started with a pacer
+    of its own: 16 calls in flight met a full window, 320 items were answered 429 and the quota was learned again,
+    from that wave's nothing (a window lost). Sharing the block's pacer, the revoke goes on at the learned pace."""
+    def waves(shared):
+        clock = FakeClock()
+        accepted_at = []
+
+        def answer(item, generation):
+            window = [t for t in accepted_at if t > clock.now - 10.0]
+            if len(window) >= 100:
+                return 429, {"Retry-After": str(int(math.ceil(window[0] + 10.0 - clock.now))),
+                             "x-ms-throttle-scope": "Tenant_Application/ReadWrite/app/tenant"}, {
+                                 "error": {"code": "TooManyRequests"}}
+            accepted_at.append(clock.now)
+            return ok(item)
+
+        pacer = Pacer(clock()) if shared else None
+        throttled, outcomes = [], []
+        for wave in (blocks(500), revokes(500)):
+            run = BatchRun(FakeGraph(answer), 16, 10, clock=clock, sleep=clock.sleep,
+                           dispatcher=SimulatedCalls(clock), pacer=pacer)
+            outcomes += run.run(wave)
+            throttled.append(run.throttled)
+        assert len(outcomes) == 1000 and all(o.ok for o in outcomes)
+        return throttled, clock.now - 1000.0
+
+    (first, second), elapsed = waves(shared=True)
+    (dummy, second_alone), elapsed_alone = waves(shared=False)
+    assert first >= 100  # the first wave learns the quota from 429s, as before
+    # At most a probe of one call above the quota per window (5 windows), never the burst of every call in flight
+    # (16 x 20 items) that the wave meets alone.
+    assert second <= 5 * BATCH_SIZE < 16 * BATCH_SIZE <= second_alone
+    # 1,000 writes at 100 per 10 s: 9 windows after the first at least; a window more when each wave learns alone.
+    assert elapsed <= 1.02 * 9 * 10.0 < 10 * 10.0 < elapsed_alone
+
+
+def blocks(count):
+    return [("PATCH", "/users/user%04d@contoso.com" % n, {"accountEnabled": False}) for n in range(count)]
+
+
 def test_pacer_is_free_until_the_quota_shows_then_slides_over_what_was_accepted():
     pacer = Pacer(now=0.0)
     assert pacer.allowance(0.0) is None

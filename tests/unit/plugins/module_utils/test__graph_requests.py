@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.o365.admin.plugins.module_utils import _graph_requests
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, GraphApiError, GraphTransportError)
-from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
+from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome, Pacer
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphResponse
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
 
@@ -101,3 +101,25 @@ def test_a_batch_outcome_marked_unknown_stays_unknown(monkeypatch):
     monkeypatch.setattr(_graph_requests, "BatchRun", FakeRun)
     answer = send_each(object(), [("GET", "/users/a@b.com"), ("GET", "/users/c@d.com")], 4, 2)[0]
     assert answer.unknown and not answer.ok
+
+
+def test_the_writes_of_a_task_share_one_pacer_and_the_reads_another(monkeypatch):
+    """Graph's quotas are per app and tenant: what the block's wave learned holds for the revoke's (issue 26)."""
+    class FakeRun:
+        def __init__(self, client, concurrency, max_retries, stop=None, on_outcome=None):
+            self.pacer = None
+
+        def run(self, requests):
+            return [BatchOutcome(204, None, "r", 1) for dummy in requests]
+
+    monkeypatch.setattr(_graph_requests, "BatchRun", FakeRun)
+    sender = _graph_requests.Sender(object(), 4, 2)
+    sender([("GET", "/users/a@b.com"), ("GET", "/users/c@d.com")])
+    sender([("PATCH", "/users/a@b.com", {"accountEnabled": False}), ("PATCH", "/users/c@d.com", {"accountEnabled": False})])
+    sender([("POST", "/users/a@b.com/revokeSignInSessions"), ("POST", "/users/c@d.com/revokeSignInSessions")])
+    sender([("GET", "/users/a@b.com"), ("GET", "/users/c@d.com")])
+    read, block, revoke, verify = [run.pacer for run in sender.runs]
+    assert isinstance(block, Pacer) and isinstance(read, Pacer)
+    assert block is revoke and read is verify and read is not block
+    # A wave mixing reads and writes is paced as writes.
+    assert sender.pacer_for([("GET", "/users/a@b.com"), ("PATCH", "/users/a@b.com", {})]) is block
