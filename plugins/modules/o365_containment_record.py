@@ -109,6 +109,14 @@ options:
       - The merged record's incident reference. Default the parts' incident references, each once, joined by
         C(, ).
     type: str
+  claim_only:
+    description:
+      - Only check that O(report_path) can take this run's merged record - free, or O(report_replace) - and write
+        nothing (no parts are needed). A play over tenants runs it first, so that a path holding another run's
+        record stops the run before any Microsoft Graph call instead of after the tenants' writes.
+      - With C({run_id}) in O(report_path) every run gets a new file, so the check passes.
+    type: bool
+    default: false
   fail_on_failed_tenants:
     description:
       - Fail the task, after the record is written, when a tenant failed. With V(false) the task succeeds and
@@ -198,7 +206,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._record_merge import (
     KINDS, MergedRecord, host_part, merge, read_record_file)
-from ansible_collections.o365.admin.plugins.module_utils._report import new_run_id, resolve_path
+from ansible_collections.o365.admin.plugins.module_utils._report import RUN_ID_PLACEHOLDER, new_run_id, resolve_path
 
 PART_OPTIONS = dict(
     host=dict(type="str", required=True),
@@ -216,6 +224,7 @@ ARGUMENT_SPEC = dict(
     report_replace=dict(type="bool", default=False),
     incident=dict(type="str"),
     fail_on_failed_tenants=dict(type="bool", default=True),
+    claim_only=dict(type="bool", default=False),
 )
 
 
@@ -225,8 +234,13 @@ def run(module, cwd=None):
     absolute already over a local connection)."""
     params = module.params
     run_id = new_run_id()
+    if params["claim_only"] and RUN_ID_PLACEHOLDER in params["report_path"]:
+        return dict(changed=False, run_id=run_id, msg="%s names a new file for every run." % params["report_path"])
     target = MergedRecord(params["report_path"], run_id, replace=params["report_replace"],
                           check_mode=module.check_mode, cwd=cwd)
+    if params["claim_only"]:
+        target.close()
+        return dict(changed=False, run_id=run_id, msg="%s can take this run's merged record." % target.path)
     try:
         parts = [read_record_file(resolve_path(path, cwd)) for path in params["records"]]
         parts.extend(host_part(item) for item in params["parts"])

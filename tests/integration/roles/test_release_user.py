@@ -74,11 +74,18 @@ def test_release_allows_only_whom_the_incident_blocked_and_a_second_release_chan
     assert [state[u]["accountEnabled"] for u in USERS[:4]] == [True, False, True, False]
     assert [e["method"] for e in writes(scenario)] == ["PATCH"]
 
+    # The second release is a run of its own: its record goes beside the first, never over it.
+    offset = scenario.emulator.log_size()
+    refused = release(scenario, record_path, release_path, users=[USERS[0]])
+    assert refused.rc != 0 and "already holds the record of a run" in refused.stdout
+    assert scenario.emulator.log_since(offset) == []  # refused before any call, not after the writes
+    assert load(release_path) == release_record
     scenario.log_offset = scenario.emulator.log_size()
-    again = release(scenario, record_path, release_path, users=[USERS[0], USERS[4]])
+    again_path = os.path.join(scenario.work_dir, "release-again.json")
+    again = release(scenario, record_path, again_path, users=[USERS[0], USERS[4]])
     assert again.rc == 0, again.stdout + again.stderr
     assert writes(scenario) == []
-    assert outcomes(load(release_path)) == {
+    assert outcomes(load(again_path)) == {
         USERS[0]: ("skipped", "already allowed"), USERS[1]: ("skipped", "not named in this release"),
         USERS[2]: ("skipped", "not named in this release"), USERS[3]: ("skipped", "not named in this release"),
         USERS[4]: ("skipped", "not in the record")}

@@ -150,3 +150,33 @@ def test_relative_paths_start_where_the_module_runs_and_run_id_names_the_file(
 def test_a_part_needs_its_host(run_module, tmp_path):
     failed, result = run_module(main, {"parts": [{"tenant": "contoso"}], "report_path": str(tmp_path / "m.json")})
     assert failed and "host" in result["msg"]
+
+
+@pytest.mark.parametrize("taken, replace, refused", [
+    (False, False, False),
+    (True, False, True),
+    (True, True, False),
+])
+def test_claim_only_checks_the_path_before_a_play_writes_anything(run_module, slices, tmp_path, taken, replace,
+                                                                  refused):
+    path = tmp_path / "merged.json"
+    if taken:
+        assert not run_module(main, {"records": slices, "report_path": str(path)})[0]
+    before = sorted(os.listdir(str(tmp_path)))
+    content = path.read_text() if taken else None
+    failed, result = run_module(main, {"claim_only": True, "report_path": str(path), "report_replace": replace})
+    assert failed is refused, result
+    if refused:
+        assert "already holds the record of a run" in result["msg"]
+    else:
+        assert result["changed"] is False and "can take this run's merged record" in result["msg"]
+    # Nothing written or replaced, whatever the answer (the lock file beside the record is the record's own).
+    assert sorted(name for name in os.listdir(str(tmp_path)) if not name.endswith(".lock")) == \
+        sorted(name for name in before if not name.endswith(".lock"))
+    assert (path.read_text() if taken else None) == content
+
+
+def test_claim_only_with_a_run_id_path_leaves_nothing_behind(run_module, tmp_path):
+    failed, result = run_module(main, {"claim_only": True, "report_path": str(tmp_path / "merged-{run_id}.json")})
+    assert not failed and result["changed"] is False
+    assert os.listdir(str(tmp_path)) == []
