@@ -33,7 +33,7 @@ from collections import deque
 from urllib.parse import urlsplit
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
+    AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient
 from ansible_collections.o365.admin.plugins.module_utils._report import write_atomically
 
@@ -231,7 +231,10 @@ class StreamRead:
 
 
 def failure_reason(error):
-    """A reason word for a failed log read: no_licence, no_permission, throttled, unreachable or graph_error."""
+    """A reason word for a failed log read: no_licence, no_permission, throttled, unreachable, graph_error, no_token
+    or unexpected_answer."""
+    if isinstance(error, AuthenticationError):
+        return "no_token"  # Entra ID refused the credentials: waiting will not change them
     if isinstance(error, GraphApiError):
         if error.status_code == 403 and error.code == NON_PREMIUM:
             return "no_licence"

@@ -89,7 +89,7 @@ options:
         (V(logs_not_mature)) or V(unprovable) for a passing reason (V(throttled), V(unreachable), V(graph_error),
         V(unexpected_answer)) - exactly the users with an RV(users[].ask_again_after). V(refused),
         V(fresh_strong_sign_in), V(suspect), V(no_activity_yet) with mature logs and V(unprovable) for a licence, a
-        permission or too many entries end the wait for that user.
+        permission, the credentials or too many entries end the wait for that user.
       - Reads again every 30 seconds at most, and at the earliest RV(users[].ask_again_after); each reading is 3
         requests or more (one per page), paced with the others within the reports limit.
       - At most V(60). The task holds its host for the whole wait; a longer wait is a later run of the module (or
@@ -187,7 +187,8 @@ users:
       description:
         - Why. For V(refused) the codes seen (V(AADSTS50173), V(AADSTS50057)); for V(no_activity_yet)
           V(logs_not_mature) or V(no_attempt_seen); for V(unprovable) one or more of V(no_licence),
-          V(no_permission), V(throttled), V(unreachable), V(graph_error), V(unexpected_answer), V(too_many_entries),
+          V(no_permission), V(no_token) (Entra ID refused the credentials), V(throttled), V(unreachable),
+          V(graph_error), V(unexpected_answer), V(too_many_entries),
           V(no_cutoff), V(other_tenant) (a merged record's user of another tenant than the one connected to).
       type: str
     proves:

@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.o365.admin.plugins.module_utils import _evidence as evidence
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, GraphTransportError)
+    AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphResponse
 
 UTC = datetime.timezone.utc
@@ -86,6 +86,7 @@ ASK_AGAIN = [
     ((("interactive", "no_licence"),), False),
     ((("interactive", "no_permission"),), False),
     ((("interactive", "too_many_entries"),), False),
+    ((("interactive", "no_token"),), False),
     ((("interactive", "throttled"),), True),
     ((("interactive", "unreachable"),), True),
     ((("interactive", "graph_error"),), True),
@@ -108,6 +109,7 @@ def test_unprovable_asks_again_only_when_time_can_cure_the_failed_read(failed, p
     (GraphApiError("x", 429, code="TooManyRequests"), "throttled"),
     (GraphApiError("x", 500, code="generalException"), "graph_error"),
     (GraphTransportError("x"), "unreachable"),
+    (AuthenticationError("x", error="invalid_client", error_codes=[7000215]), "no_token"),
 ])
 def test_failure_reasons(error, reason):
     assert evidence.failure_reason(error) == reason
