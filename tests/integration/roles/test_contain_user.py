@@ -351,8 +351,8 @@ def test_the_role_waits_for_the_logs_and_writes_the_proof_next_to_the_record(sce
     users = new_users(scenario, 2)
     record = os.path.join(scenario.work_dir, "INC-27.json")
     proof = os.path.join(scenario.work_dir, "INC-27.proof.json")
-    # Entries appear 10 s after the event: the proof's first reading comes sooner, so only waiting shows the refusals.
-    reports(scenario, latency_s={"audit": 10, "interactive": 10, "non_interactive": 10})
+    # Entries appear 20 s after the event: the proof's first reading comes sooner, so only waiting shows the refusals.
+    reports(scenario, latency_s={"audit": 20, "interactive": 20, "non_interactive": 20})
     old_token = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)).strftime(
         "%Y-%m-%dT%H:%M:%S.0000000Z")
     before = directory(scenario)
