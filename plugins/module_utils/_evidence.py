@@ -17,6 +17,9 @@ cost a handful of calls, not 1,500.
 The verdict is a total function of what was read (judge): a success that a token from before the cut-off could
 explain is ``suspect`` whatever else failed; a log that could not be read makes the rest ``unprovable`` (with the
 reason and when to ask again), never "nothing happened".
+
+Waiting (gather_until_settled) reads again only while some verdict can still change with time - logs not mature
+yet, or a read that failed for a passing reason - and never past the wait given: a final verdict is not re-read.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -76,7 +79,7 @@ PROOF_KIND = "containment_proof"
 # Reasons a log read fails that a later read can cure. A missing licence or permission stays until someone acts, and
 # too many entries only grows: waiting for those would spend the wait and prove nothing more.
 PASSING_FAILURES = ("throttled", "unreachable", "graph_error", "unexpected_answer")
-THROTTLED_AGAIN_AFTER = datetime.timedelta(minutes=1)
+PASSING_AGAIN_AFTER = datetime.timedelta(minutes=1)
 WAIT_MINUTES_MAX = 60
 # While waiting, read again at least this often (a refusal can be logged long before the logs are mature: the 99th
 # percentile is when they are, not when most entries arrive) and no more often than the floor (3 reports requests
@@ -344,7 +347,7 @@ def judge(cutoff, sign_ins, streams, now):
     failed = [stream for stream in streams.values() if not stream.ok]
     if failed:
         reasons = sorted(set(stream.reason for stream in failed))
-        ask = now + THROTTLED_AGAIN_AFTER if set(reasons) <= set(PASSING_FAILURES) else None
+        ask = now + PASSING_AGAIN_AFTER if set(reasons) <= set(PASSING_FAILURES) else None
         return UNPROVABLE, ",".join(reasons), ask
     if fresh:
         return FRESH_STRONG_SIGN_IN, "interactive_success_after_cutoff", None
