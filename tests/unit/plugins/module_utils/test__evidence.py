@@ -406,8 +406,8 @@ SETTLE = [
 
 
 @pytest.mark.parametrize("case,shows_at,throttled,wait_s,verdicts,pending", SETTLE, ids=[c[0] for c in SETTLE])
-def test_gather_until_settled_reads_again_until_no_verdict_can_change(case, shows_at, throttled, wait_s, verdicts,
-                                                                     pending):
+def test_gather_until_settled_reads_again_until_no_verdict_can_change(
+        case, shows_at, throttled, wait_s, verdicts, pending):
     fake = FakeClock()
     client = MaturingClient(fake, shows_at, throttled_reads=throttled)
     result, readings = settle(client, fake, wait_s)
