@@ -17,6 +17,9 @@ cost a handful of calls, not 1,500.
 The verdict is a total function of what was read (judge): a success that a token from before the cut-off could
 explain is ``suspect`` whatever else failed; a log that could not be read makes the rest ``unprovable`` (with the
 reason and when to ask again), never "nothing happened".
+
+Waiting (gather_until_settled) reads again only while some verdict can still change with time - logs not mature
+yet, or a read that failed for a passing reason - and never past the wait given: a final verdict is not re-read.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,7 +36,7 @@ from collections import deque
 from urllib.parse import urlsplit
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
+    AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient
 from ansible_collections.o365.admin.plugins.module_utils._report import write_atomically
 
@@ -73,6 +76,16 @@ AUDITS = "/auditLogs/directoryAudits"
 SIGN_INS = "/auditLogs/signIns"
 NON_INTERACTIVE_FILTER = "signInEventTypes/any(t: t eq 'nonInteractiveUser')"
 PROOF_KIND = "containment_proof"
+# Reasons a log read fails that a later read can cure. A missing licence or permission stays until someone acts, and
+# too many entries only grows: waiting for those would spend the wait and prove nothing more.
+PASSING_FAILURES = ("throttled", "unreachable", "graph_error", "unexpected_answer")
+PASSING_AGAIN_AFTER = datetime.timedelta(minutes=1)
+WAIT_MINUTES_MAX = 60
+# While waiting, read again at least this often (a refusal can be logged long before the logs are mature: the 99th
+# percentile is when they are, not when most entries arrive) and no more often than the floor (3 reports requests
+# each time).
+WAIT_POLL_S = 30.0
+WAIT_FLOOR_S = 5.0
 
 
 def parse_time(value):
@@ -221,7 +234,10 @@ class StreamRead:
 
 
 def failure_reason(error):
-    """A reason word for a failed log read: no_licence, no_permission, throttled, unreachable or graph_error."""
+    """A reason word for a failed log read: no_licence, no_permission, throttled, unreachable, graph_error, no_token
+    or unexpected_answer."""
+    if isinstance(error, AuthenticationError):
+        return "no_token"  # Entra ID refused the credentials: waiting will not change them
     if isinstance(error, GraphApiError):
         if error.status_code == 403 and error.code == NON_PREMIUM:
             return "no_licence"
@@ -331,7 +347,7 @@ def judge(cutoff, sign_ins, streams, now):
     failed = [stream for stream in streams.values() if not stream.ok]
     if failed:
         reasons = sorted(set(stream.reason for stream in failed))
-        ask = None if set(reasons) <= {"no_licence", "no_permission"} else now + datetime.timedelta(minutes=1)
+        ask = now + PASSING_AGAIN_AFTER if set(reasons) <= set(PASSING_FAILURES) else None
         return UNPROVABLE, ",".join(reasons), ask
     if fresh:
         return FRESH_STRONG_SIGN_IN, "interactive_success_after_cutoff", None
@@ -444,10 +460,56 @@ def gather_evidence(client, subjects, non_interactive=True, audit_lookback=datet
     calls = {"v1.0": audit.calls + streams["interactive"].calls,
              "beta": streams["non_interactive"].calls if non_interactive else 0}
     return {"users": users, "summary": summary, "suspect_users": [u["user"] for u in users if u["verdict"] == SUSPECT],
+            "verdicts": dict((u["user"], u["verdict"]) for u in users),
             "reads": reads, "calls": calls, "paced_wait_s": round(pacer.waited_s, 3), "graph_time": iso(now)}
 
 
-def write_proof(path, record_path, result, run_id=None, clock=None):
+def can_change(user):
+    """Whether a later reading can change this user's verdict: nothing logged yet while the logs are young, or a log
+    read that failed for a passing reason (judge gives these, and only these, a time to ask again)."""
+    return user["verdict"] in (NO_ACTIVITY_YET, UNPROVABLE) and user["ask_again_after"] is not None
+
+
+def next_pause(result, left_s, poll_s=WAIT_POLL_S, floor_s=WAIT_FLOOR_S):
+    """Seconds to sleep before the next reading, or None when there is none: no verdict can change any more, or the
+    wait is over. Never past the earliest ask_again_after (by Graph's clock), nor past the end of the wait."""
+    waiting = [user for user in result["users"] if can_change(user)]
+    if not waiting or left_s <= 0:
+        return None
+    graph_now = parse_time(result["graph_time"])
+    due = min(parse_time(user["ask_again_after"]) for user in waiting)
+    until_due = (due - graph_now).total_seconds() if graph_now and due else poll_s
+    return min(max(until_due, floor_s), poll_s, left_s)
+
+
+def gather_until_settled(client, subjects, wait_s=0, clock=None, sleep=None, on_reading=None, **options):
+    """Read the logs (gather_evidence) and, while some verdict can still change and ``wait_s`` lasts, read again.
+
+    Every reading goes to ``on_reading(result, attempt)`` (the proof record) as it is made. All readings share one
+    ReportsPacer, so the reports limit holds across them. ``clock`` (monotonic seconds) and ``sleep`` default to the
+    time module's, looked up when called. The last reading is returned with ``readings``, ``waited_s`` (the whole
+    wait, reading included) and ``pending_users`` (whose verdict could still change when the wait ended).
+    """
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
+    pacer = options.pop("pacer", None) or ReportsPacer(clock=clock, sleep=sleep)
+    started = clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        result = gather_evidence(client, subjects, pacer=pacer, **options)
+        if on_reading is not None:
+            on_reading(result, attempt)
+        pause = next_pause(result, started + wait_s - clock())
+        if pause is None:
+            break
+        sleep(pause)
+    result.update(readings=attempt, waited_s=round(clock() - started, 3),
+                  pending_users=[user["user"] for user in result["users"] if can_change(user)])
+    return result
+
+
+def write_proof(path, record_path, result, run_id=None, clock=None, attempt=1):
     """Add this run's reading to the proof record at ``path`` (made if absent), under an OS lock, atomically.
 
     Earlier readings are kept (the logs mature; each run's reading is its own); a file at ``path`` that is not a
@@ -476,11 +538,13 @@ def write_proof(path, record_path, result, run_id=None, clock=None):
             document = document or {"kind": PROOF_KIND, "schema_version": 1,
                                     "record_path": os.path.abspath(record_path) if record_path else None,
                                     "readings": []}
-            reading = {"run_id": run_id, "read_at": iso(read_at), "graph_time": result["graph_time"],
+            reading = {"run_id": run_id, "attempt": attempt, "read_at": iso(read_at),
+                       "graph_time": result["graph_time"],
                        "summary": result["summary"], "reads": result["reads"], "calls": result["calls"],
                        "users": result["users"]}
             document["readings"].append(reading)
-            document["latest"] = {"run_id": run_id, "read_at": reading["read_at"], "summary": result["summary"],
+            document["latest"] = {"run_id": run_id, "attempt": attempt, "read_at": reading["read_at"],
+                                  "summary": result["summary"],
                                   "verdicts": dict((u["user"], u["verdict"]) for u in result["users"]),
                                   "suspect_users": result["suspect_users"]}
             write_atomically(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"))

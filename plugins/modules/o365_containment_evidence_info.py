@@ -79,7 +79,23 @@ options:
     description:
       - Add this run's reading (verdicts, evidence, reads, calls) to the proof record at this path, made when
         absent. A file there that is not a containment proof, or the proof of another record, is never replaced.
+      - With O(wait_minutes), every reading is added as it is made (C(attempt) 1, 2, ... under one C(run_id)).
     type: path
+  wait_minutes:
+    description:
+      - Wait up to this many minutes while the logs mature, reading again until no verdict can change with time
+        or the wait is over. V(0) reads once.
+      - A verdict can change with time while it is V(no_activity_yet) with the logs not mature yet
+        (V(logs_not_mature)) or V(unprovable) for a passing reason (V(throttled), V(unreachable), V(graph_error),
+        V(unexpected_answer)) - exactly the users with an RV(users[].ask_again_after). V(refused),
+        V(fresh_strong_sign_in), V(suspect), V(no_activity_yet) with mature logs and V(unprovable) for a licence, a
+        permission, the credentials or too many entries end the wait for that user.
+      - Reads again every 30 seconds at most, and at the earliest RV(users[].ask_again_after); each reading is 3
+        requests or more (one per page), paced with the others within the reports limit.
+      - At most V(60). The task holds its host for the whole wait; a longer wait is a later run of the module (or
+        of C(playbooks/prove_containment.yml)).
+    type: int
+    default: 0
 extends_documentation_fragment:
   - o365.admin.graph
   - o365.admin.graph.action_group
@@ -92,8 +108,8 @@ attributes:
     description: The module changes nothing in the tenant, so there is nothing to compare.
 notes:
   - "Microsoft gives 2 minutes (95th percentile) and 5 minutes (99th) for audit and sign-in entries to appear;
-    non-interactive sign-ins have been measured at 15 to 30 minutes. Run again later (RV(users[].ask_again_after)):
-    verdicts move from V(no_activity_yet) to V(refused) as the logs mature."
+    non-interactive sign-ins have been measured at 15 to 30 minutes. Run again later (RV(users[].ask_again_after)),
+    or wait in the task (O(wait_minutes)): verdicts move from V(no_activity_yet) to V(refused) as the logs mature."
   - A revoke does not end access tokens already issued (about an hour; CAE-capable Exchange, SharePoint and Teams
     clients end them within minutes), nor guests' sessions (they sign in at their home tenant). The guide "Proving a
     containment" says what each verdict proves and what it does not.
@@ -123,6 +139,13 @@ EXAMPLES = r"""
 - name: Say which users are proven
   ansible.builtin.debug:
     msg: "{{ evidence.summary }}"
+
+- name: Prove it, reading again for up to 10 minutes while the logs mature
+  o365.admin.o365_containment_evidence_info:
+    record_path: /var/lib/incidents/INC-1234/containment.json
+    proof_path: /var/lib/incidents/INC-1234/containment.proof.json
+    wait_minutes: 10
+  register: evidence
 
 - name: Two users revoked at a known moment, v1.0 only
   o365.admin.o365_containment_evidence_info:
@@ -164,14 +187,18 @@ users:
       description:
         - Why. For V(refused) the codes seen (V(AADSTS50173), V(AADSTS50057)); for V(no_activity_yet)
           V(logs_not_mature) or V(no_attempt_seen); for V(unprovable) one or more of V(no_licence),
-          V(no_permission), V(throttled), V(unreachable), V(graph_error), V(unexpected_answer), V(too_many_entries),
+          V(no_permission), V(no_token) (Entra ID refused the credentials), V(throttled), V(unreachable),
+          V(graph_error), V(unexpected_answer), V(too_many_entries),
           V(no_cutoff), V(other_tenant) (a merged record's user of another tenant than the one connected to).
       type: str
     proves:
       description: What the verdict shows, in a sentence.
       type: str
     ask_again_after:
-      description: When running again can tell more (UTC), or V(null) when waiting will not help (licence, permission).
+      description:
+        - When running again can tell more (UTC), or V(null) when waiting will not help (a final verdict, or a log
+          unreadable for a licence, a permission or too many entries).
+        - For V(logs_not_mature) the moment the slowest log read is mature; an attempt can be logged before it.
       type: str
     audit:
       description: The directory audit entries of the revoke and the block for this user, and whether they were found.
@@ -218,6 +245,34 @@ suspect_users:
   returned: always
   type: list
   elements: str
+verdicts:
+  description: Each user's verdict, by the user as given or as the record names it.
+  returned: always
+  type: dict
+  sample: {adele.vance@contoso.com: refused}
+readings:
+  description: How many times the logs were read (1 without O(wait_minutes)); the result is the last reading.
+  returned: always
+  type: int
+  sample: 3
+waited_s:
+  description: Seconds from the first reading's start to the end of the last one (pacing and waiting included).
+  returned: always
+  type: float
+  sample: 64.2
+pending_users:
+  description:
+    - The users whose verdict could still change with time when the task ended (RV(users[].ask_again_after) set);
+      empty when every verdict is final for now. Run again after their RV(users[].ask_again_after).
+  returned: always
+  type: list
+  elements: str
+proof:
+  description:
+    - What a role or a playbook hands on (a fact, C(set_stats)) - the proof record's path and this run's ID,
+      RV(summary), RV(verdicts), RV(suspect_users), RV(pending_users), RV(readings) and RV(waited_s).
+  returned: always
+  type: dict
 reads:
   description: Each log read (C(audit), C(interactive), C(non_interactive)) - api (V(v1.0) or V(beta)), read, entries, calls, pages, reason, message.
   returned: always
@@ -246,11 +301,13 @@ run_id:
 """
 
 import datetime
+import uuid
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
 from ansible_collections.o365.admin.plugins.module_utils._evidence import (
-    SUSPECT, gather_evidence, parse_time, read_record, subject_for, subjects_from_record, write_proof)
+    SUSPECT, WAIT_MINUTES_MAX, gather_until_settled, parse_time, read_record, subject_for, subjects_from_record,
+    write_proof)
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 
 
@@ -272,18 +329,26 @@ def run(module, client):
         raise ConfigurationError("audit_lookback_minutes must be 0 or more.")
     if params["max_pages"] < 1:
         raise ConfigurationError("max_pages must be 1 or more.")
-    result = gather_evidence(client, subjects, params["non_interactive"],
-                             datetime.timedelta(minutes=params["audit_lookback_minutes"]),
-                             max_pages=params["max_pages"], tenant=ConnectionSettings(params).tenant_id)
+    if not 0 <= params["wait_minutes"] <= WAIT_MINUTES_MAX:
+        raise ConfigurationError("wait_minutes must be from 0 to %d." % WAIT_MINUTES_MAX)
+    run_id = str(uuid.uuid4()) if params["proof_path"] else None
+
+    def add_reading(reading, attempt):
+        if run_id is not None:
+            write_proof(params["proof_path"], params["record_path"], reading, run_id=run_id, attempt=attempt)
+
+    result = gather_until_settled(client, subjects, params["wait_minutes"] * 60.0, on_reading=add_reading,
+                                  non_interactive=params["non_interactive"],
+                                  audit_lookback=datetime.timedelta(minutes=params["audit_lookback_minutes"]),
+                                  max_pages=params["max_pages"], tenant=ConnectionSettings(params).tenant_id)
     for user in result["users"]:
         if user["verdict"] == SUSPECT:
             module.warn("SUSPECT: %s signed in successfully after the cut-off %s without a fresh interactive sign-in "
                         "before it - a token issued before the cut-off may still work. Investigate now: see "
                         "users[].sign_ins." % (user["user"], user["cutoff"]))
-    result.update(changed=False, proof_path=None, run_id=None)
-    if params["proof_path"]:
-        result["run_id"] = write_proof(params["proof_path"], params["record_path"], result)
-        result["proof_path"] = params["proof_path"]
+    result.update(changed=False, proof_path=params["proof_path"], run_id=run_id)
+    result["proof"] = dict((key, result[key]) for key in (
+        "proof_path", "run_id", "summary", "verdicts", "suspect_users", "pending_users", "readings", "waited_s"))
     return result
 
 
@@ -296,6 +361,7 @@ def main():
         audit_lookback_minutes=dict(type="int", default=60),
         max_pages=dict(type="int", default=100),
         proof_path=dict(type="path"),
+        wait_minutes=dict(type="int", default=0),
     ), mutually_exclusive=[("users", "record_path")], required_one_of=[("users", "record_path")],
         supports_check_mode=True).run_and_exit(run)
 

@@ -7,7 +7,13 @@
 import datetime
 import json
 import os
+import signal
 import stat
+import subprocess
+import time
+import uuid
+
+from tests.integration.conftest import PlaybookRun
 
 DOMAIN = "contoso.onmicrosoft.com"
 SYNCED = "pradeep.gupta@" + DOMAIN
@@ -294,3 +300,139 @@ def test_without_verify_each_user_is_revoked_once_as_the_emulator_counts(scenari
     assert [after[u]["revocations"] - before[u]["revocations"] for u in users] == [1, 1, 1, 1]
     assert [e["outcome"] for e in contained(run)["results"]] == ["contained"] * 4
     assert "Containment: contained 4." in task(run, "Say what was done (counts per outcome and the record's path)")["msg"]
+
+
+# --- The record carries the proof (issue 27) ------------------------------------------------------------------------
+PROVE = "Prove the containment from Entra ID's logs into the proof record"
+# What the role's app needs besides its own roles to read the logs (the emulator's "evidence" app has these).
+LOG_READER_ROLES = ["AuditLog.Read.All", "Directory.Read.All"]
+
+
+def new_users(scenario, count):
+    """Users of the test's own, so that no other test's sign-ins mix into the proof."""
+    prefix = "pr" + uuid.uuid4().hex[:8]
+    made = scenario.emulator.control("groups", {"display_name": "Proof " + prefix, "users": count, "nested": 0,
+                                                "prefix": prefix})
+    return [user["userPrincipalName"] for user in made["users"]]
+
+
+def reports(scenario, **settings):
+    return scenario.emulator.control("reports", settings)
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("waited %s s for %s" % (timeout, what))
+
+
+class LogReadingApp:
+    """The role's app, also allowed to read the logs for the time of a test (a fresh token: the cache is the test's)."""
+
+    def __init__(self, scenario):
+        self.scenario = scenario
+        self.app = scenario.emulator["apps"]["containment"]
+
+    def __enter__(self):
+        self.scenario.emulator.control("apps", {"client_id": self.app["client_id"],
+                                                "roles": self.app["roles"] + LOG_READER_ROLES})
+        return self
+
+    def __exit__(self, *exc):
+        self.scenario.emulator.control("apps", {"client_id": self.app["client_id"], "roles": self.app["roles"]})
+        reports(self.scenario, stop_clients=True)
+
+
+def test_the_role_waits_for_the_logs_and_writes_the_proof_next_to_the_record(scenario):
+    users = new_users(scenario, 2)
+    record = os.path.join(scenario.work_dir, "INC-27.json")
+    proof = os.path.join(scenario.work_dir, "INC-27.proof.json")
+    # Entries appear 20 s after the event: the proof's first reading comes sooner, so only waiting shows the refusals.
+    reports(scenario, latency_s={"audit": 20, "interactive": 20, "non_interactive": 20})
+    old_token = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M:%S.0000000Z")
+    before = directory(scenario)
+    with LogReadingApp(scenario):
+        variables = {"users": users, "incident_started_at": "", "report_path": record,
+                     "contain_user_proof_path": proof, "contain_user_proof_wait_minutes": 1}
+        command, environment, results_file = scenario.command("offboard_users.yml", variables,
+                                                              env=containment_environment(scenario))
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True, cwd=scenario.work_dir, start_new_session=True)
+        try:
+            # Once both users are blocked and revoked, the attacker's clients keep refreshing their old tokens (not
+            # before: a success in the second of the revoke would be after the whole-second cut-off).
+            wait_for(lambda: all(directory(scenario)[u]["revocations"] == before[u]["revocations"] + 1
+                                 for u in users), 120, "the revokes")
+            reports(scenario, clients=[{"user": user, "every_s": 2, "token_issued_at": old_token} for user in users])
+            stdout, stderr = process.communicate(timeout=240)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate(timeout=30)
+    run = PlaybookRun(subprocess.CompletedProcess([], process.returncode, stdout, stderr), results_file)
+    assert run.rc == 0, run.stdout + run.stderr
+    result = task(run, PROVE)
+    assert result["verdicts"] == dict((user, "refused") for user in users), result["users"]
+    assert result["readings"] >= 2 and result["pending_users"] == [] and result["waited_s"] < 60 + 15
+    assert all(u["reason"] == "AADSTS50057" and u["audit"]["revoke_state"] == "found"
+               and u["audit"]["block_state"] == "found" for u in result["users"])
+    assert result["proof_path"] == proof
+
+    with open(proof) as handle:
+        document = json.load(handle)
+    assert document["kind"] == "containment_proof" and document["record_path"] == record
+    readings = document["readings"]
+    assert [(r["run_id"], r["attempt"]) for r in readings] == [
+        (result["run_id"], n) for n in range(1, result["readings"] + 1)]
+    assert readings[0]["summary"]["no_activity_yet"] == 2 and readings[-1]["summary"]["refused"] == 2
+    assert document["latest"]["verdicts"] == result["verdicts"]
+
+    fact = task(run, "Keep the proof's summary as the host's fact")["ansible_facts"]["contain_user_proof"]
+    assert fact == result["proof"] and fact["proof_path"] == proof
+    artifact = task(run, "Publish the proof's summary as the job's artifact")
+    assert artifact["ansible_stats"]["data"]["contain_user_proof"] == fact
+    # The record was handed on as before.
+    record_fact = task(run, "Keep the record as the host's fact")["ansible_facts"]["contain_user_record"]
+    assert [u["user"] for u in record_fact["users"]] == users
+
+
+def test_check_mode_writes_no_proof(scenario):
+    users = new_users(scenario, 1)
+    record = os.path.join(scenario.work_dir, "dry-run.json")
+    proof = os.path.join(scenario.work_dir, "dry-run.proof.json")
+    with LogReadingApp(scenario):
+        run = offboard(scenario, users, now(), record, check=True, contain_user_proof_path=proof)
+    assert run.rc == 0, run.stdout + run.stderr
+    # Skipped by check mode alone: a proof path was given and the record was written (saying check_mode).
+    assert task(run, PROVE)["false_condition"] == "not ansible_check_mode"
+    assert not os.path.exists(proof)
+    assert not [e for e in scenario.requests("graph") if "/auditLogs/" in e["path"]]
+    with open(record) as handle:
+        assert json.load(handle)["check_mode"] is True
+
+
+def test_a_proof_that_cannot_be_written_does_not_fail_the_containment(scenario):
+    users = new_users(scenario, 1)
+    record = os.path.join(scenario.work_dir, "INC-28.json")
+    notes = os.path.join(scenario.work_dir, "notes.json")
+    with open(notes, "w") as handle:
+        handle.write('{"mine": true}')
+    with LogReadingApp(scenario):
+        run = offboard(scenario, users, now(), record, contain_user_proof_path=notes)
+    assert run.rc == 0, run.stdout + run.stderr
+    assert directory(scenario)[users[0]]["accountEnabled"] is False
+    assert contained(run)["results"][0]["outcome"] == "contained"
+    failed = task(run, PROVE)
+    assert "not a containment proof" in failed["msg"]
+    fact = task(run, "Keep the proof's summary as the host's fact")["ansible_facts"]["contain_user_proof"]
+    assert fact == {"proof_path": notes, "failed": True, "msg": failed["msg"]}
+    assert task(run, "Publish the proof's summary as the job's artifact")["ansible_stats"]["data"][
+        "contain_user_proof"] == fact
+    with open(notes) as handle:
+        assert json.load(handle) == {"mine": True}
+    assert task(run, "Publish the record as the job's artifact")["ansible_stats"]["data"]["contain_user_report"]

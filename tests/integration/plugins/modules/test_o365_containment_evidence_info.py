@@ -174,3 +174,24 @@ def test_many_users_are_proven_with_three_paged_queries_within_the_reports_limit
     pages = sum(read["pages"] for read in run.result["reads"].values())
     assert len(log_calls) == sum(run.result["calls"].values()) == pages <= 10
     assert scenario.emulator.control("reports", method="GET")["throttled"] == throttled_before
+
+
+def test_prove_containment_waits_with_wait_minutes_and_adds_every_reading(scenario):
+    users = new_users(scenario, 2)
+    # Entries appear 40 s after the event: the first reading comes sooner (through Prism too), the wait shows the
+    # refusals (readings every 30 s, the last at the end of the minute).
+    reports(scenario, latency_s={"audit": 40, "interactive": 40, "non_interactive": 40})
+    record = contain(scenario, users)
+    outcomes = reports(scenario, sign_ins=[{"user": user, "token_issued_at": graph_now(-60)} for user in users])
+    assert [o["errorCode"] for o in outcomes["sign_ins"]] == [50057, 50057]
+
+    run, result = prove(scenario, record, wait_minutes=1)
+    assert result["verdicts"] == dict((user, "refused") for user in users)
+    assert result["readings"] >= 2 and result["pending_users"] == [] and result["waited_s"] <= 60 + 15
+    with open(record[:-len(".json")] + ".proof.json") as handle:
+        proof = json.load(handle)
+    assert [(r["run_id"], r["attempt"]) for r in proof["readings"]] == [
+        (result["run_id"], n) for n in range(1, result["readings"] + 1)]
+    assert proof["readings"][0]["summary"]["no_activity_yet"] == 2
+    artifact = run.tasks["Publish the verdicts as the job's artifact"]["ansible_stats"]["data"]
+    assert artifact["o365_containment_proof"] == result["proof"]

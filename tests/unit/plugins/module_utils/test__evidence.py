@@ -15,7 +15,7 @@ import pytest
 
 from ansible_collections.o365.admin.plugins.module_utils import _evidence as evidence
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
-    ConfigurationError, GraphApiError, GraphTransportError)
+    AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphResponse
 
 UTC = datetime.timezone.utc
@@ -81,10 +81,26 @@ def test_no_activity_yet_says_when_to_ask_again_by_the_slowest_log_read():
     assert evidence.judge(CUT, [], streams(non_interactive=False), EARLY)[2] == CUT + datetime.timedelta(minutes=5)
 
 
-def test_unprovable_by_licence_or_permission_has_no_time_to_ask_again_but_throttling_has():
-    assert evidence.judge(CUT, [], streams(("interactive", "no_licence")), LATE)[2] is None
-    assert evidence.judge(CUT, [], streams(("interactive", "throttled")), LATE)[2] == LATE + datetime.timedelta(
-        minutes=1)
+# (failed streams, whether a later reading can cure them)
+ASK_AGAIN = [
+    ((("interactive", "no_licence"),), False),
+    ((("interactive", "no_permission"),), False),
+    ((("interactive", "too_many_entries"),), False),
+    ((("interactive", "no_token"),), False),
+    ((("interactive", "throttled"),), True),
+    ((("interactive", "unreachable"),), True),
+    ((("interactive", "graph_error"),), True),
+    ((("interactive", "unexpected_answer"),), True),
+    # One log that stays unreadable keeps the verdict unprovable however the other one recovers.
+    ((("interactive", "throttled"), ("non_interactive", "no_permission")), False),
+]
+
+
+@pytest.mark.parametrize("failed,passing", ASK_AGAIN, ids=["+".join(r for n, r in c[0]) for c in ASK_AGAIN])
+def test_unprovable_asks_again_only_when_time_can_cure_the_failed_read(failed, passing):
+    verdict, dummy, ask = evidence.judge(CUT, [], streams(*failed), LATE)
+    assert verdict == "unprovable"
+    assert ask == (LATE + datetime.timedelta(minutes=1) if passing else None)
 
 
 @pytest.mark.parametrize("error,reason", [
@@ -93,6 +109,7 @@ def test_unprovable_by_licence_or_permission_has_no_time_to_ask_again_but_thrott
     (GraphApiError("x", 429, code="TooManyRequests"), "throttled"),
     (GraphApiError("x", 500, code="generalException"), "graph_error"),
     (GraphTransportError("x"), "unreachable"),
+    (AuthenticationError("x", error="invalid_client", error_codes=[7000215]), "no_token"),
 ])
 def test_failure_reasons(error, reason):
     assert evidence.failure_reason(error) == reason
@@ -290,3 +307,131 @@ def test_a_merged_records_user_of_another_tenant_is_unprovable_here():
                                       pacer=evidence.ReportsPacer(clock=fake.clock, sleep=fake.sleep))
     assert [(u["verdict"], u["reason"]) for u in result["users"]] == [
         ("unprovable", "other_tenant"), ("refused", "AADSTS50057"), ("refused", "AADSTS50057")]
+
+
+# --- Waiting while the logs mature ----------------------------------------------------------------------------------
+def user(verdict, reason, ask=None, name="a@x"):
+    return {"user": name, "verdict": verdict, "reason": reason, "ask_again_after": ask}
+
+
+MATURE_AT = "2026-12-06T10:05:00Z"
+NOW = "2026-12-06T10:01:00Z"
+# (case, the reading's users, whether a later reading can change one of them)
+FINAL = [
+    ("refused", [user("refused", "AADSTS50173")], False),
+    ("fresh strong sign-in", [user("fresh_strong_sign_in", "interactive_success_after_cutoff")], False),
+    ("suspect", [user("suspect", "success_after_cutoff")], False),
+    ("nothing in mature logs", [user("no_activity_yet", "no_attempt_seen")], False),
+    ("no licence", [user("unprovable", "no_licence")], False),
+    ("no permission", [user("unprovable", "no_permission")], False),
+    ("too many entries", [user("unprovable", "too_many_entries")], False),
+    ("no cut-off", [user("unprovable", "no_cutoff")], False),
+    ("other tenant", [user("unprovable", "other_tenant")], False),
+    ("logs not mature", [user("no_activity_yet", "logs_not_mature", MATURE_AT)], True),
+    ("throttled", [user("unprovable", "throttled", "2026-12-06T10:02:00Z")], True),
+    ("one refused, one young", [user("refused", "AADSTS50057"),
+                                user("no_activity_yet", "logs_not_mature", MATURE_AT, "b@x")], True),
+]
+
+
+@pytest.mark.parametrize("case,users,changes", FINAL, ids=[c[0] for c in FINAL])
+def test_which_verdicts_a_later_reading_can_change(case, users, changes):
+    result = {"users": users, "graph_time": NOW}
+    assert any(evidence.can_change(u) for u in users) is changes, case
+    assert (evidence.next_pause(result, 600) is not None) is changes, case
+
+
+# (case, ask_again_after of the waiting users, seconds left, pause)
+PAUSES = [
+    ("mature in 4 minutes: poll every 30 s", [MATURE_AT], 600, 30.0),
+    ("due in 12 s", ["2026-12-06T10:01:12Z"], 600, 12.0),
+    ("the earliest of two", ["2026-12-06T10:01:20Z", "2026-12-06T10:01:12Z"], 600, 12.0),
+    ("due now: the floor", [NOW], 600, 5.0),
+    ("overdue: the floor", ["2026-12-06T10:00:00Z"], 600, 5.0),
+    ("never past the end of the wait", [MATURE_AT], 7, 7.0),
+    ("the wait is over", [MATURE_AT], 0, None),
+    ("the wait is past", [MATURE_AT], -3, None),
+]
+
+
+@pytest.mark.parametrize("case,asks,left,pause", PAUSES, ids=[c[0] for c in PAUSES])
+def test_next_pause(case, asks, left, pause):
+    result = {"graph_time": NOW, "users": [user("no_activity_yet", "logs_not_mature", ask, "u%d@x" % n)
+                                           for n, ask in enumerate(asks)] + [user("refused", "AADSTS50173")]}
+    assert evidence.next_pause(result, left) == pause, case
+
+
+class MaturingClient(FakeClient):
+    """The interactive log shows the refusal from the ``shows_at``-th read of it on (the clock is the fake one)."""
+
+    def __init__(self, fake, shows_at, refusal=50057, throttled_reads=()):
+        FakeClient.__init__(self, {})
+        self.fake = fake
+        self.shows_at = shows_at
+        self.refusal = refusal
+        self.throttled_reads = throttled_reads
+        self.reads = 0
+
+    def request(self, method, path, params=None, json_body=None, headers=None):
+        self.calls.append((path, params))
+        # Graph's clock: a minute after the cut-off when the wait starts, then as the fake clock goes.
+        graph_now = CUT + datetime.timedelta(minutes=1, seconds=self.fake.now)
+        if path != "/auditLogs/signIns":
+            return GraphResponse(200, {"value": []}, "req", "creq", 1, date=graph_now)
+        self.reads += 1
+        if self.reads in self.throttled_reads:
+            raise GraphApiError("slow down", 429, code="TooManyRequests")
+        value = [graph_sign_in("id-a", "a@x", 1, self.refusal, True)] if self.reads >= self.shows_at else []
+        return GraphResponse(200, {"value": value}, "req", "creq", 1, date=graph_now)
+
+
+def settle(client, fake, wait_s):
+    readings = []
+    result = evidence.gather_until_settled(
+        client, [evidence.Subject("a@x", "id-a", "a@x", CUT)], wait_s, clock=fake.clock, sleep=fake.sleep,
+        on_reading=lambda reading, attempt: readings.append((attempt, reading["users"][0]["verdict"])),
+        non_interactive=False)
+    return result, readings
+
+
+# (case, the read of the interactive log that first shows the refusal, throttled reads, wait s,
+#  the readings' verdicts, pending at the end)
+SETTLE = [
+    ("no wait: one reading", 2, (), 0, ["no_activity_yet"], ["a@x"]),
+    ("refused on the third reading", 3, (), 300, ["no_activity_yet", "no_activity_yet", "refused"], []),
+    ("refused at once: no second reading", 1, (), 300, ["refused"], []),
+    ("the wait ends first", 99, (), 50, ["no_activity_yet", "no_activity_yet", "no_activity_yet"], ["a@x"]),
+    ("throttled, then refused", 1, (1,), 300, ["unprovable", "refused"], []),
+]
+
+
+@pytest.mark.parametrize("case,shows_at,throttled,wait_s,verdicts,pending", SETTLE, ids=[c[0] for c in SETTLE])
+def test_gather_until_settled_reads_again_until_no_verdict_can_change(
+        case, shows_at, throttled, wait_s, verdicts, pending):
+    fake = FakeClock()
+    client = MaturingClient(fake, shows_at, throttled_reads=throttled)
+    result, readings = settle(client, fake, wait_s)
+    assert readings == list(enumerate(verdicts, 1)), case
+    assert result["readings"] == len(verdicts) and result["pending_users"] == pending
+    assert result["users"][0]["verdict"] == verdicts[-1]
+    assert result["waited_s"] == pytest.approx(fake.now) and fake.now <= wait_s + 1e-9
+    # Two requests per reading: the audit log and the interactive sign-ins.
+    assert len(client.calls) == 2 * len(verdicts)
+
+
+def test_waiting_for_a_final_licence_failure_does_not_spend_the_wait():
+    fake = FakeClock()
+    client = FakeClient({"/auditLogs/directoryAudits": {"value": []}}, {"/auditLogs/signIns": GraphApiError(
+        "licence", 403, code="Authentication_RequestFromNonPremiumTenantOrB2CTenant")})
+    result, readings = settle(client, fake, 3600)
+    assert readings == [(1, "unprovable")] and fake.sleeps == [] and result["pending_users"] == []
+
+
+def test_readings_of_one_waiting_run_share_its_run_id_in_the_proof(tmp_path):
+    proof, record = str(tmp_path / "c.proof.json"), str(tmp_path / "c.json")
+    evidence.write_proof(proof, record, result_for({"no_activity_yet": 1}), run_id="r1", attempt=1)
+    evidence.write_proof(proof, record, result_for({"refused": 1}), run_id="r1", attempt=2)
+    with open(proof) as handle:
+        document = json.load(handle)
+    assert [(r["run_id"], r["attempt"]) for r in document["readings"]] == [("r1", 1), ("r1", 2)]
+    assert document["latest"]["attempt"] == 2 and document["latest"]["summary"] == {"refused": 1}

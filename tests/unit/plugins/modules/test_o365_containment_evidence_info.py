@@ -83,3 +83,71 @@ def test_a_record_is_proven_and_the_proof_written_next_to_it(run_module, graph, 
     assert not failed and result["users"][0]["verdict"] == "refused" and result["graph_time"] == "2026-12-06T12:00:00Z"
     document = json.loads(proof.read_text())
     assert document["latest"]["verdicts"] == {UPN: "refused"} and document["readings"][0]["run_id"] == result["run_id"]
+
+
+class FakeTime:
+    """The time module's monotonic clock and sleep as _evidence looks them up when waiting: nothing really sleeps."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def young_record(tmp_path):
+    record = tmp_path / "INC.json"
+    # A minute before Graph's clock (the Date header): every log is young.
+    record.write_text(json.dumps({"kind": "containment", "users": [
+        {"user": UPN, "user_id": USER_ID, "user_principal_name": UPN,
+         "sessions_valid_from_after": "2026-12-06T11:59:00Z"}]}))
+    return record
+
+
+@pytest.mark.parametrize("wait_minutes", [-1, 61])
+def test_wait_minutes_out_of_bounds_is_refused_before_any_call(run_module, graph, tmp_path, wait_minutes):
+    failed, result = run_module(main, graph_options(record_path=str(young_record(tmp_path)),
+                                                    wait_minutes=wait_minutes))
+    assert failed and "wait_minutes must be from 0 to 60" in result["msg"] and len(graph["calls"]) == 0
+
+
+def test_waiting_reads_again_until_the_refusal_is_logged_and_adds_every_reading_to_the_proof(
+        run_module, graph, tmp_path, monkeypatch):
+    fake = FakeTime()
+    monkeypatch.setattr(_evidence.time, "monotonic", fake.monotonic)
+    refusal = {"id": "3", "createdDateTime": "2026-12-06T11:59:30Z", "userId": USER_ID, "userPrincipalName": UPN,
+               "isInteractive": False, "status": {"errorCode": 50173}, "signInEventTypes": ["nonInteractiveUser"]}
+
+    def later(seconds):
+        # The refresh refused after the cut-off is logged once the task has waited a minute.
+        fake.sleep(seconds)
+        if fake.now >= 1060 and not graph["beta"]:
+            graph["beta"].append(refusal)
+
+    monkeypatch.setattr(_evidence.time, "sleep", later)
+    record = young_record(tmp_path)
+    proof = tmp_path / "INC.proof.json"
+    failed, result = run_module(main, graph_options(record_path=str(record), proof_path=str(proof), wait_minutes=5))
+    assert not failed, result
+    assert result["verdicts"] == {UPN: "refused"} and result["pending_users"] == []
+    assert result["readings"] == 3 and fake.sleeps == [30.0, 30.0]
+    assert result["waited_s"] == 60.0
+    assert result["proof"] == {"proof_path": str(proof), "run_id": result["run_id"], "summary": result["summary"],
+                               "verdicts": {UPN: "refused"}, "suspect_users": [], "pending_users": [],
+                               "readings": 3, "waited_s": 60.0}
+    document = json.loads(proof.read_text())
+    assert [(r["run_id"], r["attempt"], r["summary"]["refused"]) for r in document["readings"]] == [
+        (result["run_id"], 1, 0), (result["run_id"], 2, 0), (result["run_id"], 3, 1)]
+    assert len(graph["calls"]) == 9  # three logs, three readings
+
+
+def test_without_wait_minutes_the_logs_are_read_once(run_module, graph, tmp_path):
+    failed, result = run_module(main, graph_options(record_path=str(young_record(tmp_path))))
+    assert not failed and result["readings"] == 1 and result["pending_users"] == [UPN]
+    assert result["users"][0]["reason"] == "logs_not_mature" and len(graph["calls"]) == 3
+    assert result["proof"]["proof_path"] is None and result["run_id"] is None
