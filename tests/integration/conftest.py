@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -40,6 +41,17 @@ def pytest_generate_tests(metafunc):
         if unknown or not routes:
             raise pytest.UsageError("--routes takes a list of %s, not %r" % (", ".join(ROUTES), routes))
         metafunc.parametrize("graph_route", routes, indirect=True, scope="session")
+
+
+def wait_for(predicate, timeout, what, every_s=0.05):
+    """predicate()'s first true value within ``timeout`` seconds; AssertionError naming ``what`` if none came."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError("waited %s s for %s" % (timeout, what))
 
 
 def pytest_configure(config):

@@ -10,10 +10,9 @@ import os
 import signal
 import stat
 import subprocess
-import time
 import uuid
 
-from tests.integration.conftest import PlaybookRun
+from tests.integration.conftest import PlaybookRun, wait_for
 
 DOMAIN = "contoso.onmicrosoft.com"
 SYNCED = "pradeep.gupta@" + DOMAIN
@@ -319,15 +318,6 @@ def new_users(scenario, count):
 def reports(scenario, **settings):
     return scenario.emulator.control("reports", settings)
 
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("waited %s s for %s" % (timeout, what))
 
 
 class LogReadingApp:

@@ -13,6 +13,7 @@ import signal
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._report import read_journal
+from tests.integration.conftest import wait_for
 from tests.integration.roles.test_contain_user import directory
 
 DEFAULT_TIMESTAMP = "2026-01-01T00:00:00Z"  # the emulator's signInSessionsValidFromDateTime of a user never revoked
@@ -197,15 +198,6 @@ def module_processes(playbook_pid):
             found.append(int(name))
     return found
 
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("waited %s s for %s" % (timeout, what))
 
 
 def journal_lines(path):

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import time
 
-from tests.integration.conftest import ANSIBLE_PLAYBOOK, PLAYBOOKS, PlaybookRun
+from tests.integration.conftest import ANSIBLE_PLAYBOOK, PLAYBOOKS, PlaybookRun, wait_for
 
 _names = itertools.count(1)
 INTERRUPTED = "not sent: the run was interrupted"
@@ -33,15 +33,6 @@ def journal_lines(path):
     except (OSError, ValueError):
         return []
 
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("waited %s s for %s" % (timeout, what))
 
 
 def final_report(path, timeout=40):
