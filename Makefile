@@ -132,7 +132,7 @@ PRISM_VERSION := 5.14.2
 prism: .prism/node_modules/.bin/prism
 
 # Two pytest-xdist workers (INTEGRATION_WORKERS): the direct route's scenarios on one, Prism's on the other, each
-# with an emulator of its own (tests/integration/conftest.py); about twice as fast on two cores. INTEGRATION_WORKERS=0
+# with an emulator of its own (tests/integration/conftest.py), side by side. INTEGRATION_WORKERS=0
 # runs the suite in one process.
 INTEGRATION_WORKERS ?= 2
 integration: setup prism
