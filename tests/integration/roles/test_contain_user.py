@@ -319,7 +319,6 @@ def reports(scenario, **settings):
     return scenario.emulator.control("reports", settings)
 
 
-
 class LogReadingApp:
     """The role's app, also allowed to read the logs for the time of a test (a fresh token: the cache is the test's)."""
 

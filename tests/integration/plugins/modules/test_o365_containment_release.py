@@ -199,7 +199,6 @@ def module_processes(playbook_pid):
     return found
 
 
-
 def journal_lines(path):
     try:
         with open(path) as handle:

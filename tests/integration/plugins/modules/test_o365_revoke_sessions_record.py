@@ -34,7 +34,6 @@ def journal_lines(path):
         return []
 
 
-
 def final_report(path, timeout=40):
     """The report once the module wrote it (the journal is replaced by it at the end)."""
     def read():
