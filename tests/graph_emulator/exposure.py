@@ -12,9 +12,10 @@ The owned-object and device pages name delegated permissions only; the emulator 
 Directory.Read.All and refuses every other, so a missing permission shows as the module must report it.
 """
 
-import base64
 import re
 from urllib.parse import urlencode
+
+from .paging import page_start, skiptoken
 
 METHODS_PERMISSIONS = ("UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
 DIRECTORY_PERMISSIONS = ("Directory.Read.All", "Directory.ReadWrite.All")
@@ -74,15 +75,13 @@ class ExposureService:
             if not values[0].isdigit() or not 1 <= int(values[0]) <= MAX_PAGE_SIZE:
                 return operation.error(400, "Request_BadRequest", "Invalid page size specified: '%s'." % values[0])
             size = int(values[0])
-        token = (operation.query.get("$skiptoken") or [""])[0]
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
-        except ValueError:
+        start = page_start(operation)
+        if start is None:
             return operation.error(400, "Request_BadRequest", "Invalid $skiptoken.")
         body = {"@odata.context": "%s#%s" % (CONTEXT, entity_set), "value": [dict(i) for i in items[start:start + size]]}
         if start + size < len(items):
             query = {"$top": str(size),
-                     "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")}
+                     "$skiptoken": skiptoken(start + size)}
             if operation.query.get("$filter"):
                 query["$filter"] = operation.query["$filter"][0]
             origin = self.faults.public_origin or operation.origin or "https://graph.microsoft.com"

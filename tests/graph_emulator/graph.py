@@ -8,7 +8,6 @@ Follows tests/contract/graph-v1.0-subset.yaml, tests/contract/FACTS.md and Micro
 user: revokeSignInSessions, JSON batching, throttling and errors.
 """
 
-import base64
 import json
 import random
 import re
@@ -19,6 +18,7 @@ from .tenant import (ENABLE_DISABLE_PERMISSIONS, GROUP_READ_PERMISSIONS, HIDDEN_
                      READ_PERMISSIONS, REVOKE_PERMISSIONS, ROLES_FOR_PRIVILEGED_TARGETS,
                      graph_time)
 from .exposure import GRANTS, ExposureService
+from .paging import page_start, skiptoken
 from .risk import RiskService
 from .reports import DISABLE_ACTIVITY, ENABLE_ACTIVITY, REVOKE_ACTIVITY, ReportsService
 from .tokens import InvalidToken
@@ -298,10 +298,8 @@ class GraphService:
             return refusal
         select = self._select(operation) or list(DEFAULT_USER_PROPERTIES)
         users = group.transitive_users()
-        token = (operation.query.get("$skiptoken") or [""])[0]
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
-        except ValueError:
+        start = page_start(operation)
+        if start is None:
             return operation.error(400, "Request_BadRequest", "Invalid $skiptoken.")
         # Fault repeat_member_pages: past the end, the listing starts again under new links (a broken page token).
         repeating = self.faults.repeat_member_pages and users
@@ -320,7 +318,7 @@ class GraphService:
             del body["@odata.count"]
         if start + size < len(users) or repeating:
             query = {"$top": str(size), "$count": "true",
-                     "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")}
+                     "$skiptoken": skiptoken(start + size)}
             if operation.query.get("$select"):
                 query["$select"] = operation.query["$select"][0]
             origin = self.faults.public_origin or operation.origin or "https://graph.microsoft.com"

@@ -19,7 +19,6 @@ succeeds (unless the control ``stale_grants`` names the user: Entra then still h
 suspect case of a revoke that did not take hold).
 """
 
-import base64
 import collections
 import datetime
 import math
@@ -30,6 +29,7 @@ import uuid
 from urllib.parse import urlencode
 
 from .clock import CLOCK
+from .paging import page_start, skiptoken
 
 AUDIT_PERMISSIONS = ("AuditLog.Read.All",)
 # signin-list: AuditLog.Read.All and Directory.Read.All, both (FACTS.md).
@@ -351,10 +351,8 @@ class ReportsService:
                 return operation.error(400, "BadRequest", "Invalid page size: $top must be between 1 and %d."
                                        % page_max)
             size = int(values[0])
-        token = (operation.query.get("$skiptoken") or [""])[0]
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
-        except ValueError:
+        start = page_start(operation)
+        if start is None:
             return operation.error(400, "BadRequest", "Invalid $skiptoken.")
         now = CLOCK.now()
         with self._lock:
@@ -375,7 +373,7 @@ class ReportsService:
         if start + size < len(entries):
             query = dict((name, vals[0]) for name, vals in operation.query.items() if name != "$skiptoken")
             query.update({"$top": str(size),
-                          "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")})
+                          "$skiptoken": skiptoken(start + size)})
             origin = operation.public_origin or operation.origin or "https://graph.microsoft.com"
             body["@odata.nextLink"] = "%s/%s%s?%s" % (origin, version, collection, urlencode(query, safe="$,'()/:"))
         return self.reply(200, body)

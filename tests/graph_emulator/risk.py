@@ -9,7 +9,6 @@ permissions, the P2 licence, at most 60 userIds per action, and the per-tenant l
 whose 429 carries no Retry-After.
 """
 
-import base64
 import collections
 import datetime
 import json
@@ -18,6 +17,7 @@ import threading
 import time
 from urllib.parse import urlencode
 
+from .paging import page_start, skiptoken
 from .tenant import User, graph_time
 
 RISK_READ_PERMISSIONS = ("IdentityRiskyUser.Read.All", "IdentityRiskyUser.ReadWrite.All")
@@ -203,10 +203,8 @@ class RiskService:
                 return operation.error(400, "BadRequest", "Invalid page size: $top must be between 1 and %d."
                                        % MAX_PAGE_SIZE)
             size = int(values[0])
-        token = (operation.query.get("$skiptoken") or [""])[0]
-        try:
-            start = int(base64.urlsafe_b64decode(token.encode() + b"==").decode()) if token else 0
-        except ValueError:
+        start = page_start(operation)
+        if start is None:
             return operation.error(400, "BadRequest", "Invalid $skiptoken.")
         with self._lock:
             records = [record.properties() for record in self.records.values()]
@@ -225,7 +223,7 @@ class RiskService:
         if start + size < len(matching):
             query = dict((name, values[0]) for name, values in operation.query.items() if name != "$skiptoken")
             query.update({"$top": str(size),
-                          "$skiptoken": base64.urlsafe_b64encode(str(start + size).encode()).decode().rstrip("=")})
+                          "$skiptoken": skiptoken(start + size)})
             origin = self.faults.public_origin or operation.origin or "https://graph.microsoft.com"
             body["@odata.nextLink"] = "%s/v1.0%s?%s" % (origin, COLLECTION, urlencode(query, safe="$,'()"))
         return self.reply(200, body)
