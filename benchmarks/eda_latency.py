@@ -7,8 +7,8 @@
 the revoke, and to the moment the revoke is verified, with ansible-rulebook running
 extensions/eda/rulebooks/contain_risky_users.yml (10 s poll interval by default), for two paths in one run:
 
-  new   the rulebook as shipped: playbooks/contain_risky_user.yml (ledger reserve, one o365_containment task through
-        the contain_user role, ledger finish)
+  new   the rulebook as shipped: playbooks/contain_risky_user.yml (one o365_containment task with the event and the
+        brake: the ledger is decided and closed inside it)
   old   the same rulebook running benchmarks/playbooks/contain_risky_user_old.yml instead: the playbook before issue 26,
         around the contain_user role before it (benchmarks/playbooks/roles/contain_user, a dozen tasks); the baseline
 
@@ -19,7 +19,7 @@ Each run splits as:
   poll wait       marked at risk -> the event source's poll that returned the user (Graph's answer to the list)
   rulebook        that answer -> ansible-rulebook calls ansible-runner for the playbook (its "Calling Ansible runner")
   playbook start  ansible-runner called -> the playbook's first Graph request (ansible-playbook and module start)
-  graph calls     first Graph request -> the revoke reaches Graph (the ledger, then read, block sign-in, revoke)
+  graph calls     first Graph request -> the revoke reaches Graph (read, block sign-in, revoke; old: the ledger first)
   to verified     marked at risk -> the revoke read back (the first read of the user after the revoke)
   to done         marked at risk -> ansible-runner returned (ledger closed, record written)
 

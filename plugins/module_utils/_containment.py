@@ -45,7 +45,7 @@ from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from im
     Reading, format_time, read_many, utc_now, verify_revoked)
 from ansible_collections.o365.admin.plugins.module_utils._sign_in_state import (
     STATE_PROPERTIES, SignInChange, explain_change_failure)
-from ansible_collections.o365.admin.plugins.module_utils._targets import resolve_targets
+from ansible_collections.o365.admin.plugins.module_utils._targets import EmptyScope, resolve_targets
 from ansible_collections.o365.admin.plugins.module_utils._user_read import explain_read_failure, read_users_through
 
 MODULE_NAME = "o365.admin.o365_containment"
@@ -194,10 +194,25 @@ class ContainmentRun:
     # --- the stages -------------------------------------------------------------------------------------
 
     def run(self):
+        return self.act(self.prepare())
+
+    def prepare(self, admit=None):
+        """The reads: every user's state, and the second reads that let a user be skipped. Returns the users to
+        write, or None when ``admit(self)``, asked after the first read, says nobody may be written."""
         self._read()
+        if admit is not None and not admit(self):
+            return None
         self._confirm()
         self._confirm_absent()
-        writing = [user for user in self.users if not user.skip and user.read_failure is None and not user.absent]
+        return [user for user in self.users if not user.skip and user.read_failure is None and not user.absent]
+
+    @property
+    def read_not_found(self):
+        """Whether the first read found nobody (404) for some user."""
+        return any(user.read is not None and user.read.not_found for user in self.users)
+
+    def act(self, writing):
+        """The writes (in the order asked) and the verification; the task's result."""
         self._start_journal(writing)
         if not self.check_mode:
             for step in self.steps:
@@ -631,15 +646,51 @@ def run_wide_cause(client):
     return getattr(cause, "message", None) if cause is not None else None
 
 
-def contain(module, client, since=None, journal=None, stop=None, record=None):
+def not_contained(brake, run_id):
+    """The result of an event the brake (or the event itself) keeps from any write: no user entry, no record."""
+    result = dict(state="contained", changed=False, run_id=run_id, results=[], failed_users=[], unknown_users=[],
+                  verified_count=0, brake=brake.result(), msg=brake.not_contained_message())
+    result.update(("%s_count" % word, 0) for word in OUTCOMES)
+    return result
+
+
+def contain(module, client, since=None, journal=None, stop=None, record=None, brake=None, run_id=None):
     """state=contained: the whole pipeline, the record, and the one-line msg. Raises TaskFailed when any user is
-    failed or unknown, or the run was interrupted (every user's outcome is still in the result and the record)."""
-    # The record's run ID is the run's: one ID in the record, its journal and every user.
-    result = ContainmentRun(module, client, since, journal, stop,
-                            run_id=record.run_id if record is not None else None).run()
+    failed or unknown, or the run was interrupted (every user's outcome is still in the result and the record).
+
+    With ``brake`` (_brake.Brake), the brake decides between the reads and the first write, and the slot it gave is
+    closed with the outcome after the record is written."""
+    # The record's run ID is the run's: one ID in the record, its journal, every user and the ledger.
+    run_id = record.run_id if record is not None else run_id
+    if brake is not None and brake.event_deleted:
+        return not_contained(brake.skip_deleted_event(), run_id)
+    try:
+        run = ContainmentRun(module, client, since, journal, stop, run_id=run_id)
+    except EmptyScope:
+        if brake is None:
+            raise
+        return not_contained(brake.skip_excluded(), run_id)
+    writing = run.prepare(None if brake is None else (
+        lambda read_run: brake.judge(read_run.target_set, read_run.read_not_found).contain))
+    if writing is None:
+        return not_contained(brake, run_id)
+    try:
+        return _contain(module, client, run, writing, stop, record, brake)
+    except TaskFailed:
+        raise
+    except BaseException as error:
+        # A fault of ours after the slot was taken: the containment ended, failed (an interrupted run is not here).
+        if brake is not None and not isinstance(error, (KeyboardInterrupt, SystemExit)):
+            brake.finish("failed", "%s: %s" % (type(error).__name__, error))
+        raise
+
+
+def _contain(module, client, run, writing, stop, record, brake):
+    result = run.act(writing)
     failed = bool(result["failed_count"] or result["unknown_count"])
     prefix = ""
-    if stop is not None and stop.is_set():
+    interrupted = stop is not None and stop.is_set()
+    if interrupted:
         result["interrupted"] = stop.reason
         prefix = "The run stopped (%s): nothing more was sent. " % stop.reason
         failed = True
@@ -661,8 +712,25 @@ def contain(module, client, since=None, journal=None, stop=None, record=None):
                                       "this task's result." % (record.path, type(error).__name__, error))
             message = "%s%s %s" % (prefix, summary_line(result), result["record_error"])
             failed = True
+    if brake is not None:
+        message, failed = close_slot(brake, result, message, failed, interrupted)
     if failed:
         # The message goes as the failure's msg; a msg key in the result would override a run-wide cause (no token).
         raise TaskFailed(message, result)
     result["msg"] = message
     return result
+
+
+def close_slot(brake, result, message, failed, interrupted):
+    """Close the brake's slot with the containment's outcome; (message, failed) as they are then. A run stopped by
+    a signal leaves it started: the next event for the user resumes it."""
+    if not interrupted:
+        try:
+            brake.finish("failed" if failed else "contained", message if failed else None, result.get("record_path"))
+        except (IOError, OSError, ConfigurationError) as error:
+            result["brake_error"] = ("The containment could not be closed in the ledger (%s: %s): the event stays "
+                                     "unacknowledged, and the next run for the user resumes it." % (
+                                         type(error).__name__, error))
+            message, failed = "%s %s" % (message, result["brake_error"]), True
+    result["brake"] = brake.result()
+    return message, failed

@@ -317,14 +317,30 @@ class Ledger:
             stream.write(json.dumps(alert, sort_keys=True) + "\n")
 
 
+def skip_decision(user_id, deleted=False, excluded=False, refusal=None, not_found=False):
+    """(decision, detail) for a user that must not be written - EXCLUDED, DELETED or REFUSED - or (None, None) when
+    it may be (it then takes a slot of the brake). From what is known before the first write: the event's
+    ``isDeleted``, the collection's one judge of ``exclude`` (excluded, or its ``refusal`` when the user could not be
+    told apart from an entry), and whether the directory answered 404 for the user. Pure, table-tested."""
+    if deleted:
+        return DELETED, "Identity Protection lists the user as deleted (isDeleted): there is nobody to contain."
+    if excluded:
+        return EXCLUDED, "The user is excluded (exclude): never contained."
+    if refusal is not None:
+        return DELETED if refusal.get("status_code") == 404 else REFUSED, refusal["error"]["message"]
+    if not_found:
+        return DELETED, "User %s was not found in the directory (deleted): there is nobody to contain." % user_id
+    return None, None
+
+
 def skip_reason(client, user_id, exclude, max_retries, deleted=False, resolve=None, read=None):
-    """(decision, detail) for a user that must not be written - EXCLUDED, DELETED or REFUSED - or (None, warning)
-    when it may be: the run is about to write it, so it takes a slot of the brake.
+    """(decision, detail) for a user that must not be written (skip_decision), or (None, warning) when it may be:
+    the run is about to write it, so it takes a slot of the brake.
 
     The comparison with ``exclude`` is the collection's one judge (_targets.resolve_targets): nothing is compared
     here. A user Identity Protection lists as deleted, or whose directory read says 404, is no containment."""
     if deleted:
-        return DELETED, "Identity Protection lists the user as deleted (isDeleted): there is nobody to contain."
+        return skip_decision(user_id, deleted=True)
     # Imported here so that the event source, which needs only the ledger, does not load the Graph layer twice.
     from ansible_collections.o365.admin.plugins.module_utils._targets import EmptyScope, resolve_targets
     from ansible_collections.o365.admin.plugins.module_utils._user_read import explain_read_failure, read_users
@@ -336,16 +352,13 @@ def skip_reason(client, user_id, exclude, max_retries, deleted=False, resolve=No
         try:
             target_set = resolve(client, params)
         except EmptyScope:
-            return EXCLUDED, "The user is excluded (exclude): never contained."
+            return skip_decision(user_id, excluded=True)
         blocked = target_set.blocked()
         if blocked:
-            refusal = blocked[0].refusal
-            if refusal.get("status_code") == 404:
-                return DELETED, refusal["error"]["message"]
-            return REFUSED, refusal["error"]["message"]
+            return skip_decision(user_id, refusal=blocked[0].refusal)
     answer = read(client, [_reference(user_id)], ("id", "userPrincipalName"), 1, max_retries)[0]
     if answer.not_found:
-        return DELETED, "User %s was not found in the directory (deleted): there is nobody to contain." % user_id
+        return skip_decision(user_id, not_found=True)
     if answer.failed:
         # Acting needs no read (least privilege): the user is still written, so it takes a slot.
         return None, "User %s could not be read before containing it: %s" % (

@@ -122,6 +122,47 @@ options:
     description:
       - The tenant named in the record (its ID or domain, or an inventory name for it). Default O(tenant_id).
     type: str
+  event:
+    description:
+      - "An Entra ID Protection riskyUser event - C(ansible_eda.event.o365_risky_user) of the C(o365.admin.risky_users)
+        event source: C(id) (the object ID, required), C(userPrincipalName), C(riskLastUpdatedDateTime),
+        C(isDeleted). Contains that one user, instead of O(user), O(users) or O(groups)."
+      - Unless O(revoked_since) is given, it is the event's C(riskLastUpdatedDateTime) - a re-run for the same event
+        writes nothing once two reads agree the user was contained since the risk was raised.
+      - A user the event marks C(isDeleted) is not contained (nothing is sent).
+    type: dict
+  brake:
+    description:
+      - "The blast-radius brake of automatic containment, decided in this task between the read of the O(event)'s
+        user and the first write, under an OS lock on the ledger that every run sharing O(brake.state_dir) uses
+        (overlapping runs, parallel jobs, several rulebook instances)."
+      - An excluded user, a user that could not be told apart from an O(exclude) entry, a user the directory answers
+        404 for and a deleted event's user are not written and take no slot. A user contained within
+        O(brake.window) already is not contained again. When O(brake.max_users) users were contained within the
+        window, the user is held back and nothing is written; the first user held back in a window raises the
+        window's one alert (RV(brake.alert), and a line in C(containment_alerts.jsonl)).
+      - The slot is closed with the containment's outcome once the record is written (the event source's
+        C(ledger_dir) acknowledges the event then); a run stopped by a signal leaves it started, and the next
+        event for the user resumes it. The same ledger as M(o365.admin.o365_containment_ledger)'s.
+      - Needs O(event).
+    type: dict
+    suboptions:
+      state_dir:
+        description:
+          - The directory of the ledger (C(containment_ledger.json)) and the alerts. Under EDA Controller, on a
+            persistent volume.
+        type: path
+        required: true
+      max_users:
+        description: At most this many users contained within O(brake.window).
+        type: int
+        default: 5
+      window:
+        description:
+          - The window of the brake and of once-per-window containment - V(10 minutes), V(30 seconds), V(1 hour), or
+            a number of seconds.
+        type: str
+        default: 10 minutes
   batch_concurrency:
     description:
       - How many C($batch) calls (of up to 20 requests each) are kept in flight, from 1 to 32. Higher than the
@@ -192,6 +233,18 @@ EXAMPLES = r"""
     incident: "OFFBOARD-{{ now(utc=true).strftime('%Y-%m-%d') }}"
     revoked_since: "-7d"
     report_path: "/srv/records/offboarding-{{ now(utc=true).strftime('%Y-%m-%d') }}-{run_id}.json"
+
+- name: Event-Driven Ansible - contain the user a riskyUser event names, behind the blast-radius brake
+  o365.admin.o365_containment:
+    state: contained
+    event: "{{ ansible_eda.event.o365_risky_user }}"
+    brake:
+      state_dir: /var/lib/eda/o365
+      max_users: 5
+      window: 10 minutes
+    exclude: [breakglass1@contoso.com, breakglass2@contoso.com]
+    report_path: "/var/lib/eda/o365/reports/contain-{{ ansible_eda.event.o365_risky_user.id }}-{run_id}.json"
+  register: containment
 
 - name: Undo INC-4711's containment, risk included (run with --check --diff first)
   o365.admin.o365_containment:
@@ -431,6 +484,58 @@ record_path:
   description: The record written (O(report_path)).
   returned: with O(report_path), when written
   type: str
+brake:
+  description:
+    - With O(brake), what the brake decided, and the ledger's slot.
+  returned: when brake is given
+  type: dict
+  contains:
+    decision:
+      description:
+        - V(contain) (a slot taken), V(resume) (a stopped run's containment finished), V(recent) (contained within
+          the window already), V(held) (the brake), V(excluded), V(deleted) or V(refused) (could not be compared
+          with O(exclude)). Only V(contain) and V(resume) write anything.
+      type: str
+      sample: contain
+    contain:
+      description: Whether the user was written (V(contain) or V(resume)).
+      type: bool
+    user_id:
+      description: The event's user, lower case.
+      type: str
+    run:
+      description: This run in the ledger - the host and RV(run_id).
+      type: str
+    detail:
+      description: Why the user was not written, or V(null).
+      type: str
+    alert:
+      description: Whether this run raised the brake's one alert of the window.
+      type: bool
+    alert_message:
+      description: The alert's sentence, when RV(brake.alert).
+      type: str
+      returned: when alert
+    contained_in_window:
+      description: The object IDs that count towards the brake now.
+      type: list
+      elements: str
+    state_dir:
+      description: The ledger's directory.
+      type: str
+    closed:
+      description: Whether this run closed the slot (another run may have closed a resumed one first).
+      type: bool
+      returned: when the slot was closed
+  sample:
+    decision: contain
+    contain: true
+    user_id: 6e7b768e-07e2-4810-8459-485f84f8f204
+    alert: false
+brake_error:
+  description: Why the slot could not be closed in the ledger (the task fails; the event stays unacknowledged).
+  returned: when the ledger could not be written after the containment
+  type: str
 record_error:
   description: Why the record could not be written (the task fails).
   returned: when the record could not be written
@@ -443,12 +548,14 @@ diff:
 """
 
 
+from ansible_collections.o365.admin.plugins.module_utils._brake import EVENT_OPTIONS, Brake, apply_event
 from ansible_collections.o365.admin.plugins.module_utils._containment import (
     CONTAIN_OPTIONS, contain, record_from_params)
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BATCH_ARGUMENT_SPEC
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._interruption import Interruption
 from ansible_collections.o365.admin.plugins.module_utils._release import RELEASE_OPTIONS, run_release
+from ansible_collections.o365.admin.plugins.module_utils._report import new_run_id
 from ansible_collections.o365.admin.plugins.module_utils._sessions_valid_from import parse_since
 from ansible_collections.o365.admin.plugins.module_utils._targets import (
     TARGETS_ARGUMENT_SPEC, TARGETS_MUTUALLY_EXCLUSIVE)
@@ -458,12 +565,15 @@ def run(module, client):
     if module.params["state"] == "released":
         return run_release(module, client)
     # Everything the user typed is checked before any network call (the record's path is claimed for this run).
+    apply_event(module.params)
     record = record_from_params(module.params, check_mode=module.check_mode)
+    run_id = record.run_id if record is not None else new_run_id()
+    brake = Brake.from_params(module.params, run_id, check_mode=module.check_mode)
     since = parse_since(module.params["revoked_since"]) if module.params["revoked_since"] else None
     journal = record.journal() if record else None
     module.interruption = interruption = Interruption().install()
     try:
-        return contain(module, client, since, journal, interruption, record)
+        return contain(module, client, since, journal, interruption, record, brake, run_id)
     finally:
         interruption.restore()
         if journal is not None:
@@ -479,11 +589,16 @@ def main():
     # report_path and report_replace mean the same for both states).
     spec.update(RELEASE_OPTIONS)
     spec.update(CONTAIN_OPTIONS)
+    spec.update(EVENT_OPTIONS)
     spec["state"] = dict(type="str", choices=["contained", "released"], required=True)
-    # A containment names its users; a release takes them from its records (users then only narrows it).
-    module = GraphModule(argument_spec=spec, mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE, supports_check_mode=True,
-                         required_if=[("state", "contained", ("user", "users", "groups"), True),
-                                      ("state", "released", ("records",))])
+    # A containment names its users (or an event names its one user); a release takes them from its records (users
+    # then only narrows it).
+    module = GraphModule(argument_spec=spec, supports_check_mode=True,
+                         mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE + [("event", "user", "users", "groups"),
+                                                                          ("event", "records"), ("brake", "records")],
+                         required_if=[("state", "contained", ("user", "users", "groups", "event"), True),
+                                      ("state", "released", ("records",))],
+                         required_by={"brake": "event"})
     module.run_and_exit_stoppable(run)
 
 

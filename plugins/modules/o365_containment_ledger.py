@@ -15,7 +15,9 @@ version_added: 0.2.0
 description:
   - The safety state of automatic (event-driven) containment, kept in Python under an OS lock so that overlapping
     runs, parallel jobs and several rulebook instances sharing one O(state_dir) agree on it.
-    C(playbooks/contain_risky_user.yml) calls it before and after the C(o365.admin.contain_user) role.
+    M(o365.admin.o365_containment) decides with the same ledger inside the containment (its
+    O(o365.admin.o365_containment#module:brake) option, which C(playbooks/contain_risky_user.yml) uses); this module
+    is the ledger on its own, for playbooks that contain some other way.
   - O(step=reserve) decides whether the user of O(event) is contained now. A user Identity Protection lists as
     deleted, a user the directory does not know (404), an excluded user and a user that could not be compared with
     O(exclude) are never contained and take no slot of the brake (the comparison is the collection's one judge, the

@@ -66,7 +66,8 @@ def test_contain_exclude_restart_and_brake(emulator, tmp_path):
     try:
         wait_for(lambda: contained(directory(emulator)[ALEX]), rulebook)
         alex = directory(emulator)[ALEX]
-        wait_for(lambda: os.path.exists(contain_record(first_state, alex["id"])), rulebook)
+        # Closed in the ledger once the record is written (until then the file is the run's journal).
+        wait_for(lambda: ledger_outcome(first_state, alex["id"]) == "contained", rulebook)
         report_path = contain_record(first_state, alex["id"])
         with open(report_path) as handle:
             report = json.load(handle)

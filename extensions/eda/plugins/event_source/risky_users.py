@@ -22,8 +22,8 @@ description:
     survives a restart, so a restart emits no duplicate.
   - Users Identity Protection lists as deleted (C(isDeleted) true) are never emitted - there is nobody to contain,
     and they must not count towards the blast-radius brake.
-  - With O(ledger_dir) (the containment ledger C(playbooks/contain_risky_user.yml) keeps through
-    M(o365.admin.o365_containment_ledger)), delivery is at least once - an event is acknowledged only when the
+  - With O(ledger_dir) (the containment ledger C(playbooks/contain_risky_user.yml) keeps through the brake of
+    M(o365.admin.o365_containment)), delivery is at least once - an event is acknowledged only when the
     ledger says its containment ended (contained, refused, failed with a record, excluded, deleted, held by the
     brake). After a restart, the events emitted and not acknowledged, and the containments the ledger holds as
     started and not finished, are emitted again, and the idempotent modules finish them. Without O(ledger_dir), an

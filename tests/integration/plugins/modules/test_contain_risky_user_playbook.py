@@ -15,7 +15,7 @@ from tests.graph_emulator.process import ROOT
 PLAYBOOK = os.path.join(ROOT, "playbooks", "contain_risky_user.yml")
 DOMAIN = "contoso.onmicrosoft.com"
 FIRST, SECOND, GLASS = ["user%04d@%s" % (n, DOMAIN) for n in (117, 118, 119)]
-RESERVE = "Decide (excluded, deleted, contained within the window, the brake) and reserve a slot of the brake"
+CONTAIN = "Contain the user the event names, behind the brake"
 ALERT = "Raise the brake's alert back to the rulebook (one per window)"
 
 
@@ -70,7 +70,7 @@ def test_contain_confirm_once_per_window_exclusion_and_brake(scenario, tmp_path)
     # An excluded account (given in another case and form): never written, and no slot of the brake.
     glass = scenario.run(PLAYBOOK, dict(common, o365_risky_user=event(scenario, GLASS)), env=environment(scenario))
     assert glass.rc == 0 and len(writes(scenario)) == sent, glass.stdout + glass.stderr
-    assert glass.tasks[RESERVE]["decision"] == "excluded"
+    assert glass.tasks[CONTAIN]["brake"]["decision"] == "excluded"
 
     # A second user within the window with o365_brake_max_users 1: held back, one alert, nothing sent.
     for dummy in range(2):
@@ -154,7 +154,7 @@ def test_deleted_risky_users_and_an_excluded_survey_string_take_no_slot_of_the_b
     for extra_vars in runs:
         run = scenario.run(PLAYBOOK, extra_vars, env=environment(scenario))
         assert run.rc == 0, run.stdout + run.stderr
-        decisions.append(run.tasks[RESERVE]["decision"])
+        decisions.append(run.tasks[CONTAIN]["brake"]["decision"])
     assert decisions == ["deleted", "deleted", "excluded", "excluded", "contain"]
     after = counters(scenario)
     assert after[GLASS] == before[GLASS]  # the excluded account is never written

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) o365.admin contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""An event's containment inside ``o365_containment`` (``event`` and ``brake``): the user an Identity Protection
+event names, and the blast-radius brake of the shared ledger (_ledger.Ledger) decided in the same process, between
+the containment's read and its first write.
+
+Internal to this collection, may change without notice.
+
+Decided here, in this order, before anything is written:
+
+- an event Identity Protection marks ``isDeleted``: nobody to contain, before any call;
+- an excluded user (the collection's one judge, _targets.resolve_targets): no slot;
+- a user that could not be told apart from an exclude entry, or that the directory answers 404 for: no slot;
+- otherwise the ledger decides under its lock: a slot (``contain``), a stopped run's slot (``resume``), contained
+  within the window already (``recent``) or held back by the brake (``held``, the first of a window raising the
+  alert).
+
+After the writes the slot is closed with the containment's outcome (the event source acknowledges the event then);
+a run interrupted by a signal leaves it started, and the next event for the user resumes it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import socket
+
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._ledger import (
+    ACTING, HELD, RECENT, Ledger, parse_window, skip_decision)
+from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE
+
+# The options (documented in plugins/modules/o365_containment.py).
+EVENT_OPTIONS = dict(
+    event=dict(type="dict"),
+    brake=dict(type="dict", options=dict(
+        state_dir=dict(type="path", required=True),
+        max_users=dict(type="int", default=5),
+        window=dict(type="str", default="10 minutes"),
+    )),
+)
+
+
+def event_user_id(event):
+    """The object ID (lower case) of the user an ``o365_risky_user`` event names; refused before any call."""
+    user_id = event.get("id") if isinstance(event, dict) else None
+    if not isinstance(user_id, str) or not OBJECT_ID_RE.fullmatch(user_id):
+        raise ConfigurationError("event must be an o365_risky_user event naming the user by object ID (id); got %r. "
+                                 "Nothing was changed." % (event,))
+    return user_id.lower()
+
+
+def apply_event(params):
+    """Make ``params`` contain the event's user (one user, ``revoked_since`` the moment the risk was raised unless
+    given: a re-run for the same event writes nothing). Returns the user's object ID, or None without an event."""
+    event = params.get("event")
+    if event is None:
+        return None
+    user_id = event_user_id(event)
+    params["users"] = [user_id]
+    params["max_users"] = 1
+    if not params.get("revoked_since") and event.get("riskLastUpdatedDateTime"):
+        params["revoked_since"] = event["riskLastUpdatedDateTime"]
+    return user_id
+
+
+class Brake:
+    """The brake around one event's containment. ``decision`` is None until decided; ``result()`` is what the task
+    returns as ``brake``."""
+
+    def __init__(self, ledger, event, user_id, max_users, window, run_id, write=True):
+        if max_users < 1:
+            raise ConfigurationError("brake.max_users must be 1 or more, not %d." % max_users)
+        self.ledger = ledger
+        self.event = event
+        self.user_id = user_id
+        self.max_users = max_users
+        self.window = window
+        self.window_s = parse_window(window)
+        # The ledger's run names the host and the containment record's run ID: one ID from the ledger to the record.
+        self.run = "%s/%s" % (socket.gethostname(), run_id)
+        self.write = write
+        self.decision = None
+        self.detail = None
+        self.alert = False
+        self.contained_in_window = []
+        self.closed = None
+
+    @classmethod
+    def from_params(cls, params, run_id, check_mode=False):
+        """The brake of ``params`` (None without one); every option is checked before any call."""
+        options = params.get("brake")
+        if options is None:
+            return None
+        if params.get("event") is None:
+            raise ConfigurationError("brake needs event: the brake counts the users events named.")
+        return cls(Ledger(options["state_dir"]), params["event"], event_user_id(params["event"]),
+                   options["max_users"], options["window"], run_id, write=not check_mode)
+
+    @property
+    def contain(self):
+        return self.decision in ACTING
+
+    def skip(self, decision, detail):
+        """The user is not written (deleted, excluded, refused): ended at once in the ledger, no slot."""
+        self.ledger.skip(self.user_id, self.event, self.run, decision, detail, self.write)
+        self.decision, self.detail = decision, detail
+        return self
+
+    @property
+    def event_deleted(self):
+        return self.event.get("isDeleted") is True
+
+    def skip_deleted_event(self):
+        return self.skip(*skip_decision(self.user_id, deleted=True))
+
+    def skip_excluded(self):
+        return self.skip(*skip_decision(self.user_id, excluded=True))
+
+    def judge(self, target_set, read_not_found):
+        """Decide for the user from the targets (excluded, or not told apart from an exclude entry) and the first
+        read (404): skip, or reserve."""
+        refused = target_set.blocked()
+        decision, detail = skip_decision(self.user_id, excluded=not target_set.distinct() and not refused,
+                                         refusal=refused[0].refusal if refused else None, not_found=read_not_found)
+        if decision is not None:
+            return self.skip(decision, detail)
+        return self.reserve()
+
+    def reserve(self):
+        reserved = self.ledger.reserve(self.user_id, self.event, self.run, self.max_users, self.window_s,
+                                       self.write)
+        self.decision, self.alert = reserved["decision"], reserved["alert"]
+        self.contained_in_window = reserved["contained_in_window"]
+        return self
+
+    def finish(self, outcome, detail=None, report=None):
+        """Close the slot this run took or resumed with ``outcome`` (contained or failed)."""
+        if self.contain:
+            self.closed = self.ledger.finish(self.user_id, self.run, outcome, detail, report, self.write) is not None
+
+    def alert_message(self):
+        return ("Blast-radius brake: %d users were already contained within %s (brake.max_users %d); %s and any "
+                "further user at risk are NOT contained automatically. A mass false positive or a tenant-wide attack "
+                "needs a human decision now." % (len(self.contained_in_window), self.window, self.max_users,
+                                                  self.event.get("userPrincipalName") or self.user_id))
+
+    def not_contained_message(self):
+        reasons = {
+            RECENT: "it was contained within the brake's window (%s) already" % self.window,
+            HELD: "the brake holds: %d users were contained within %s (brake.max_users %d)" % (
+                len(self.contained_in_window), self.window, self.max_users),
+        }
+        return "User %s is not contained: %s. Nothing was written." % (
+            self.event.get("userPrincipalName") or self.user_id, reasons.get(self.decision, self.detail))
+
+    def result(self):
+        result = dict(decision=self.decision, contain=self.contain, user_id=self.user_id, run=self.run,
+                      detail=self.detail, alert=self.alert, contained_in_window=self.contained_in_window,
+                      state_dir=self.ledger.state_dir)
+        if self.alert:
+            result["alert_message"] = self.alert_message()
+        if self.closed is not None:
+            result["closed"] = self.closed
+        return result
