@@ -483,8 +483,7 @@ class Release:
             return
         pacer = _risky_users.IdentityPacer()
         try:
-            risky = dict((item.get("id", "").lower(), item) for item in _risky_users.list_risky_users(
-                self.client, pacer=pacer))
+            risky = _risky_users.risk_records(self.client, [entry["user_id"] for entry, dummy in allowed], pacer)
         except Exception as error:  # pylint: disable=broad-except
             for entry, dummy in allowed:
                 entry.update(risk_outcome=FAILED, risk_error=getattr(error, "message", str(error)))

@@ -18,9 +18,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, O365AdminError, TaskFailed
+from ansible_collections.o365.admin.plugins.module_utils._errors import (
+    ConfigurationError, GraphApiError, O365AdminError, TaskFailed)
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
@@ -37,6 +38,9 @@ RISK_STATES = ("none", "confirmedSafe", "remediated", "dismissed", "atRisk", "co
 COLLECTION = "/identityProtection/riskyUsers"
 # riskyuser-list: "The maximum page size with $top is 500 objects."
 PAGE_SIZE = 500
+# Up to this many users, each riskyUser is read on its own (one request each) instead of listing the tenant's risky
+# users (one request per 500 of them, however many there are): a single user is one request either way.
+READ_ONE_BY_ONE = 5
 # riskyUsers dismiss (beta page): at most 60 users per call. The v1.0 pages give no figure; 60 is used for both.
 ACTION_LIMIT = 60
 # throttling-limits, "Identity protection and conditional access service limits": 1 request per second per tenant.
@@ -163,6 +167,34 @@ def list_risky_users(client, levels=(), states=(), pacer=None, page_size=PAGE_SI
             raise O365AdminError("Microsoft Graph returned the same next-page link twice (%s); stopped paging."
                                  % urlsplit(link).path)
         followed.add(link)
+
+
+def read_risky_user(client, user_id, pacer):
+    """The riskyUser object of one user (riskyuser-get), or None when Identity Protection never flagged it - only
+    Graph's own 404 says so; any other failure raises, explained as list_risky_users' do."""
+    pacer.wait()
+    try:
+        response = client.request("GET", "%s/%s" % (COLLECTION, quote(user_id, safe="")))
+    except GraphApiError as error:
+        if error.status_code == 404 and error.code:
+            return None
+        raise _explain(error)
+    if not isinstance(response.body, dict) or not isinstance(response.body.get("id"), str):
+        raise O365AdminError("Microsoft Graph's answer to the risky user %s was not a riskyUser (HTTP %s, %s); "
+                             "nothing was changed." % (user_id, response.status_code,
+                                                       response.received or safe_excerpt(response.body)))
+    return response.body
+
+
+def risk_records(client, user_ids, pacer):
+    """{object ID (lower case): riskyUser object} for ``user_ids``; a user never flagged is left out. A few users are
+    read one by one; more, by listing the tenant's risky users (one paced request per 500). Either way every
+    request waits for ``pacer`` (Identity Protection's one request per second)."""
+    user_ids = list(dict.fromkeys(user_id.lower() for user_id in user_ids if user_id))
+    if len(user_ids) <= READ_ONE_BY_ONE:
+        records = dict((user_id, read_risky_user(client, user_id, pacer)) for user_id in user_ids)
+        return dict((user_id, record) for user_id, record in records.items() if record is not None)
+    return dict((item.get("id", "").lower(), item) for item in list_risky_users(client, pacer=pacer))
 
 
 class RiskChange:
@@ -305,9 +337,7 @@ def set_risk_state(module, client):
     reads = read_users(client, [target.reference for target in distinct], ("id", "userPrincipalName"), concurrency,
                        params["max_retries"])
     pacer = IdentityPacer()
-    records = {}
-    if any(read.found for read in reads):
-        records = dict((item.get("id", "").lower(), item) for item in list_risky_users(client, pacer=pacer))
+    records = risk_records(client, [read.properties.get("id") for read in reads if read.found], pacer)
     changes = [RiskChange(target, read, params["state"],
                           records.get((read.properties.get("id") or "").lower()) if read.found else None)
                for target, read in zip(distinct, reads)]

@@ -594,8 +594,9 @@ def main():
     # A containment names its users (or an event names its one user); a release takes them from its records (users
     # then only narrows it).
     module = GraphModule(argument_spec=spec, supports_check_mode=True,
-                         mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE + [("event", "user", "users", "groups"),
-                                                                          ("event", "records"), ("brake", "records")],
+                         mutually_exclusive=TARGETS_MUTUALLY_EXCLUSIVE + [
+                             ("event", "user"), ("event", "users"), ("event", "groups"), ("event", "records"),
+                             ("brake", "records")],
                          required_if=[("state", "contained", ("user", "users", "groups", "event"), True),
                                       ("state", "released", ("records",))],
                          required_by={"brake": "event"})

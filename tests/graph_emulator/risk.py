@@ -167,10 +167,13 @@ class RiskService:
     # --- Graph ------------------------------------------------------------------------------------
     def route(self, operation, allowed):
         path = operation.path
-        if path not in (COLLECTION, COLLECTION + "/confirmCompromised", COLLECTION + "/dismiss"):
+        # GET /identityProtection/riskyUsers/{riskyUser-id}: one user's record (riskyuser-get); the key is the user's
+        # object ID.
+        single = path.startswith(COLLECTION + "/") and GUID.match(path[len(COLLECTION) + 1:]) is not None
+        if path not in (COLLECTION, COLLECTION + "/confirmCompromised", COLLECTION + "/dismiss") and not single:
             return operation.error(400, "BadRequest", "Resource not found for the segment '%s'."
                                    % path.strip("/").split("/")[-1])
-        write = path != COLLECTION
+        write = path != COLLECTION and not single
         if operation.method != ("POST" if write else "GET"):
             return operation.error(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request "
                                                               "target.")
@@ -186,7 +189,24 @@ class RiskService:
             return operation.error(429, "TooManyRequests", "Too many requests.")
         if write:
             return self._act(operation, path.rsplit("/", 1)[1])
+        if single:
+            return self._get(operation, path.rsplit("/", 1)[1].lower())
         return self._list(operation)
+
+    def _get(self, operation, user_id):
+        """One riskyUser. A user Identity Protection never flagged has no record: 404, as for any missing entity."""
+        if operation.query:
+            # riskyuser-get: "This method does not support OData query parameters to help customize the response."
+            return operation.error(400, "BadRequest", "Query option '%s' is not allowed."
+                                   % sorted(operation.query)[0])
+        with self._lock:
+            record = self.records.get(user_id)
+            properties = record.properties() if record is not None else None
+        if properties is None:
+            return operation.error(404, "ResourceNotFound", "Resource '%s' does not exist or one of its queried "
+                                                            "reference-property objects are not present." % user_id)
+        body = dict({"@odata.context": "%s#identityProtection/riskyUsers/$entity" % CONTEXT}, **properties)
+        return self.reply(200, body)
 
     def _list(self, operation):
         groups = []

@@ -14,8 +14,8 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import BatchOutcome
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphResponse
 from ansible_collections.o365.admin.plugins.module_utils._risky_users import (
-    ACTION_LIMIT, IdentityPacer, RiskChange, apply_changes, checked_values, explain_failure, list_risky_users,
-    refuse_china, risk_filter, RISK_LEVELS)
+    ACTION_LIMIT, READ_ONE_BY_ONE, IdentityPacer, RiskChange, apply_changes, checked_values, explain_failure,
+    list_risky_users, read_risky_user, refuse_china, risk_filter, risk_records, RISK_LEVELS)
 from ansible_collections.o365.admin.plugins.module_utils._targets import Target
 from ansible_collections.o365.admin.plugins.module_utils._user_read import UserRead
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import UserReference
@@ -114,6 +114,35 @@ def test_listing_stops_on_a_repeated_next_link_and_on_an_answer_that_is_not_a_pa
         list_risky_users(loop, pacer=IdentityPacer(interval_s=0))
     with pytest.raises(O365AdminError, match="not a page of risky users"):
         list_risky_users(FakeClient([(200, None)]), pacer=IdentityPacer(interval_s=0))
+
+
+def test_a_few_users_are_read_one_by_one_paced_and_only_graphs_404_means_never_flagged():
+    fake = FakeClock()
+    pacer = IdentityPacer(clock=fake.clock, sleep=fake.sleep)
+    other = "87d349ed-44d7-43e1-9a83-5f2406dee5bd"
+    client = FakeClient([(200, {"id": USER_ID, "riskState": "atRisk"}),
+                         GraphApiError("not found", 404, code="ResourceNotFound")], clock=fake)
+    records = risk_records(client, [USER_ID.upper(), other, USER_ID], pacer)
+    assert records == {USER_ID: {"id": USER_ID, "riskState": "atRisk"}}
+    assert [sent[1] for sent in client.sent] == ["/identityProtection/riskyUsers/" + USER_ID,
+                                                 "/identityProtection/riskyUsers/" + other]
+    assert client.sent[1][4] - client.sent[0][4] >= 1.0  # one request per second
+    # A 404 that is not Graph's (a proxy's page, no error code), a 2xx that is not a riskyUser: never "not flagged".
+    with pytest.raises(GraphApiError):
+        read_risky_user(FakeClient([GraphApiError("proxy", 404)]), USER_ID, IdentityPacer())
+    with pytest.raises(O365AdminError, match="was not a riskyUser"):
+        read_risky_user(FakeClient([(200, "<html>proxy</html>")]), USER_ID, IdentityPacer())
+    refused = FakeClient([GraphApiError("Forbidden", 403, code="Forbidden")])
+    with pytest.raises(GraphApiError) as raised:
+        read_risky_user(refused, USER_ID, IdentityPacer())
+    assert "Entra ID P2" in raised.value.message and "IdentityRiskyUser.Read.All" in raised.value.message
+
+
+def test_more_users_list_the_risky_users_instead():
+    ids = ["%08x-0000-4000-8000-000000000000" % n for n in range(READ_ONE_BY_ONE + 1)]
+    client = FakeClient([(200, {"value": [{"id": ids[0].upper(), "riskState": "atRisk"}]})])
+    assert risk_records(client, ids, IdentityPacer()) == {ids[0]: {"id": ids[0].upper(), "riskState": "atRisk"}}
+    assert [sent[1] for sent in client.sent] == ["/identityProtection/riskyUsers"]
 
 
 def test_a_403_names_both_the_permission_and_the_licence():

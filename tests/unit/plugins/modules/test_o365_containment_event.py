@@ -141,10 +141,19 @@ def test_event_and_brake_are_checked_before_any_call(run_module, tenant, tmp_pat
     failed, result = run_module(main, contained(users=[ADELE_ID], brake={"state_dir": str(tmp_path)}))
     assert failed and "event" in result["msg"]
     failed, result = run_module(main, contained(event=event(ADELE_ID), users=[ADELE_ID]))
-    assert failed and "mutually exclusive" in result["msg"]
+    assert failed and "mutually exclusive: event|users" in result["msg"]
+    failed, result = run_module(main, contained(event=event(ADELE_ID), groups=["Finance"]))
+    assert failed and "mutually exclusive: event|groups" in result["msg"]
     failed, result = run_module(main, options(tmp_path, ADELE_ID, max_users=0))
     assert failed and "brake.max_users must be 1 or more" in result["msg"]
     assert len(tenant.calls) == 0
+
+
+def test_users_and_groups_together_are_still_one_containment(run_module, tenant, tmp_path):
+    # The role passes users and groups (an empty list) together: the event's exclusions must not refuse that.
+    failed, result = run_module(main, contained(users=[ADELE_ID], groups=[]))
+    assert not failed, result
+    assert result["contained_count"] == 1
 
 
 def test_an_event_without_a_brake_contains_its_user_since_the_risk_was_raised(run_module, tenant, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -35,11 +36,21 @@ def risk(directory):
     def listing(request):
         return 200, {"request-id": "rid-list"}, json.dumps({"value": directory.risky})
 
+    def one(request):
+        directory.reads.append(urlsplit(request.url).path.rsplit("/", 1)[1])
+        found = [item for item in directory.risky if item["id"] == directory.reads[-1]]
+        if not found:
+            return 404, {"request-id": "rid-one"}, json.dumps({"error": {"code": "ResourceNotFound",
+                                                                         "message": "Resource not found."}})
+        return 200, {"request-id": "rid-one"}, json.dumps(found[0])
+
     def action(request):
         directory.actions.append((urlsplit(request.url).path, json.loads(request.body)))
         return directory.action_answer
 
+    directory.reads = []
     directory.mock.add_callback(responses.GET, RISKY, callback=listing)
+    directory.mock.add_callback(responses.GET, re.compile(re.escape(RISKY) + "/[0-9a-f-]{36}$"), callback=one)
     for name in ("confirmCompromised", "dismiss"):
         directory.mock.add_callback(responses.POST, RISKY + "/" + name, callback=action)
     return directory
@@ -73,6 +84,27 @@ def test_confirm_reads_the_object_id_then_the_risk_and_sends_only_what_differs(r
         ("compromised", ADELE_ID, "confirmedCompromised"), ("unchanged", ALEX_ID, "confirmedCompromised")]
     assert risk.actions == [("/v1.0/identityProtection/riskyUsers/confirmCompromised", {"userIds": [ADELE_ID]})]
     assert (result["changed"], result["changed_count"], result["unchanged_count"]) == (True, 1, 1)
+    # Two users: each riskyUser read on its own, not the tenant's whole list.
+    assert risk.reads == [ADELE_ID, ALEX_ID]
+    assert not any(urlsplit(c.request.url).path.endswith("/riskyUsers") for c in risk.calls)
+
+
+def test_a_user_identity_protection_never_flagged_is_read_as_404_and_confirmed(run_module, risk):
+    failed, result = run_module(o365_risky_user.main, graph_options(user="alex@contoso.com", state="compromised"))
+    assert not failed, result
+    assert risk.reads == [ALEX_ID] and result["results"][0]["outcome"] == "compromised"
+    assert risk.actions == [("/v1.0/identityProtection/riskyUsers/confirmCompromised", {"userIds": [ALEX_ID]})]
+
+
+def test_more_users_than_are_read_one_by_one_list_the_risky_users_once(run_module, risk):
+    ids = ["%08x-0000-4000-8000-000000000000" % n for n in range(1, 7)]
+    for n, user_id in enumerate(ids):
+        risk.add("user%d@contoso.com" % n, user_id)
+    failed, result = run_module(o365_risky_user.main, graph_options(users=ids, state="dismissed"), check_mode=True)
+    assert not failed, result
+    assert risk.reads == [] and [urlsplit(c.request.url).path for c in risk.calls].count(
+        "/v1.0/identityProtection/riskyUsers") == 1
+    assert [e["outcome"] for e in result["results"]] == ["unchanged"] * 6
 
 
 def test_check_mode_sends_no_action(run_module, risk):
