@@ -143,10 +143,10 @@ class Brake:
             self.closed = self.ledger.finish(self.user_id, self.run, outcome, detail, report, self.write) is not None
 
     def alert_message(self):
+        held_back = self.event.get("userPrincipalName") or self.user_id
         return ("Blast-radius brake: %d users were already contained within %s (brake.max_users %d); %s and any "
                 "further user at risk are NOT contained automatically. A mass false positive or a tenant-wide attack "
-                "needs a human decision now." % (len(self.contained_in_window), self.window, self.max_users,
-                                                  self.event.get("userPrincipalName") or self.user_id))
+                "needs a human decision now." % (len(self.contained_in_window), self.window, self.max_users, held_back))
 
     def not_contained_message(self):
         reasons = {
