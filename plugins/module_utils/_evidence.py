@@ -33,11 +33,11 @@ import os
 import time
 import uuid
 from collections import deque
-from urllib.parse import urlsplit
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     AuthenticationError, ConfigurationError, GraphApiError, GraphTransportError, O365AdminError)
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import GraphClient
+from ansible_collections.o365.admin.plugins.module_utils._graph_pages import TooManyPages, collection_pages
 from ansible_collections.o365.admin.plugins.module_utils._report import write_atomically
 
 REFUSED = "refused"
@@ -254,36 +254,23 @@ def failure_reason(error):
 def read_log(client, stream, path, params, pacer, max_pages=None):
     """Every page of one log query into ``stream`` (at most ``max_pages``: more is the failure
     ``too_many_entries``, never a partial read taken for a whole one); a failure is kept in it, never raised."""
-    link = None
-    followed = set()
+    def before_request():
+        pacer.wait()
+        stream.calls += 1
     try:
-        while True:
-            if max_pages is not None and stream.pages >= max_pages:
-                stream.reason = "too_many_entries"
-                stream.message = ("More than %d pages of entries since the earliest cut-off; prove fewer or more "
-                                  "recent containments per run, or raise max_pages." % max_pages)
-                return stream
-            pacer.wait()
-            stream.calls += 1
-            response = client.request("GET", link or path, params=None if link else params)
-            body = response.body
-            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-                raise O365AdminError("Microsoft Graph's answer to %s was not a page of log entries (HTTP %s, %s)."
-                                     % (path, response.status_code, response.received))
+        for response, values in collection_pages(client, path, "log entries (%s)" % path, params,
+                                                 before_request=before_request, max_pages=max_pages):
             stream.pages += 1
             stream.graph_time = response.date or stream.graph_time
-            stream.items.extend(item for item in body["value"] if isinstance(item, dict))
-            link = body.get("@odata.nextLink")
-            if not link:
-                return stream
-            if link in followed:
-                raise O365AdminError("Microsoft Graph returned the same next-page link twice (%s)."
-                                     % urlsplit(link).path)
-            followed.add(link)
+            stream.items.extend(item for item in values if isinstance(item, dict))
+    except TooManyPages:
+        stream.reason = "too_many_entries"
+        stream.message = ("More than %d pages of entries since the earliest cut-off; prove fewer or more recent "
+                          "containments per run, or raise max_pages." % max_pages)
     except O365AdminError as error:
         stream.reason = failure_reason(error)
         stream.message = error.message if hasattr(error, "message") else str(error)
-        return stream
+    return stream
 
 
 def beta_client(client):

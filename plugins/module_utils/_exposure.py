@@ -22,6 +22,7 @@ import datetime
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import O365AdminError
 from ansible_collections.o365.admin.plugins.module_utils._evidence import iso, parse_time
+from ansible_collections.o365.admin.plugins.module_utils._graph_pages import collection_items
 
 # The application permissions each read needs, least privileged first (Microsoft Graph's API pages:
 # user-get, authentication-list-methods, oauth2permissiongrant-list, user-list-ownedobjects,
@@ -79,21 +80,9 @@ def part_path(part, reference, user_id):
 
 
 def follow_pages(client, body, max_pages=MAX_FOLLOWED_PAGES):
-    """The entries of a list answer and of every next page it links; raises O365AdminError on a failed or
-    unreadable page (a partial list is never taken for the whole)."""
-    items = list(body["value"])
-    link = body.get("@odata.nextLink")
-    seen = set()
-    while link:
-        if link in seen or len(seen) >= max_pages:
-            raise O365AdminError("Microsoft Graph's next-page links did not end.")
-        seen.add(link)
-        page = client.request("GET", link).body
-        if not isinstance(page, dict) or not isinstance(page.get("value"), list):
-            raise O365AdminError("A next page was not a list.")
-        items.extend(page["value"])
-        link = page.get("@odata.nextLink")
-    return [item for item in items if isinstance(item, dict)]
+    """The entries of a list answer and of every next page it links (at most ``max_pages`` of them); raises
+    O365AdminError on a failed or unreadable page (a partial list is never taken for the whole)."""
+    return collection_items(client, None, "the list", first_page=body, max_pages=max_pages + 1)
 
 
 def read_list(client, outcome):

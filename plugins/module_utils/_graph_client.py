@@ -478,20 +478,3 @@ class GraphClient:
             raise O365AdminError("Microsoft Graph returned a next-page link outside %s (%s://%s%s); it was not "
                                  "followed." % (self.base_url, link.scheme, link.netloc, link.path))
         return path
-
-    def get_all(self, path, params=None, headers=None):
-        """Every item of a collection: GET ``path``, then each ``@odata.nextLink`` to the end (it carries the
-        query, so it is sent as it is)."""
-        items = []
-        body = self.request("GET", path, params=params, headers=headers).body or {}
-        items.extend(body.get("value") or [])
-        followed = set()
-        while body.get("@odata.nextLink"):
-            link = body["@odata.nextLink"]
-            if link in followed:
-                raise O365AdminError("Microsoft Graph returned the same next-page link twice (%s); stopped paging."
-                                     % urlsplit(link).path)
-            followed.add(link)
-            body = self.request("GET", link, headers=headers).body or {}
-            items.extend(body.get("value") or [])
-        return items

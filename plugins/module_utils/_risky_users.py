@@ -25,6 +25,7 @@ from ansible_collections.o365.admin.plugins.module_utils._errors import (
 from ansible_collections.o365.admin.plugins.module_utils._graph_auth import ConnectionSettings
 from ansible_collections.o365.admin.plugins.module_utils._graph_batch import checked_concurrency
 from ansible_collections.o365.admin.plugins.module_utils._graph_client import safe_excerpt
+from ansible_collections.o365.admin.plugins.module_utils._graph_pages import collection_items
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import Sender, send_each
 from ansible_collections.o365.admin.plugins.module_utils._outcomes import (
     FAILED, UNKNOWN, base_entry, judge, summarise, write_answer)
@@ -141,32 +142,16 @@ def list_risky_users(client, levels=(), states=(), pacer=None, page_size=PAGE_SI
     """Every riskyUser (Graph's objects) matching ``levels`` / ``states``, every page, paced by ``pacer``.
 
     Raises GraphApiError (403 explained as permission or licence), GraphTransportError, or O365AdminError for an
-    answer that is not a riskyUser page."""
+    answer that is not a page of risky users."""
     pacer = pacer or IdentityPacer()
     params = {"$top": str(page_size), "$select": ",".join(name for name, key in RISKY_USER_PROPERTIES)}
     query = risk_filter(levels, states)
     if query:
         params["$filter"] = query
-    items, followed, link = [], set(), None
-    while True:
-        pacer.wait()
-        try:
-            response = client.request("GET", link or COLLECTION, params=None if link else params)
-        except O365AdminError as error:
-            raise _explain(error)
-        body = response.body
-        if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-            raise O365AdminError("Microsoft Graph's answer to the risky users list was not a page of risky users "
-                                 "(HTTP %s, %s); nothing was changed."
-                                 % (response.status_code, response.received or safe_excerpt(body)))
-        items.extend(item for item in body["value"] if isinstance(item, dict))
-        link = body.get("@odata.nextLink")
-        if not link:
-            return items
-        if link in followed:
-            raise O365AdminError("Microsoft Graph returned the same next-page link twice (%s); stopped paging."
-                                 % urlsplit(link).path)
-        followed.add(link)
+    try:
+        return collection_items(client, COLLECTION, "risky users", params=params, before_request=pacer.wait)
+    except O365AdminError as error:
+        raise _explain(error)
 
 
 def read_risky_user(client, user_id, pacer):

@@ -60,6 +60,7 @@ from urllib.parse import quote
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import (
     ConfigurationError, GraphApiError, InvalidUserReference, O365AdminError)
+from ansible_collections.o365.admin.plugins.module_utils._graph_pages import collection_pages, page_values
 from ansible_collections.o365.admin.plugins.module_utils._graph_requests import send_each
 from ansible_collections.o365.admin.plugins.module_utils._user_read import explain_read_failure, read_users_through
 from ansible_collections.o365.admin.plugins.module_utils._permissions import lacks, permission_sentence
@@ -333,14 +334,14 @@ def resolve_group(client, group):
                                         % (group, error.request_id), group)
                 raise
             if not isinstance(body, dict) or not isinstance(body.get("id"), str):
-                raise O365AdminError("Microsoft Graph's answer for group %s is not a group: %s."
-                                     % (group, _shape(body)))
+                raise O365AdminError("Microsoft Graph's answer for group %s is not a group: %s." % (
+                    group, "no JSON object" if not isinstance(body, dict) else "an object without an object ID"))
             return body["id"], body.get("displayName")
         body = client.request("GET", "/groups", params={"$filter": "displayName eq %s" % odata_string(group),
                                                         "$select": "id,displayName", "$top": "10"}).body
     except GraphApiError as error:
         raise _explain_group_error(error, group)
-    matches = _page_values(body, "the groups named %r" % group)
+    matches = page_values(body, "the groups named %r" % group)
     if not matches:
         raise GroupNotFound("No group has the display name %r. Check the name (it must match exactly) or give the "
                             "group's object ID." % group, group)
@@ -353,44 +354,17 @@ def resolve_group(client, group):
     return matches[0]["id"], matches[0].get("displayName")
 
 
-def _shape(body):
-    return "no JSON object" if not isinstance(body, dict) else "an object without the expected keys"
-
-
-def _page_values(body, what):
-    """The ``value`` list of one page of a collection; a page of another shape is a clear error, not a crash."""
-    if not isinstance(body, dict) or not isinstance(body.get("value"), list):
-        raise O365AdminError("Microsoft Graph's page of %s has no list of values (%s); nothing was written. A "
-                             "proxy may have answered instead of Graph." % (what, _shape(body)))
-    link = body.get("@odata.nextLink")
-    if link is not None and not isinstance(link, str):
-        raise O365AdminError("Microsoft Graph's page of %s has a next-page link that is not a string (%r); nothing "
-                             "was written." % (what, type(link).__name__))
-    return body["value"]
-
-
 def user_member_pages(client, group_id, page_size=MEMBERS_PAGE_SIZE):
     """Each page of the users in the group or its nested groups: (members, @odata.count or None). The cast to
     microsoft.graph.user leaves out devices, contacts and service principals; it needs $count and
     ConsistencyLevel: eventual."""
     path = "/groups/%s/transitiveMembers/microsoft.graph.user" % quote(group_id, safe="")
     params = {"$select": MEMBER_PROPERTIES, "$top": str(page_size), "$count": "true"}
-    headers = {"ConsistencyLevel": "eventual"}
-    followed = set()
     try:
-        body = client.request("GET", path, params=params, headers=headers).body
-        while True:
-            values = _page_values(body, "the members of group %s" % group_id)
-            count = body.get("@odata.count")
+        for response, values in collection_pages(client, path, "the members of group %s" % group_id, params,
+                                                 headers={"ConsistencyLevel": "eventual"}):
+            count = response.body.get("@odata.count")
             yield values, count if isinstance(count, int) and not isinstance(count, bool) else None
-            link = body.get("@odata.nextLink")
-            if not link:
-                return
-            if link in followed:
-                raise O365AdminError("Microsoft Graph returned the same next-page link twice for group %s; stopped "
-                                     "paging." % group_id)
-            followed.add(link)
-            body = client.request("GET", link, headers=headers).body
     except GraphApiError as error:
         raise _explain_group_error(error, group_id)
 

@@ -112,7 +112,7 @@ def test_listing_stops_on_a_repeated_next_link_and_on_an_answer_that_is_not_a_pa
     loop = FakeClient([(200, {"value": [], "@odata.nextLink": link})] * 3)
     with pytest.raises(O365AdminError, match="same next-page link twice"):
         list_risky_users(loop, pacer=IdentityPacer(interval_s=0))
-    with pytest.raises(O365AdminError, match="not a page of risky users"):
+    with pytest.raises(O365AdminError, match="page of risky users holds no JSON object"):
         list_risky_users(FakeClient([(200, None)]), pacer=IdentityPacer(interval_s=0))
 
 
