@@ -28,9 +28,10 @@ __metaclass__ = type
 
 import socket
 
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._ledger import (
-    ACTING, HELD, RECENT, Ledger, parse_window, skip_decision)
+    ACTING, CONTAIN, DELETED, EXCLUDED, HELD, RECENT, REFUSED, Ledger, parse_window, skip_decision)
+from ansible_collections.o365.admin.plugins.module_utils._containment import OUTCOMES
 from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE
 
 # The options (documented in plugins/modules/o365_containment.py).
@@ -67,9 +68,15 @@ def apply_event(params):
     return user_id
 
 
+# The outcome of the event's user in the task's results when nothing is written, by decision.
+OUTCOME_OF = {EXCLUDED: "excluded", DELETED: "absent", REFUSED: "failed", RECENT: "already_contained", HELD: "held"}
+
+
 class Brake:
-    """The brake around one event's containment. ``decision`` is None until decided; ``result()`` is what the task
-    returns as ``brake``."""
+    """One event's containment: its user, and, with a ledger (the ``brake`` option), the brake decided before the
+    first write and the slot closed after the last. ``decision`` is None until decided; ``result()`` is what the
+    task returns as ``brake``. Without a ledger only the event's own ``isDeleted`` keeps its user from being
+    written."""
 
     def __init__(self, ledger, event, user_id, max_users, window, run_id, write=True):
         if max_users < 1:
@@ -91,12 +98,14 @@ class Brake:
 
     @classmethod
     def from_params(cls, params, run_id, check_mode=False):
-        """The brake of ``params`` (None without one); every option is checked before any call."""
+        """The event's Brake (None without an event); every option is checked before any call."""
         options = params.get("brake")
-        if options is None:
-            return None
         if params.get("event") is None:
-            raise ConfigurationError("brake needs event: the brake counts the users events named.")
+            if options is not None:
+                raise ConfigurationError("brake needs event: the brake counts the users events named.")
+            return None
+        if options is None:
+            return cls(None, params["event"], event_user_id(params["event"]), 1, "1 second", run_id, not check_mode)
         return cls(Ledger(options["state_dir"]), params["event"], event_user_id(params["event"]),
                    options["max_users"], options["window"], run_id, write=not check_mode)
 
@@ -104,9 +113,14 @@ class Brake:
     def contain(self):
         return self.decision in ACTING
 
+    @property
+    def name(self):
+        return self.event.get("userPrincipalName") or self.user_id
+
     def skip(self, decision, detail):
         """The user is not written (deleted, excluded, refused): ended at once in the ledger, no slot."""
-        self.ledger.skip(self.user_id, self.event, self.run, decision, detail, self.write)
+        if self.ledger is not None:
+            self.ledger.skip(self.user_id, self.event, self.run, decision, detail, self.write)
         self.decision, self.detail = decision, detail
         return self
 
@@ -122,15 +136,25 @@ class Brake:
 
     def judge(self, target_set, read_not_found):
         """Decide for the user from the targets (excluded, or not told apart from an exclude entry) and the first
-        read (404): skip, or reserve."""
+        read (404): skip, or reserve. A comparison that was never sent (the run was stopped, no token) decides
+        nothing: TaskFailed, the ledger untouched, so the event stays unacknowledged and comes again."""
         refused = target_set.blocked()
+        refusal = refused[0].refusal if refused else None
+        if refusal is not None and refusal.get("status_code") is None:
+            self.detail = refusal["error"]["message"]
+            raise TaskFailed("User %s could not be compared with exclude, and nothing was decided: %s The ledger was "
+                             "left as it was; the event is not acknowledged." % (self.name, self.detail),
+                             dict(changed=False, results=[], brake=self.result()))
         decision, detail = skip_decision(self.user_id, excluded=not target_set.distinct() and not refused,
-                                         refusal=refused[0].refusal if refused else None, not_found=read_not_found)
+                                         refusal=refusal, not_found=read_not_found)
         if decision is not None:
             return self.skip(decision, detail)
         return self.reserve()
 
     def reserve(self):
+        if self.ledger is None:
+            self.decision = CONTAIN
+            return self
         reserved = self.ledger.reserve(self.user_id, self.event, self.run, self.max_users, self.window_s,
                                        self.write)
         self.decision, self.alert = reserved["decision"], reserved["alert"]
@@ -138,29 +162,45 @@ class Brake:
         return self
 
     def finish(self, outcome, detail=None, report=None):
-        """Close the slot this run took or resumed with ``outcome`` (contained or failed)."""
-        if self.contain:
+        """Close the slot this run took or resumed with ``outcome`` (contained or failed); nothing in check mode."""
+        if self.contain and self.ledger is not None and self.write:
             self.closed = self.ledger.finish(self.user_id, self.run, outcome, detail, report, self.write) is not None
 
     def alert_message(self):
-        held_back = self.event.get("userPrincipalName") or self.user_id
+        figures = (len(self.contained_in_window), self.window, self.max_users, self.name)
         return ("Blast-radius brake: %d users were already contained within %s (brake.max_users %d); %s and any "
                 "further user at risk are NOT contained automatically. A mass false positive or a tenant-wide attack "
-                "needs a human decision now." % (len(self.contained_in_window), self.window, self.max_users, held_back))
+                "needs a human decision now." % figures)
 
-    def not_contained_message(self):
+    def not_contained(self, run_id):
+        """The task's result when nothing is written for the event's user: its entry, and no record. A user that
+        could not be compared with exclude (REFUSED) fails the task."""
         reasons = {
             RECENT: "it was contained within the brake's window (%s) already" % self.window,
             HELD: "the brake holds: %d users were contained within %s (brake.max_users %d)" % (
                 len(self.contained_in_window), self.window, self.max_users),
         }
-        return "User %s is not contained: %s. Nothing was written." % (
-            self.event.get("userPrincipalName") or self.user_id, reasons.get(self.decision, self.detail))
+        reason = reasons.get(self.decision, self.detail)
+        message = "User %s is not contained: %s. Nothing was written." % (self.name, reason)
+        outcome = OUTCOME_OF[self.decision]
+        entry = dict(user=self.name, user_id=self.user_id, user_principal_name=self.event.get("userPrincipalName"),
+                     outcome=outcome, changed=False, run_id=run_id, decision=self.decision, detail=message)
+        if outcome == "failed":
+            entry["error"] = {"message": self.detail, "step": "exclude"}
+        result = dict(state="contained", changed=False, run_id=run_id, results=[entry], verified_count=0,
+                      failed_users=[entry["user"]] if outcome == "failed" else [], unknown_users=[])
+        result.update(("%s_count" % word, int(word == outcome)) for word in OUTCOMES)
+        if self.ledger is not None:
+            result["brake"] = self.result()
+        if outcome == "failed":
+            raise TaskFailed(message, result)
+        result["msg"] = message
+        return result
 
     def result(self):
         result = dict(decision=self.decision, contain=self.contain, user_id=self.user_id, run=self.run,
                       detail=self.detail, alert=self.alert, contained_in_window=self.contained_in_window,
-                      state_dir=self.ledger.state_dir)
+                      state_dir=self.ledger.state_dir if self.ledger is not None else None)
         if self.alert:
             result["alert_message"] = self.alert_message()
         if self.closed is not None:

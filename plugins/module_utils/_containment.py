@@ -58,7 +58,8 @@ ALREADY_CONTAINED = "already_contained"
 WOULD_CONTAIN = "would_contain"
 EXCLUDED = "excluded"
 ABSENT = "absent"
-OUTCOMES = (CONTAINED, ALREADY_CONTAINED, WOULD_CONTAIN, EXCLUDED, ABSENT, FAILED, UNKNOWN)
+HELD_BY_BRAKE = "held"  # with the brake option: nothing written, the blast-radius brake holds (see _brake)
+OUTCOMES = (CONTAINED, ALREADY_CONTAINED, WOULD_CONTAIN, EXCLUDED, ABSENT, HELD_BY_BRAKE, FAILED, UNKNOWN)
 
 BLOCK = "block"
 REVOKE = "revoke"
@@ -646,43 +647,28 @@ def run_wide_cause(client):
     return getattr(cause, "message", None) if cause is not None else None
 
 
-def not_contained(brake, run_id):
-    """The result of an event the brake (or the event itself) keeps from any write: no user entry, no record."""
-    result = dict(state="contained", changed=False, run_id=run_id, results=[], failed_users=[], unknown_users=[],
-                  verified_count=0, brake=brake.result(), msg=brake.not_contained_message())
-    result.update(("%s_count" % word, 0) for word in OUTCOMES)
-    return result
-
-
 def contain(module, client, since=None, journal=None, stop=None, record=None, brake=None, run_id=None):
     """state=contained: the whole pipeline, the record, and the one-line msg. Raises TaskFailed when any user is
     failed or unknown, or the run was interrupted (every user's outcome is still in the result and the record).
 
-    With ``brake`` (_brake.Brake), the brake decides between the reads and the first write, and the slot it gave is
-    closed with the outcome after the record is written."""
+    With an event (``brake``, a _brake.Brake), its user is decided between the first read and the first write (the
+    ledger's brake, when there is one), and the slot it took is closed with the outcome after the record is
+    written. An unexpected fault leaves the slot started: the next event for the user resumes it."""
     # The record's run ID is the run's: one ID in the record, its journal, every user and the ledger.
     run_id = record.run_id if record is not None else run_id
     if brake is not None and brake.event_deleted:
-        return not_contained(brake.skip_deleted_event(), run_id)
+        return brake.skip_deleted_event().not_contained(run_id)
     try:
         run = ContainmentRun(module, client, since, journal, stop, run_id=run_id)
     except EmptyScope:
         if brake is None:
             raise
-        return not_contained(brake.skip_excluded(), run_id)
+        return brake.skip_excluded().not_contained(run_id)
     writing = run.prepare(None if brake is None else (
         lambda read_run: brake.judge(read_run.target_set, read_run.read_not_found).contain))
     if writing is None:
-        return not_contained(brake, run_id)
-    try:
-        return _contain(module, client, run, writing, stop, record, brake)
-    except TaskFailed:
-        raise
-    except BaseException as error:
-        # A fault of ours after the slot was taken: the containment ended, failed (an interrupted run is not here).
-        if brake is not None and not isinstance(error, (KeyboardInterrupt, SystemExit)):
-            brake.finish("failed", "%s: %s" % (type(error).__name__, error))
-        raise
+        return brake.not_contained(run_id)
+    return _contain(module, client, run, writing, stop, record, brake)
 
 
 def _contain(module, client, run, writing, stop, record, brake):
@@ -732,5 +718,6 @@ def close_slot(brake, result, message, failed, interrupted):
                                      "unacknowledged, and the next run for the user resumes it." % (
                                          type(error).__name__, error))
             message, failed = "%s %s" % (message, result["brake_error"]), True
-    result["brake"] = brake.result()
+    if brake.ledger is not None:
+        result["brake"] = brake.result()
     return message, failed

@@ -136,12 +136,18 @@ def slots_in_window(document, now, window_s):
 
 
 def decide(document, user_id, now, max_users, window_s):
-    """(decision, alert): what reserve() does for ``user_id``, from the document alone. Pure, table-tested."""
+    """(decision, alert): what reserve() does for ``user_id``, from the document alone. Pure, table-tested.
+
+    Only a containment that ended ``contained`` within the window makes the user RECENT: one that failed is tried
+    again (it still counts towards the brake, once per user, so trying again takes no second slot)."""
     if _find_started(document, user_id) is not None:
         return RESUME, False
     counted = slots_in_window(document, now, window_s)
-    if any(entry["user_id"] == user_id for entry in counted):
+    mine = [entry for entry in counted if entry["user_id"] == user_id]
+    if any(entry["outcome"] == "contained" for entry in mine):
         return RECENT, False
+    if mine:
+        return CONTAIN, False
     if len(set(entry["user_id"] for entry in counted)) >= max_users:
         return HELD, not in_window(document.get("brake_raised_at"), now, window_s)
     return CONTAIN, False
@@ -196,14 +202,13 @@ def apply_skip(document, user_id, event, run, now, outcome, detail=None):
 
 
 def apply_finish(document, user_id, run, now, outcome, detail=None, report=None):
-    """Close the user's started containment with ``outcome``; None when there is none (closed already)."""
+    """Close the user's started containment with ``outcome``; None when there is none this run took or resumed (it
+    was closed already, or a later run started another one: that one is the later run's to close)."""
     if outcome not in CLOSED_OUTCOMES:
         raise ConfigurationError("a containment ends contained, failed or refused, not %r." % (outcome,))
     entry = _find_started(document, user_id)
-    if entry is None:
+    if entry is None or run not in entry["runs"]:
         return None
-    if run not in entry["runs"]:
-        entry["runs"].append(run)
     entry.update(state="ended", outcome=outcome, ended_at=now, ended_by=run, detail=detail, report=report)
     return entry
 
@@ -278,8 +283,11 @@ class Ledger:
             return self._read()
 
     def change(self, function, write=True):
-        """``function(document, now)`` under the exclusive lock; the document is written when ``write``."""
-        with self._locked():
+        """``function(document, now)`` under the exclusive lock; the document is written when ``write``. Without
+        ``write`` (check mode) nothing is created: a ledger directory that does not exist is an empty ledger."""
+        if not write and not os.path.isdir(self.state_dir):
+            return function(empty_document(), self.clock())
+        with self._locked(exclusive=write):
             document = self._read()
             result = function(document, self.clock())
             if write:

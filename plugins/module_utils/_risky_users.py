@@ -164,8 +164,8 @@ def read_risky_user(client, user_id, pacer):
         if error.status_code == 404 and error.code:
             return None
         raise _explain(error)
-    if not isinstance(response.body, dict) or not isinstance(response.body.get("id"), str):
-        raise O365AdminError("Microsoft Graph's answer to the risky user %s was not a riskyUser (HTTP %s, %s); "
+    if not isinstance(response.body, dict) or str(response.body.get("id")).lower() != user_id.lower():
+        raise O365AdminError("Microsoft Graph's answer to the risky user %s was not that riskyUser (HTTP %s, %s); "
                              "nothing was changed." % (user_id, response.status_code,
                                                        response.received or safe_excerpt(response.body)))
     return response.body

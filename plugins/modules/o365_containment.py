@@ -136,14 +136,20 @@ options:
       - "The blast-radius brake of automatic containment, decided in this task between the read of the O(event)'s
         user and the first write, under an OS lock on the ledger that every run sharing O(brake.state_dir) uses
         (overlapping runs, parallel jobs, several rulebook instances)."
-      - An excluded user, a user that could not be told apart from an O(exclude) entry, a user the directory answers
-        404 for and a deleted event's user are not written and take no slot. A user contained within
+      - "An excluded user, a user that could not be told apart from an O(exclude) entry, a user the directory
+        answers 404 for and a deleted event's user are not written and take no slot; the one that could not be told
+        apart fails the task. When the read that compares the user with O(exclude) was never sent (the run was
+        stopped, no token), nothing is decided and the ledger is left as it was - the task fails and the event stays
+        unacknowledged."
+      - A user contained within
         O(brake.window) already is not contained again. When O(brake.max_users) users were contained within the
         window, the user is held back and nothing is written; the first user held back in a window raises the
         window's one alert (RV(brake.alert), and a line in C(containment_alerts.jsonl)).
       - The slot is closed with the containment's outcome once the record is written (the event source's
         C(ledger_dir) acknowledges the event then); a run stopped by a signal leaves it started, and the next
-        event for the user resumes it. The same ledger as M(o365.admin.o365_containment_ledger)'s.
+        event for the user resumes it, as does a fault of the module itself. Only the run that took or resumed a
+        slot closes it. A user whose containment failed within the window is tried again by its next event. The
+        same ledger as M(o365.admin.o365_containment_ledger)'s.
       - Needs O(event).
     type: dict
     suboptions:
@@ -328,8 +334,12 @@ results:
         - V(absent) - with O(absent_is_done), Graph has no such user (read twice); nothing written.
         - V(failed) - Graph refused a write, the user could not be read (nothing sent), or verify failed.
         - V(unknown) - an answer was lost or was not Graph's (a proxy's page); it may have acted; a re-run is safe.
+        - "With O(brake), when the brake keeps the event's user from any write: V(held) (the brake holds),
+          V(already_contained) (contained within the window), V(excluded), V(absent) (deleted) or V(failed) (could
+          not be told apart from an O(exclude) entry); the entry then carries C(decision) and C(detail) instead of
+          the steps."
       type: str
-      choices: [contained, already_contained, would_contain, excluded, absent, failed, unknown]
+      choices: [contained, already_contained, would_contain, excluded, absent, held, failed, unknown]
     changed:
       description: Whether this user was written (check mode, would be); V(null) when unknown.
       type: bool
@@ -412,6 +422,10 @@ exclude_not_found:
   sample: [breakglass-typo@contoso.com]
 absent_count:
   description: With O(absent_is_done), distinct users Graph has no more (nothing written).
+  returned: always
+  type: int
+held_count:
+  description: With O(brake), 1 when the brake held the event's user back (nothing written), else 0.
   returned: always
   type: int
 failed_count:

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.o365.admin.plugins.module_utils._brake import Brake, apply_event
 from ansible_collections.o365.admin.plugins.module_utils._containment import close_slot
-from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._ledger import Ledger
 
 USER = "6e7b768e-07e2-4810-8459-485f84f8f204"
@@ -63,6 +63,12 @@ def test_what_the_brake_decides_from_the_targets_and_the_first_read(tmp_path, ta
     (entry,) = entries(tmp_path)
     # Only a user about to be written takes a slot.
     assert entry["slot"] is (decision == "contain") and entry["user_id"] == USER
+
+
+def test_a_comparison_never_sent_decides_nothing_and_writes_no_ledger(tmp_path):
+    with pytest.raises(TaskFailed, match="nothing was decided"):
+        brake(tmp_path).judge(Targets(blocked=[Refused(None)]), False)
+    assert not os.path.exists(str(tmp_path / "eda" / "containment_ledger.json"))
 
 
 def test_an_interrupted_run_leaves_its_slot_started_for_the_next_event(tmp_path):
@@ -129,4 +135,6 @@ def test_the_brake_needs_an_event_and_a_window_it_can_read(tmp_path):
     with pytest.raises(ConfigurationError, match="window"):
         Brake.from_params({"brake": {"state_dir": str(tmp_path), "max_users": 5, "window": "soon"},
                            "event": dict(EVENT)}, "run-1")
-    assert Brake.from_params({"brake": None}, "run-1") is None
+    assert Brake.from_params({"brake": None, "event": None}, "run-1") is None
+    without_ledger = Brake.from_params({"brake": None, "event": dict(EVENT)}, "run-1")
+    assert without_ledger.ledger is None and without_ledger.reserve().contain

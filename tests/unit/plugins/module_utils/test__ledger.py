@@ -60,6 +60,10 @@ def document(*entries, brake_raised_at=None):
     ((slot(A, NOW - 10 * WINDOW), slot(B, NOW - 20)), None, C, 2, (CONTAIN, False)),
     # A failed containment was a write: it counts.
     ((slot(A, NOW - 10, outcome="failed"),), None, B, 1, (HELD, True)),
+    # ... but a failed containment is no reason not to try again: the user is counted once, no second slot.
+    ((slot(A, NOW - 10, outcome="failed"),), None, A, 1, (CONTAIN, False)),
+    ((slot(A, NOW - 10, outcome="failed"), slot(B, NOW - 10)), None, A, 2, (CONTAIN, False)),
+    ((slot(A, NOW - 20, outcome="failed"), slot(A, NOW - 10)), None, A, 5, (RECENT, False)),
     # Excluded, deleted, refused, held and recent events are no containment: they never count.
     ((skip(A, NOW - 1, EXCLUDED), skip(B, NOW - 1, DELETED), skip(C, NOW - 1, REFUSED),
       skip(D, NOW - 1, "held_by_brake")), None, D, 1, (CONTAIN, False)),
@@ -88,6 +92,19 @@ def test_reserve_records_each_decision_without_rewriting_others():
     assert (closed["state"], closed["outcome"], closed["ended_by"]) == ("ended", "contained", "run-2")
     assert apply_finish(state, A, "run-2", NOW + 5, "contained") is None  # nothing left started
     assert [entry["outcome"] for entry in state["entries"]] == ["contained", "held_by_brake", "held_by_brake"]
+
+
+def test_a_run_closes_only_the_containment_it_took_or_resumed():
+    state = document()
+    apply_reserve(state, A, {"id": A}, "run-1", NOW, 5, WINDOW)
+    apply_reserve(state, A, {"id": A}, "run-2", NOW + 1, 5, WINDOW)  # resumes run-1's
+    assert apply_finish(state, A, "run-1", NOW + 2, "failed")["outcome"] == "failed"
+    assert apply_reserve(state, A, {"id": A}, "run-3", NOW + 3, 5, WINDOW)["decision"] == CONTAIN  # tried again
+    # run-2, late, finds run-3's containment started: not its own to close.
+    assert apply_finish(state, A, "run-2", NOW + 4, "contained") is None
+    assert [(e["state"], e["runs"]) for e in state["entries"]] == [
+        ("ended", ["run-1", "run-2"]), ("started", ["run-3"])]
+    assert apply_finish(state, A, "run-3", NOW + 5, "contained")["outcome"] == "contained"
 
 
 @pytest.mark.parametrize("outcome, ended", [("contained", True), ("failed", True), ("refused", True), (None, False)])

@@ -130,8 +130,10 @@ def test_a_few_users_are_read_one_by_one_paced_and_only_graphs_404_means_never_f
     # A 404 that is not Graph's (a proxy's page, no error code), a 2xx that is not a riskyUser: never "not flagged".
     with pytest.raises(GraphApiError):
         read_risky_user(FakeClient([GraphApiError("proxy", 404)]), USER_ID, IdentityPacer())
-    with pytest.raises(O365AdminError, match="was not a riskyUser"):
+    with pytest.raises(O365AdminError, match="was not that riskyUser"):
         read_risky_user(FakeClient([(200, "<html>proxy</html>")]), USER_ID, IdentityPacer())
+    with pytest.raises(O365AdminError, match="was not that riskyUser"):
+        read_risky_user(FakeClient([(200, {"id": "someone-else"})]), USER_ID, IdentityPacer())
     refused = FakeClient([GraphApiError("Forbidden", 403, code="Forbidden")])
     with pytest.raises(GraphApiError) as raised:
         read_risky_user(refused, USER_ID, IdentityPacer())

@@ -20,6 +20,15 @@ RISK_RAISED = "2026-03-01T10:00:00Z"
 GHOST_ID = "0b1e2f3a-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 
 
+class StoppedAlready:
+    """An interruption already set: the Sender sends nothing."""
+    reason = "SIGTERM"
+
+    @staticmethod
+    def is_set():
+        return True
+
+
 def event(user_id, upn=None, **more):
     return dict({"id": user_id, "userPrincipalName": upn, "riskLevel": "high",
                  "riskLastUpdatedDateTime": RISK_RAISED}, **more)
@@ -57,7 +66,9 @@ def test_the_same_user_within_the_window_is_not_written_again_and_gets_no_record
     record = str(tmp_path / "again.json")
     failed, result = run_module(main, options(tmp_path, ADELE_ID, report_path=record))
     assert not failed, result
-    assert len(tenant.writes) == written and result["changed"] is False and result["results"] == []
+    assert len(tenant.writes) == written and result["changed"] is False
+    assert [(e["user_id"], e["outcome"]) for e in result["results"]] == [(ADELE_ID, "already_contained")]
+    assert result["already_contained_count"] == 1
     assert result["brake"]["decision"] == "recent" and not os.path.exists(record)
     assert "within the brake's window (10 minutes)" in result["msg"]
     # The read (the brake needs the 404 answer before it counts) and nothing more.
@@ -70,6 +81,7 @@ def test_the_brake_holds_the_user_after_max_users_and_raises_one_alert_a_window(
     held = [run_module(main, options(tmp_path, user_id, max_users=1))[1] for user_id in (MEGAN_ID, ALEX_ID)]
     assert len(tenant.writes) == written
     assert [r["brake"]["decision"] for r in held] == ["held", "held"]
+    assert [(r["results"][0]["outcome"], r["held_count"]) for r in held] == [("held", 1)] * 2
     assert [r["brake"]["alert"] for r in held] == [True, False]
     assert held[0]["brake"]["contained_in_window"] == [ADELE_ID]
     assert "NOT contained automatically" in held[0]["brake"]["alert_message"]
@@ -83,6 +95,7 @@ def test_an_excluded_user_named_in_the_other_form_takes_no_slot_and_is_never_wri
     failed, result = run_module(main, options(tmp_path, MEGAN_ID, max_users=1, exclude=["MEGAN@contoso.com"]))
     assert not failed, result
     assert result["brake"]["decision"] == "excluded" and tenant.writes == []
+    assert result["results"][0]["outcome"] == "excluded" and result["excluded_count"] == 1
     (entry,) = ledger(tmp_path)
     assert (entry["slot"], entry["outcome"]) == (False, "excluded")
     # The brake's one slot is still free.
@@ -93,9 +106,28 @@ def test_a_user_that_cannot_be_told_apart_from_an_exclude_entry_is_refused(run_m
     # Whichever form is read to compare them (the user's ID or the entry's UPN), Graph does not answer.
     tenant.read_status["megan@contoso.com"] = tenant.read_status[ADELE_ID] = (503, "serviceNotAvailable")
     failed, result = run_module(main, options(tmp_path, ADELE_ID, exclude=["megan@contoso.com"], max_retries=0))
-    assert not failed, result
+    # Not written, and the task fails: "could not tell" is never "go", nor a quiet success.
+    assert failed and "serviceNotAvailable" in result["msg"]
     assert result["brake"]["decision"] == "refused" and tenant.writes == []
-    assert ledger(tmp_path)[0]["slot"] is False
+    assert result["results"][0]["outcome"] == "failed" and result["failed_count"] == 1
+    (entry,) = ledger(tmp_path)
+    assert (entry["slot"], entry["outcome"]) == (False, "refused")
+
+
+def test_a_comparison_never_sent_decides_nothing_and_leaves_the_event_unacknowledged(
+        run_module, tenant, tmp_path, monkeypatch):
+    # The run is stopped (or has no token) before the read that compares the user with exclude leaves.
+    from ansible_collections.o365.admin.plugins.module_utils import _graph_requests
+    real_init = _graph_requests.Sender.__init__
+
+    def stopped(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        self.stop = StoppedAlready()
+    monkeypatch.setattr(_graph_requests.Sender, "__init__", stopped)
+    failed, result = run_module(main, options(tmp_path, ADELE_ID, exclude=["megan@contoso.com"]))
+    assert failed and "nothing was decided" in result["msg"] and "not acknowledged" in result["msg"]
+    assert tenant.writes == [] and result["brake"]["decision"] is None
+    assert not os.path.exists(str(tmp_path / "eda" / "containment_ledger.json"))
 
 
 def test_a_deleted_event_sends_nothing_and_a_404_user_takes_no_slot(run_module, tenant, tmp_path):
@@ -103,6 +135,7 @@ def test_a_deleted_event_sends_nothing_and_a_404_user_takes_no_slot(run_module, 
     deleted["event"]["isDeleted"] = True
     failed, result = run_module(main, deleted)
     assert not failed and result["brake"]["decision"] == "deleted" and len(tenant.calls) == 0
+    assert result["results"][0]["outcome"] == "absent"
     failed, result = run_module(main, options(tmp_path, GHOST_ID))
     assert not failed, result
     assert result["brake"]["decision"] == "deleted" and "not found in the directory" in result["brake"]["detail"]
@@ -123,7 +156,9 @@ def test_check_mode_decides_without_writing_graph_or_the_ledger(run_module, tena
     failed, result = run_module(main, options(tmp_path, ADELE_ID), check_mode=True)
     assert not failed, result
     assert result["brake"]["decision"] == "contain" and result["would_contain_count"] == 1
-    assert tenant.writes == [] and not os.path.exists(str(tmp_path / "eda" / "containment_ledger.json"))
+    assert "closed" not in result["brake"]
+    # Nothing is created: not the ledger, not its directory, not its lock file.
+    assert tenant.writes == [] and not os.path.exists(str(tmp_path / "eda"))
 
 
 def test_an_unreadable_ledger_contains_nobody(run_module, tenant, tmp_path):
@@ -161,3 +196,9 @@ def test_an_event_without_a_brake_contains_its_user_since_the_risk_was_raised(ru
     assert not failed, result
     assert "brake" not in result and result["revoked_since"] == RISK_RAISED
     assert [kind for kind, dummy in tenant.writes] == ["block", "revoke"]
+
+
+def test_an_event_of_a_deleted_user_sends_nothing_also_without_a_brake(run_module, tenant):
+    failed, result = run_module(main, contained(event=event(MEGAN_ID, isDeleted=True)))
+    assert not failed, result
+    assert len(tenant.calls) == 0 and result["results"][0]["outcome"] == "absent" and "brake" not in result
