@@ -22,9 +22,10 @@ description:
     deleted, a user the directory does not know (404), an excluded user and a user that could not be compared with
     O(exclude) are never contained and take no slot of the brake (the comparison is the collection's one judge, the
     one M(o365.admin.o365_user_sign_in) uses). A user contained within O(window) already is not contained again
-    (one whose containment failed is tried again). When O(max_users) users were contained within O(window), the user is held back, and the first user held back in
-    a window raises the one alert of the window (RV(alert), and a line in C(containment_alerts.jsonl)). Otherwise
-    the user takes a slot (RV(decision=contain)), recorded as started.
+    (one whose containment failed is tried again). When O(max_users) users were contained within O(window), the
+    user is held back, and the first user held back in a window raises the one alert of the window (RV(alert), and
+    a line in C(containment_alerts.jsonl)). Otherwise the user takes a slot (RV(decision=contain)), recorded as
+    started.
   - A containment recorded as started and never closed (the run was stopped) is resumed by the next event for that
     user (RV(decision=resume)) - it takes no new slot, and the idempotent modules finish it.
   - O(step=finish) closes the user's started containment with O(outcome), when O(run) took or resumed it. The
