@@ -30,9 +30,8 @@ import socket
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._ledger import (
-    ACTING, CONTAIN, DELETED, EXCLUDED, HELD, RECENT, REFUSED, Ledger, parse_window, skip_decision)
+    ACTING, CONTAIN, DELETED, EXCLUDED, HELD, RECENT, REFUSED, Ledger, event_user_id, parse_window, skip_decision)
 from ansible_collections.o365.admin.plugins.module_utils._containment import OUTCOMES
-from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE
 
 # The options (documented in plugins/modules/o365_containment.py).
 EVENT_OPTIONS = dict(
@@ -43,15 +42,6 @@ EVENT_OPTIONS = dict(
         window=dict(type="str", default="10 minutes"),
     )),
 )
-
-
-def event_user_id(event):
-    """The object ID (lower case) of the user an ``o365_risky_user`` event names; refused before any call."""
-    user_id = event.get("id") if isinstance(event, dict) else None
-    if not isinstance(user_id, str) or not OBJECT_ID_RE.fullmatch(user_id):
-        raise ConfigurationError("event must be an o365_risky_user event naming the user by object ID (id); got %r. "
-                                 "Nothing was changed." % (event,))
-    return user_id.lower()
 
 
 def apply_event(params):

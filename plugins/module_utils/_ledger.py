@@ -41,6 +41,7 @@ import tempfile
 import time
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
+from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE
 
 LEDGER_NAME = "containment_ledger.json"
 LOCK_NAME = ".containment_ledger.lock"
@@ -85,6 +86,15 @@ def parse_window(value):
     if math.isnan(seconds) or seconds <= 0 or math.isinf(seconds):
         raise ConfigurationError("window must be a positive duration, not %r." % (value,))
     return seconds
+
+
+def event_user_id(event):
+    """The object ID (lower case) of the user an ``o365_risky_user`` event names; refused before any call."""
+    user_id = event.get("id") if isinstance(event, dict) else None
+    if not isinstance(user_id, str) or not OBJECT_ID_RE.fullmatch(user_id):
+        raise ConfigurationError("event must be an o365_risky_user event naming the user by object ID (id); got %r. "
+                                 "Nothing was changed." % (event,))
+    return user_id.lower()
 
 
 def split_list(value):

@@ -185,21 +185,12 @@ import uuid
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._ledger import (
-    ACTING, HELD, Ledger, parse_window, skip_reason, split_list)
-from ansible_collections.o365.admin.plugins.module_utils._user_ref import OBJECT_ID_RE
-
-
-def checked_event(event):
-    user_id = event.get("id") if isinstance(event, dict) else None
-    if not isinstance(user_id, str) or not OBJECT_ID_RE.fullmatch(user_id):
-        raise ConfigurationError("event must be an o365_risky_user event naming the user by object ID (id); got %r. "
-                                 "Nothing was changed." % (event,))
-    return user_id.lower()
+    ACTING, HELD, Ledger, event_user_id, parse_window, skip_reason, split_list)
 
 
 def run(module, client):
     params = module.params
-    user_id = checked_event(params["event"])
+    user_id = event_user_id(params["event"])
     exclude = split_list(params["exclude"])
     ledger = Ledger(params["state_dir"])
     write = not module.check_mode
