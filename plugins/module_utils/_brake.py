@@ -59,7 +59,8 @@ def apply_event(params):
 
 
 # The outcome of the event's user in the task's results when nothing is written, by decision.
-OUTCOME_OF = {EXCLUDED: "excluded", DELETED: "absent", REFUSED: "failed", RECENT: "already_contained", HELD: "held"}
+OUTCOME_OF = {EXCLUDED: "excluded", DELETED: "absent", REFUSED: "failed", RECENT: "already_contained", HELD: "held",
+              None: "failed"}
 
 
 class Brake:
@@ -85,6 +86,7 @@ class Brake:
         self.alert = False
         self.contained_in_window = []
         self.closed = None
+        self.undecided = False  # the exclude comparison was never sent: nothing decided, nothing in the ledger
 
     @classmethod
     def from_params(cls, params, run_id, check_mode=False):
@@ -125,18 +127,17 @@ class Brake:
         return self.skip(*skip_decision(self.user_id, excluded=True))
 
     def judge(self, target_set, read_not_found):
-        """Decide for the user from the targets (excluded, or not told apart from an exclude entry) and the first
-        read (404): skip, or reserve. A comparison that was never sent (the run was stopped, no token) decides
-        nothing: TaskFailed, the ledger untouched, so the event stays unacknowledged and comes again."""
+        """Decide for the user from the targets (excluded, or not told apart from an exclude entry) and, with a
+        ledger, the first read (404): skip, or reserve. A comparison that was never sent (the run was stopped, no
+        token) decides nothing (``undecided``): the ledger is left as it was, so the event stays unacknowledged.
+        Without a ledger a 404 is the containment's to judge (failed, or absent with absent_is_done)."""
         refused = target_set.blocked()
         refusal = refused[0].refusal if refused else None
         if refusal is not None and refusal.get("status_code") is None:
-            self.detail = refusal["error"]["message"]
-            raise TaskFailed("User %s could not be compared with exclude, and nothing was decided: %s The ledger was "
-                             "left as it was; the event is not acknowledged." % (self.name, self.detail),
-                             dict(changed=False, results=[], brake=self.result()))
+            self.undecided, self.detail = True, refusal["error"]["message"]
+            return self
         decision, detail = skip_decision(self.user_id, excluded=not target_set.distinct() and not refused,
-                                         refusal=refusal, not_found=read_not_found)
+                                         refusal=refusal, not_found=read_not_found and self.ledger is not None)
         if decision is not None:
             return self.skip(decision, detail)
         return self.reserve()
@@ -173,6 +174,12 @@ class Brake:
         reason = reasons.get(self.decision, self.detail)
         message = "User %s is not contained: %s. Nothing was written." % (self.name, reason)
         outcome = OUTCOME_OF[self.decision]
+        if self.undecided:
+            outcome = "failed"
+            message = "User %s could not be compared with exclude, and nothing was decided: %s Nothing was written." % (
+                self.name, self.detail)
+            if self.ledger is not None:
+                message += " The ledger was left as it was: the event is not acknowledged."
         entry = dict(user=self.name, user_id=self.user_id, user_principal_name=self.event.get("userPrincipalName"),
                      outcome=outcome, changed=False, run_id=run_id, decision=self.decision, detail=message)
         if outcome == "failed":

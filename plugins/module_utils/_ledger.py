@@ -294,9 +294,11 @@ class Ledger:
 
     def change(self, function, write=True):
         """``function(document, now)`` under the exclusive lock; the document is written when ``write``. Without
-        ``write`` (check mode) nothing is created: a ledger directory that does not exist is an empty ledger."""
-        if not write and not os.path.isdir(self.state_dir):
-            return function(empty_document(), self.clock())
+        ``write`` (check mode) nothing is created: no directory, no lock file (a ledger never locked is read as it
+        is, a missing one is empty)."""
+        if not write and not os.path.exists(self.lock_path):
+            # Nothing to create in check mode: no run has locked this ledger yet, so there is no write to wait for.
+            return function(self._read() if os.path.isdir(self.state_dir) else empty_document(), self.clock())
         with self._locked(exclusive=write):
             document = self._read()
             result = function(document, self.clock())

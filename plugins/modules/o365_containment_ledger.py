@@ -86,6 +86,8 @@ options:
   run:
     description:
       - Who is acting, kept in the ledger entry; by default a new identifier, returned in RV(run) for the finish step.
+      - Required for O(step=finish) - RV(run) of the reserve step. A run closes only a containment it took or
+        resumed.
     type: str
 extends_documentation_fragment:
   - o365.admin.graph
@@ -138,7 +140,8 @@ decision:
   description:
     - For O(step=reserve) - V(contain) (a slot taken), V(resume) (finish a stopped containment), V(recent) (contained
       within the window), V(held) (the brake), V(excluded), V(deleted) or V(refused) (could not be compared with
-      O(exclude)). For O(step=finish) - V(finished), or V(closed) when there was nothing started to close.
+      O(exclude)). For O(step=finish) - V(finished), or V(closed) when there was nothing started by this O(run) to
+      close.
   returned: always
   type: str
   sample: contain
@@ -236,7 +239,9 @@ def main():
         detail=dict(type="str"),
         report_path=dict(type="path"),
         run=dict(type="str"),
-    ), supports_check_mode=True).run_and_exit(run)
+    ), supports_check_mode=True,
+        # Only the run that took or resumed a containment closes it: finish names that run (reserve's run).
+        required_if=[("step", "finish", ("run", "outcome"))]).run_and_exit(run)
 
 
 if __name__ == "__main__":

@@ -66,9 +66,19 @@ def test_what_the_brake_decides_from_the_targets_and_the_first_read(tmp_path, ta
 
 
 def test_a_comparison_never_sent_decides_nothing_and_writes_no_ledger(tmp_path):
-    with pytest.raises(TaskFailed, match="nothing was decided"):
-        brake(tmp_path).judge(Targets(blocked=[Refused(None)]), False)
+    decided = brake(tmp_path).judge(Targets(blocked=[Refused(None)]), False)
+    assert decided.undecided and not decided.contain and decided.decision is None
+    with pytest.raises(TaskFailed, match="nothing was decided") as raised:
+        decided.not_contained("run-1")
+    result = raised.value.result
+    assert [(e["outcome"], e["user_id"]) for e in result["results"]] == [("failed", USER)]
+    assert (result["failed_count"], result["held_count"], result["state"]) == (1, 0, "contained")
     assert not os.path.exists(str(tmp_path / "eda" / "containment_ledger.json"))
+
+
+def test_without_a_ledger_a_404_is_left_to_the_containment():
+    event_only = Brake.from_params({"brake": None, "event": dict(EVENT)}, "run-1")
+    assert event_only.judge(Targets(distinct=["adele"]), True).contain
 
 
 def test_an_interrupted_run_leaves_its_slot_started_for_the_next_event(tmp_path):

@@ -127,6 +127,7 @@ def test_a_comparison_never_sent_decides_nothing_and_leaves_the_event_unacknowle
     failed, result = run_module(main, options(tmp_path, ADELE_ID, exclude=["megan@contoso.com"]))
     assert failed and "nothing was decided" in result["msg"] and "not acknowledged" in result["msg"]
     assert tenant.writes == [] and result["brake"]["decision"] is None
+    assert [e["outcome"] for e in result["results"]] == ["failed"] and result["failed_count"] == 1
     assert not os.path.exists(str(tmp_path / "eda" / "containment_ledger.json"))
 
 
@@ -159,6 +160,22 @@ def test_check_mode_decides_without_writing_graph_or_the_ledger(run_module, tena
     assert "closed" not in result["brake"]
     # Nothing is created: not the ledger, not its directory, not its lock file.
     assert tenant.writes == [] and not os.path.exists(str(tmp_path / "eda"))
+    os.makedirs(str(tmp_path / "eda"))
+    assert not run_module(main, options(tmp_path, ADELE_ID), check_mode=True)[0]
+    assert os.listdir(str(tmp_path / "eda")) == []
+
+
+def test_a_fault_of_the_module_after_the_slot_leaves_it_started_for_the_next_event(run_module, tenant, tmp_path,
+                                                                                   monkeypatch):
+    from ansible_collections.o365.admin.plugins.module_utils import _containment
+
+    def broken(self, writing):
+        raise RuntimeError("a bug of ours")
+    monkeypatch.setattr(_containment.ContainmentRun, "act", broken)
+    failed, result = run_module(main, options(tmp_path, ADELE_ID))
+    assert failed and "a bug of ours" in result["msg"]
+    (entry,) = ledger(tmp_path)
+    assert (entry["state"], entry["slot"]) == ("started", True)
 
 
 def test_an_unreadable_ledger_contains_nobody(run_module, tenant, tmp_path):
@@ -196,6 +213,11 @@ def test_an_event_without_a_brake_contains_its_user_since_the_risk_was_raised(ru
     assert not failed, result
     assert "brake" not in result and result["revoked_since"] == RISK_RAISED
     assert [kind for kind, dummy in tenant.writes] == ["block", "revoke"]
+
+
+def test_without_a_brake_a_user_graph_does_not_know_fails_as_in_any_containment(run_module, tenant):
+    failed, result = run_module(main, contained(event=event(GHOST_ID)))
+    assert failed and result["results"][0]["outcome"] == "failed" and tenant.writes == []
 
 
 def test_an_event_of_a_deleted_user_sends_nothing_also_without_a_brake(run_module, tenant):

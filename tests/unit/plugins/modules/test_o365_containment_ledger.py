@@ -69,6 +69,10 @@ def test_the_brake_holds_the_next_user_with_one_alert_then_finish_closes(run_mod
     failed, again = run_module(o365_containment_ledger.main, graph_options(
         step="finish", state_dir=state_dir, event={"id": ADELE_ID}, run=first["run"], outcome="contained"))
     assert (again["decision"], again["changed"]) == ("closed", False)
+    # A finish that does not name the run that reserved is refused, not a quiet "closed".
+    failed, nameless = run_module(o365_containment_ledger.main, graph_options(
+        step="finish", state_dir=state_dir, event={"id": ADELE_ID}, outcome="contained"))
+    assert failed and "step is finish but all of the following are missing: run" in nameless["msg"]
     with open(os.path.join(state_dir, "containment_alerts.jsonl")) as handle:
         assert [json.loads(line)["held_back"] for line in handle] == [ALEX_ID]
 
