@@ -30,7 +30,8 @@ import socket
 
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError, TaskFailed
 from ansible_collections.o365.admin.plugins.module_utils._ledger import (
-    ACTING, CONTAIN, DELETED, EXCLUDED, HELD, RECENT, REFUSED, Ledger, event_user_id, parse_window, skip_decision)
+    ACTING, CONTAIN, DELETED, EXCLUDED, HELD, RECENT, REFUSED, Ledger, alert_message, event_user_id, parse_window,
+    skip_decision)
 from ansible_collections.o365.admin.plugins.module_utils._containment import OUTCOMES
 
 # The options (documented in plugins/modules/o365_containment.py).
@@ -157,12 +158,6 @@ class Brake:
         if self.contain and self.ledger is not None and self.write:
             self.closed = self.ledger.finish(self.user_id, self.run, outcome, detail, report, self.write) is not None
 
-    def alert_message(self):
-        figures = (len(self.contained_in_window), self.window, self.max_users, self.name)
-        return ("Blast-radius brake: %d users were already contained within %s (brake.max_users %d); %s and any "
-                "further user at risk are NOT contained automatically. A mass false positive or a tenant-wide attack "
-                "needs a human decision now." % figures)
-
     def not_contained(self, run_id):
         """The task's result when nothing is written for the event's user: its entry, and no record. A user that
         could not be compared with exclude (REFUSED) fails the task."""
@@ -199,7 +194,8 @@ class Brake:
                       detail=self.detail, alert=self.alert, contained_in_window=self.contained_in_window,
                       state_dir=self.ledger.state_dir if self.ledger is not None else None)
         if self.alert:
-            result["alert_message"] = self.alert_message()
+            result["alert_message"] = alert_message(self.contained_in_window, self.window, self.max_users, self.name,
+                                                    "brake.max_users")
         if self.closed is not None:
             result["closed"] = self.closed
         return result

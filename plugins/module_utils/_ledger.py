@@ -202,6 +202,13 @@ def apply_reserve(document, user_id, event, run, now, max_users, window_s):
     return result
 
 
+def alert_message(contained_in_window, window, max_users, held_back, max_users_option="max_users"):
+    """The sentence of the brake's alert, for whichever option set the brake (``max_users_option``)."""
+    return ("Blast-radius brake: %d users were already contained within %s (%s %d); %s and any further user at risk "
+            "are NOT contained automatically. A mass false positive or a tenant-wide attack needs a human decision "
+            "now." % (len(contained_in_window), window, max_users_option, max_users, held_back))
+
+
 def apply_skip(document, user_id, event, run, now, outcome, detail=None):
     """An event whose user is not written (excluded, deleted, refused): ended at once, no slot."""
     if outcome not in SKIPS:

@@ -188,7 +188,7 @@ import uuid
 from ansible_collections.o365.admin.plugins.module_utils._errors import ConfigurationError
 from ansible_collections.o365.admin.plugins.module_utils._graph_module import GraphModule
 from ansible_collections.o365.admin.plugins.module_utils._ledger import (
-    ACTING, HELD, Ledger, event_user_id, parse_window, skip_reason, split_list)
+    ACTING, HELD, Ledger, alert_message, event_user_id, parse_window, skip_reason, split_list)
 
 
 def run(module, client):
@@ -219,11 +219,8 @@ def run(module, client):
     result.update(ledger.reserve(user_id, params["event"], run_id, params["max_users"], window_s, write))
     result.update(changed=write, contain=result["decision"] in ACTING, detail=detail)
     if result["decision"] == HELD and result["alert"]:
-        result["alert_message"] = (
-            "Blast-radius brake: %d users were already contained within %s (max_users %d); %s and any further user "
-            "at risk are NOT contained automatically. A mass false positive or a tenant-wide attack needs a human "
-            "decision now." % (len(result["contained_in_window"]), params["window"], params["max_users"],
-                               params["event"].get("userPrincipalName") or user_id))
+        result["alert_message"] = alert_message(result["contained_in_window"], params["window"], params["max_users"],
+                                                params["event"].get("userPrincipalName") or user_id)
     return result
 
 
